@@ -1,0 +1,103 @@
+"""A folder on this machine used as an object store (the local workspace's "blob" store)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from cloudml_edu.errors import NotFoundError
+from cloudml_edu.storage.base import ObjectInfo
+
+__all__ = ["LocalStore"]
+
+_MD5_SUFFIX = ".md5"
+_META_DIR = ".meta"
+
+
+class LocalStore:
+    """Objects are files under ``root``; their MD5s are kept in ``root/.meta``."""
+
+    def __init__(self, root: str | os.PathLike[str], *, max_concurrency: int = 4) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._max_concurrency = max_concurrency
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    @property
+    def url(self) -> str:
+        return self.root.as_uri()
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._max_concurrency
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"key {key!r} escapes the store root")
+        return path
+
+    def _meta(self, key: str) -> Path:
+        return self.root / _META_DIR / (key + _MD5_SUFFIX)
+
+    def info(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        meta = self._meta(key)
+        md5 = meta.read_text().strip() if meta.is_file() else None
+        return ObjectInfo(key=key, size=path.stat().st_size, md5=md5)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d != _META_DIR)
+            for name in sorted(filenames):
+                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix) and not name.endswith(".partial"):
+                    found = self.info(key)
+                    if found is not None:
+                        yield found
+
+    def _commit(self, key: str, write: bytes | Path, md5: str) -> None:
+        # Write to a temporary name, then rename: a crash never leaves a half file under `key`.
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        if isinstance(write, Path):
+            shutil.copyfile(write, tmp)
+        else:
+            tmp.write_bytes(write)
+        meta = self._meta(key)
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(md5)
+        tmp.replace(path)
+
+    def put_file(self, key: str, path: Path, *, md5: str) -> None:
+        self._commit(key, Path(path), md5)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._commit(key, data, hashlib.md5(data).hexdigest())
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFoundError(f"{key} not found in {self.root}; check the dataset name and version")
+        return path.read_bytes()
+
+    def download(self, key: str, dest: Path) -> None:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFoundError(f"{key} not found in {self.root}; check the dataset name and version")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+        self._meta(key).unlink(missing_ok=True)
+
+

@@ -1,0 +1,120 @@
+"""The workspace: where datasets, runs, models and endpoints live.
+
+``Workspace.local()`` keeps everything in a folder (``.cloudml/`` by default): a
+blob folder, an MLflow tracking store (SQLite), a dataset catalog (SQLite) and
+an endpoint registry.  ``Workspace.from_config("cloudml.toml")`` reads cloud
+settings; the same user code then targets Azure and Databricks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloudml_edu._secrets import install_log_filter
+from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
+from cloudml_edu.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cloudml_edu.catalog import Catalog
+    from cloudml_edu.storage.base import Store
+
+__all__ = ["Workspace"]
+
+DEFAULT_CONFIG = "cloudml.toml"
+
+
+class Workspace:
+    """Settings plus the stores they point at. Create with :meth:`local` or :meth:`from_config`."""
+
+    def __init__(self, config: CloudMLConfig) -> None:
+        install_log_filter()
+        self.config = config
+        self.root = Path(config.root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def local(cls, root: str | os.PathLike[str] = ".cloudml", *, owner: str = "student") -> Workspace:
+        """Everything on this machine, under ``root``: no cloud account needed."""
+        try:
+            config = CloudMLConfig(owner=owner, root=Path(root))
+        except ValueError as exc:
+            raise ConfigError(f"invalid owner {owner!r}: {exc}") from None
+        return cls(config)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        """Read a TOML config (default ``$CLOUDML_CONFIG`` or ``./cloudml.toml``) plus environment."""
+        chosen = path if path is not None else os.environ.get("CLOUDML_CONFIG", DEFAULT_CONFIG)
+        return cls(load_config(chosen))
+
+    def __repr__(self) -> str:
+        targets = [name for name in ("azure_ml", "databricks", "powerbi") if getattr(self.config, name)]
+        where = ", ".join(targets) if targets else "local"
+        return (
+            f"Workspace(owner={self.owner!r}, root={str(self.root)!r}, "
+            f"storage={self.config.storage.kind!r}, compute={where!r})"
+        )
+
+    @property
+    def owner(self) -> str:
+        """Student or group name: prefixes and tags everything this workspace creates."""
+        return self.config.owner
+
+    @property
+    def schema(self) -> str:
+        """The hive metastore schema of this owner's tables (``cloudml_<owner>``)."""
+        return "cloudml_" + re.sub(r"[^a-z0-9_]", "_", self.owner.lower())
+
+    @property
+    def is_local(self) -> bool:
+        """True when no cloud compute is configured."""
+        return self.config.azure_ml is None and self.config.databricks is None
+
+    @cached_property
+    def store(self) -> Store:
+        """The object store datasets are uploaded to."""
+        storage: StorageConfig = self.config.storage
+        if storage.kind == "local":
+            from cloudml_edu.storage.local import LocalStore
+
+            return LocalStore(self.root / "blobs", max_concurrency=min(storage.max_concurrency, 8))
+        from cloudml_edu.storage import blob
+
+        return blob.BlobStore.from_config(storage)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The dataset catalog (SQLite under root; names shaped like hive metastore tables)."""
+        from cloudml_edu.catalog import Catalog
+
+        return Catalog(self.root / "catalog.db")
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking store: SQLite under root."""
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        """Where MLflow artifacts (models, plots) are written."""
+        path = self.root / "artifacts"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def runs_dir(self) -> Path:
+        """Working folders of training runs (step outputs, job logs)."""
+        path = self.root / "runs"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def endpoints_dir(self) -> Path:
+        """The registry of local endpoints (one JSON file each)."""
+        path = self.root / "endpoints"
+        path.mkdir(exist_ok=True)
+        return path
