@@ -1,1 +1,83 @@
-"""cloudml-edu."""
+"""cloudml-edu: train, deploy and compare image classifiers locally, on Azure ML and on Databricks.
+
+    from cloudml_edu import Workspace, Dataset, Trainer, Endpoint
+
+    ws = Workspace.local()
+    ds = Dataset.sample("digits", "data/digits").upload(ws)
+    run = Trainer("designer", workspace=ws).fit(ds)      # or "sdk", or "automl"
+    print(run.metrics.accuracy)
+
+Names are loaded on first use, so ``import cloudml_edu`` stays fast and pulls in
+none of the heavy SDKs (Azure ML, Databricks, MLflow, scikit-learn).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from cloudml_edu._version import __version__
+from cloudml_edu.errors import (
+    AuthError,
+    BackendError,
+    CloudMLError,
+    ConfigError,
+    DatasetError,
+    NotFoundError,
+    ServiceError,
+    ThrottledError,
+    TimeoutError,
+)
+
+if TYPE_CHECKING:
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.endpoint import Endpoint, Prediction
+    from cloudml_edu.metrics import Metrics
+    from cloudml_edu.run import Plan, TrainingRun
+    from cloudml_edu.trainer import Trainer
+    from cloudml_edu.workspace import Workspace
+
+__all__ = [
+    "AuthError",
+    "BackendError",
+    "CloudMLError",
+    "ConfigError",
+    "Dataset",
+    "DatasetError",
+    "Endpoint",
+    "Metrics",
+    "NotFoundError",
+    "Plan",
+    "Prediction",
+    "ServiceError",
+    "ThrottledError",
+    "TimeoutError",
+    "Trainer",
+    "TrainingRun",
+    "Workspace",
+    "__version__",
+]
+
+_LAZY = {
+    "Dataset": "cloudml_edu.dataset",
+    "Endpoint": "cloudml_edu.endpoint",
+    "Prediction": "cloudml_edu.endpoint",
+    "Metrics": "cloudml_edu.metrics",
+    "Plan": "cloudml_edu.run",
+    "TrainingRun": "cloudml_edu.run",
+    "Trainer": "cloudml_edu.trainer",
+    "Workspace": "cloudml_edu.workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cloudml_edu' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,76 @@
+"""The backend registry: a backend name and a target pick the module that trains.
+
+``designer`` and ``sdk`` target Azure ML when the workspace has an ``[azure_ml]``
+section, ``automl`` targets Databricks when it has ``[databricks]``; otherwise
+all three run locally.  Adding a backend is one module plus one line in
+:data:`REGISTRY`; modules are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from cloudml_edu.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cloudml_edu.backends.base import Backend, TrainOptions
+    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["BACKENDS", "REGISTRY", "load_backend", "refresh_run", "target_for"]
+
+#: (backend name, target) -> "module:class"
+REGISTRY: dict[tuple[str, str], str] = {
+    ("designer", "local"): "cloudml_edu.backends.local.designer:DesignerBackend",
+    ("sdk", "local"): "cloudml_edu.backends.local.sdk:SdkBackend",
+    ("automl", "local"): "cloudml_edu.backends.local.automl:AutoMLBackend",
+}
+#: The cloud service each backend targets when the workspace configures it.
+CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}
+BACKENDS: tuple[str, ...] = ("designer", "sdk", "automl")
+
+
+def target_for(name: str, workspace: Workspace) -> str:
+    """``local``, or the cloud target when the workspace configures that service."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    cloud = CLOUD_TARGET[name]
+    configured = workspace.config.azure_ml if cloud == "azureml" else workspace.config.databricks
+    return cloud if configured is not None else "local"
+
+
+def load_backend(
+    name: str, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+) -> Backend:
+    """Instantiate the backend ``name`` for ``workspace``."""
+    target = target_for(name, workspace)
+    path = REGISTRY.get((name, target))
+    if path is None:
+        raise ConfigError(
+            f"backend {name!r} has no {target} adapter in this version of cloudml-edu; remove "
+            f"the [{'azure_ml' if target == 'azureml' else target}] section from your config "
+            "to run it locally"
+        )
+    module_name, class_name = path.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    backend: Backend = cls(workspace, options, progress=progress)
+    return backend
+
+
+# Runs still in flight, keyed by run id, with the backend that can refresh them.
+_LIVE: dict[str, Backend] = {}
+
+
+def track_live(run: TrainingRun, backend: Backend) -> None:
+    """Remember the backend of a run that has not finished yet."""
+    _LIVE[run.id] = backend
+
+
+def refresh_run(run: TrainingRun) -> None:
+    """Ask the run's backend for its current state."""
+    backend = _LIVE.get(run.id)
+    if backend is not None:
+        backend.refresh(run)
+        if run.status in {"Completed", "Failed", "Canceled"}:
+            _LIVE.pop(run.id, None)

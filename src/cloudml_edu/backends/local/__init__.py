@@ -1,0 +1,1 @@
+"""Local backends: each of the three training styles, run on this machine."""

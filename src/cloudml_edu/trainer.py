@@ -1,0 +1,70 @@
+"""``Trainer``: one facade, three backends. Change the backend string, nothing else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from cloudml_edu.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cloudml_edu.backends.base import Backend, TrainOptions
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.run import Plan, TrainingRun
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Train an image classifier with ``backend`` = ``"designer"``, ``"sdk"`` or ``"automl"``.
+
+    Options (keyword-only, understood by every backend): ``test_size``, ``seed``,
+    ``image_size``, ``color_mode``, ``gradients``, ``model``, ``params``,
+    ``max_trials``, ``timeout_minutes``, ``primary_metric``, ``families``,
+    ``experiment`` and ``backend_options`` (passed to the cloud SDK object).
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        *,
+        workspace: Workspace | None = None,
+        progress: bool | None = None,
+        **options: Any,
+    ) -> None:
+        from cloudml_edu.backends import load_backend
+        from cloudml_edu.backends.base import TrainOptions
+
+        if workspace is None:
+            from cloudml_edu.workspace import Workspace
+
+            workspace = Workspace.local()
+        try:
+            self.options: TrainOptions = TrainOptions(**options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            valid = ", ".join(TrainOptions.model_fields)
+            raise ConfigError(f"invalid Trainer option(s): {problems}. Valid options: {valid}") from None
+        self.workspace = workspace
+        self.backend_name = backend
+        self._backend: Backend = load_backend(backend, workspace, self.options, progress=progress)
+
+    def __repr__(self) -> str:
+        return f"Trainer({self.backend_name!r}, target={self._backend.target!r}, workspace={self.workspace!r})"
+
+    def plan(self, dataset: Dataset) -> Plan:
+        """What :meth:`fit` would create and run, and what it would cost, without running it."""
+        return self._backend.plan(dataset)
+
+    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
+        """Train on ``dataset`` (split inside, by ``test_size`` and ``seed``) and evaluate."""
+        run = self._backend.fit(dataset, wait=wait)
+        if run.status not in {"Completed", "Failed", "Canceled"}:
+            from cloudml_edu.backends import track_live
+
+            track_live(run, self._backend)
+        return run
