@@ -27,6 +27,7 @@ def score(model: Any, features: npt.NDArray[np.float32]) -> Scores:
     """Run ``model`` (a fitted scikit-learn pipeline) on ``features``."""
     labels = [str(c) for c in model.classes_]
     probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)  # float32 models drift from 1
     predicted = [labels[i] for i in probabilities.argmax(axis=1)]
     return Scores(labels=labels, predicted=predicted, probabilities=probabilities)
 

@@ -167,7 +167,8 @@ class DesignerBackend(LocalBackend):
                     )
                     bar.advance()
             outcome = state["outcome"]
-            run.model = log_outcome(outcome, test_set=state["test"])
+            with self.failing_as(run, "log model"):
+                run.model = log_outcome(outcome, test_set=state["test"])
             run.metrics = outcome.metrics
             run.status, run.ended = "Completed", datetime.now(UTC)
             save_record(run)

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 __all__ = ["list_runs", "load_run", "save_record", "start_run", "use_workspace"]
 
+# MLflow draws a tqdm bar for every artifact it reads; ours are tiny, so keep the terminal quiet.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 
 def use_workspace(ws: Workspace, experiment: str) -> str:
     """Point MLflow at the workspace's store; create ``experiment`` there if needed."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     mlflow.set_tracking_uri(ws.tracking_uri)
@@ -95,4 +97,10 @@ def list_runs(
         experiment_ids=[found.experiment_id], filter_string=query, output_format="list",
         order_by=["attributes.start_time DESC"],
     )
-    return [load_run(ws, r.info.run_id) for r in runs]
+    found_runs = []
+    for r in runs:
+        try:
+            found_runs.append(load_run(ws, r.info.run_id))
+        except NotFoundError:  # a run that crashed before recording itself
+            continue
+    return found_runs
