@@ -1,0 +1,50 @@
+"""Helpers shared by the CLI commands: the workspace option, JSON output, one-line errors.
+
+Kept free of heavy imports: ``cloudml-edu --help`` loads this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["error_line", "fail", "print_json", "workspace_from_option"]
+
+
+def workspace_from_option(config: Path | None) -> Workspace:
+    """The workspace of ``--config PATH``, else ``$CLOUDML_CONFIG`` or ``./cloudml.toml`` if
+    present, else the local workspace ``.cloudml/``."""
+    from cloudml_edu.workspace import DEFAULT_CONFIG, Workspace
+
+    if config is None and "CLOUDML_CONFIG" not in os.environ and not Path(DEFAULT_CONFIG).is_file():
+        return Workspace.local()
+    return Workspace.from_config(config)
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` as indented JSON on stdout (dates and paths as strings)."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def error_line(message: str) -> None:
+    """Print ``message`` in red on stderr."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {escape(message)}")
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Report ``exc`` as one red line and exit with status 1 (re-raise it under ``--debug``)."""
+    if os.environ.get("CLOUDML_DEBUG"):
+        raise exc
+    error_line(f"{type(exc).__name__}: {exc}")
+    raise typer.Exit(1) from exc

@@ -1,0 +1,150 @@
+"""``cloudml-edu deploy``, ``predict`` and ``endpoint list|delete``.
+
+A deployed endpoint keeps running after ``deploy`` returns, so the commands
+chain: ``deploy RUN_ID --name digits``, then ``predict digits img.png``, then
+``endpoint delete digits``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cloudml_edu.cli._common import fail, print_json, workspace_from_option
+from cloudml_edu.errors import CloudMLError, NotFoundError
+
+if TYPE_CHECKING:
+    from cloudml_edu.endpoint import Endpoint
+
+__all__ = ["delete_command", "deploy_command", "endpoint_app", "list_command", "predict_command"]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+endpoint_app = typer.Typer(no_args_is_help=True, help="List and delete endpoints.")
+
+
+def _describe(endpoint: Endpoint, state: str) -> dict[str, object]:
+    return {**endpoint.record.model_dump(mode="json"), "state": state}
+
+
+def deploy_command(
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN_ID_OR_MODEL_URI",
+            help="A run id (serves runs:/<id>/model), an MLflow model URI or a model folder.",
+        ),
+    ],
+    name: Annotated[str, typer.Option("--name", "-n", help="The endpoint's name, e.g. digits.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Stop a running endpoint of that name first.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 120.0,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Serve a model on 127.0.0.1; it runs until `cloudml-edu endpoint delete NAME`."""
+    from cloudml_edu.endpoint import Endpoint
+
+    try:
+        endpoint = Endpoint.deploy(
+            model,
+            workspace=workspace_from_option(config),
+            name=name,
+            replace=replace,
+            timeout=timeout,
+            progress=False if json_output else None,
+        )
+    except CloudMLError as exc:
+        fail(exc)
+    if json_output:
+        print_json(_describe(endpoint, "live"))
+        return
+    typer.echo(f"endpoint {name} is live at {endpoint.url} serving {endpoint.model_uri}")
+    typer.echo(f"  predict:  cloudml-edu predict {name} IMAGE...")
+    typer.echo(f"  stop it:  cloudml-edu endpoint delete {name}")
+
+
+def predict_command(
+    name: Annotated[str, typer.Argument(help="The endpoint's name.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG...).")],
+    batch_size: Annotated[int, typer.Option(help="Images per request.")] = 32,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Classify image files with a deployed endpoint."""
+    from cloudml_edu.endpoint import Endpoint
+
+    try:
+        endpoint = Endpoint.get(workspace_from_option(config), name)
+        found = endpoint.predict_batch(
+            images, batch_size=batch_size, progress=False if json_output else None
+        )
+    except CloudMLError as exc:
+        fail(exc)
+    if json_output:
+        print_json(
+            [{"image": str(path), **p.model_dump()} for path, p in zip(images, found, strict=True)]
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("image", "label", "score")
+    for path, prediction in zip(images, found, strict=True):
+        table.add_row(str(path), prediction.label, f"{prediction.score:.3f}")
+    Console().print(table)
+
+
+@endpoint_app.command("list")
+def list_command(config: ConfigOption = None, json_output: JsonOption = False) -> None:
+    """List the workspace's endpoints and whether each is live."""
+    from cloudml_edu.endpoint import Endpoint
+
+    try:
+        found = [
+            (endpoint, endpoint.state) for endpoint in Endpoint.list(workspace_from_option(config))
+        ]
+    except CloudMLError as exc:
+        fail(exc)
+    if json_output:
+        print_json([_describe(endpoint, state) for endpoint, state in found])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "state", "url", "model", "created")
+    for endpoint, state in found:
+        color = "green" if state == "live" else "red"
+        created = f"{endpoint.record.created:%Y-%m-%d %H:%M}"
+        table.add_row(
+            endpoint.name, f"[{color}]{state}[/]", endpoint.url, endpoint.model_uri, created
+        )
+    Console().print(table)
+
+
+@endpoint_app.command("delete")
+def delete_command(
+    name: Annotated[str, typer.Argument(help="The endpoint's name.")],
+    config: ConfigOption = None,
+) -> None:
+    """Stop an endpoint's server and forget it (nothing to do if it is already gone)."""
+    from cloudml_edu.endpoint import Endpoint
+
+    try:
+        Endpoint.get(workspace_from_option(config), name).delete()
+    except NotFoundError as exc:
+        typer.echo(f"nothing to delete: {exc}")
+        return
+    except CloudMLError as exc:
+        fail(exc)
+    typer.echo(f"endpoint {name} deleted")
