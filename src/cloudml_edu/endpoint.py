@@ -204,8 +204,13 @@ class Endpoint:
         try:
             record = EndpointRecord.model_validate_json(path.read_bytes())
         except (OSError, ValidationError) as exc:
+            why = (
+                "; ".join(e["msg"] for e in exc.errors())
+                if isinstance(exc, ValidationError)
+                else exc
+            )
             raise ConfigError(
-                f"the endpoint record {path} is unreadable ({exc}); "
+                f"the endpoint record {path} is unreadable ({why}); "
                 "delete the file and deploy again"
             ) from exc
         return cls(record, workspace=ws)
