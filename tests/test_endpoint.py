@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,10 @@ import psutil
 import pytest
 import requests
 import responses
+import typer
+from click.testing import Result
 from PIL import Image
+from typer.testing import CliRunner
 
 from cloudml_edu import (
     ConfigError,
@@ -342,12 +345,69 @@ def test_a_wrong_count_or_non_json_answer_is_a_service_error(offline: Endpoint) 
         offline.predict(b"png")
 
 
+# ---- the command line ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cli(served: Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Result]:
+    """Run the endpoint commands, as the lead mounts them, against the served workspace."""
+    from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
+
+    app = typer.Typer()
+    app.command("deploy")(deploy_command)
+    app.command("predict")(predict_command)
+    app.add_typer(endpoint_app, name="endpoint")
+    config = tmp_path_factory.mktemp("cli") / "cloudml.toml"
+    config.write_text(f'root = "{served.workspace.root}"\n')
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(app, [*args, "--config", str(config)])
+
+    return run
+
+
+def test_cli_predict_prints_a_table_or_json(
+    cli: Callable[..., Result], held_out: list[tuple[Path, str]]
+) -> None:
+    paths = [str(path) for path, _ in held_out[:2]]
+    result = cli("predict", "digits", *paths, "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert [row["image"] for row in found] == paths
+    assert set(found[0]) == {"image", "label", "score", "scores"}
+    table = cli("predict", "digits", *paths)
+    assert table.exit_code == 0 and held_out[0][1] in table.stdout
+
+
+def test_cli_endpoint_list(cli: Callable[..., Result], served: Endpoint) -> None:
+    result = cli("endpoint", "list", "--json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert (row["name"], row["state"], row["url"]) == ("digits", "live", served.url)
+    assert "live" in cli("endpoint", "list").stdout
+
+
+def test_cli_errors_are_one_line_with_exit_code_1(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    taken = cli("deploy", MISSING_RUN, "--name", "digits")
+    assert taken.exit_code == 1
+    assert "ConfigError: endpoint 'digits' is already running" in taken.stderr
+    missing = cli("predict", "digits", str(tmp_path / "nope.png"))
+    assert missing.exit_code == 1 and "DatasetError: 1 image file(s) not found" in missing.stderr
+    gone = cli("endpoint", "delete", "nothing-here")
+    assert gone.exit_code == 0 and "nothing to delete" in gone.stdout
+
+
 # ---- last: delete the shared endpoint -------------------------------------------------------
 
 
-def test_delete_stops_the_server_closes_the_port_and_is_idempotent(served: Endpoint) -> None:
+def test_delete_stops_the_server_closes_the_port_and_is_idempotent(
+    served: Endpoint, cli: Callable[..., Result]
+) -> None:
     pids = [ref.pid for ref in served.record.processes]
-    served.delete()
+    result = cli("endpoint", "delete", "digits")
+    assert result.exit_code == 0 and "endpoint digits deleted" in result.stdout
     assert served.state == "dead"
     assert not any(psutil.pid_exists(pid) for pid in pids)
     with socket.socket() as sock:

@@ -287,13 +287,15 @@ class Endpoint:
         timeout: float = 60.0,
         progress: bool | None = None,
     ) -> builtins.list[Prediction]:
-        """Like :meth:`predict` for many images, ``batch_size`` per request, with a progress bar."""
+        """Like :meth:`predict` for many images: ``batch_size`` per request, with a progress bar."""
         from cloudml_edu._progress import track
 
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         items = as_list(images)
         check_paths(items)
+        if progress is None and len(items) <= batch_size:
+            progress = False  # one request: no bar
         predictions: builtins.list[Prediction] = []
         with track(
             f"predicting with {self.name}", total=len(items), unit="images", progress=progress
