@@ -61,7 +61,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> Iterat
     run = Trainer("designer", workspace=ws, progress=False).fit(Dataset.from_folder(digits_dir))
     endpoint = Endpoint.deploy(run, workspace=ws, name="digits", progress=False)
     yield endpoint
-    endpoint.delete()
+    for left in [endpoint, *Endpoint.list(ws)]:  # whatever a failed test left running
+        left.delete()
 
 
 @pytest.fixture(scope="module")
@@ -399,20 +400,28 @@ def test_cli_errors_are_one_line_with_exit_code_1(
     assert gone.exit_code == 0 and "nothing to delete" in gone.stdout
 
 
-# ---- last: delete the shared endpoint -------------------------------------------------------
+# ---- last: replace, then delete, the shared endpoint -------------------------------------
 
 
-def test_delete_stops_the_server_closes_the_port_and_is_idempotent(
+def test_replace_then_delete_stop_the_servers_and_close_their_ports(
     served: Endpoint, cli: Callable[..., Result]
 ) -> None:
-    pids = [ref.pid for ref in served.record.processes]
+    old = served.record
+    new = Endpoint.deploy(
+        served.model_uri, workspace=served.workspace, name="digits", replace=True, progress=False
+    )
+    _assert_stopped(old)
+    assert new.state == "live" and Endpoint.get(served.workspace, "digits").url == new.url
     result = cli("endpoint", "delete", "digits")
     assert result.exit_code == 0 and "endpoint digits deleted" in result.stdout
-    assert served.state == "dead"
-    assert not any(psutil.pid_exists(pid) for pid in pids)
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", served.record.port)) != 0
-    assert Endpoint.list(served.workspace) == []
-    served.delete()
+    _assert_stopped(new.record)
+    assert new.state == "dead" and Endpoint.list(served.workspace) == []
+    new.delete()  # already gone: fine
     with pytest.raises(ServiceError, match="redeploy it"):
-        served.predict(b"png")
+        new.predict(b"png")
+
+
+def _assert_stopped(record: EndpointRecord) -> None:
+    assert not any(psutil.pid_exists(ref.pid) for ref in record.processes)
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", record.port)) != 0

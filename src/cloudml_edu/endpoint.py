@@ -168,7 +168,7 @@ class Endpoint:
                 url,
                 timeout=timeout,
                 log_path=log_path,
-                description=f"starting endpoint {name} ({model_uri}) on {url}",
+                description=f"starting endpoint {name} on {url}",
                 progress=progress,
             )
             record = EndpointRecord(
