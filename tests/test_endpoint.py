@@ -318,7 +318,7 @@ def offline(workspace: Workspace) -> Endpoint:
 @responses.activate
 def test_http_500_is_a_service_error_with_the_message(offline: Endpoint) -> None:
     responses.post(f"{offline.url}/invocations", json={"message": "model crashed"}, status=500)
-    with pytest.raises(ServiceError, match=r"rejected the request \(HTTP 500: model crashed\)"):
+    with pytest.raises(ServiceError, match=r"failed \(HTTP 500: model crashed\); the server's log"):
         offline.predict(b"png")
 
 

@@ -270,6 +270,7 @@ class Endpoint:
                 f"its server has stopped (log: {self.log_path}); redeploy it with "
                 f"`cloudml-edu deploy {self.model_uri} --name {self.name} --replace`"
             ),
+            when_failed=f"the server's log has the details: {self.log_path}",
         )
         predictions = parse_response(payload)
         if len(predictions) != len(items):

@@ -97,7 +97,12 @@ def encode_image(image: ImageInput) -> str:
     if isinstance(image, bytes):
         data = image
     elif isinstance(image, str | os.PathLike):
-        data = Path(image).read_bytes()
+        try:
+            data = Path(image).read_bytes()
+        except OSError as exc:
+            raise DatasetError(
+                f"cannot read {image} ({exc.strerror}); check the file", bad_files=[str(image)]
+            ) from exc
     else:
         from PIL.Image import Image
 
@@ -197,8 +202,13 @@ def post_json(
     timeout: float,
     name: str,
     when_down: str,
+    when_failed: str,
 ) -> Any:
-    """POST ``body`` to ``url``; HTTP errors raise ServiceError; ``when_down``: the next step."""
+    """POST ``body`` to ``url`` and return the JSON answer.
+
+    Errors raise ServiceError (TimeoutError past ``timeout``); ``when_down`` and
+    ``when_failed`` say what to do when the server is unreachable or answers 5xx.
+    """
     import requests
 
     try:
@@ -217,6 +227,8 @@ def post_json(
         raise ServiceError(f"endpoint {name!r} at {url} is not answering; {when_down}") from exc
     if response.status_code >= 400:
         reason = error_message(response.status_code, response.text)
+        if response.status_code >= 500:
+            raise ServiceError(f"endpoint {name!r} failed ({reason}); {when_failed}")
         raise ServiceError(
             f"endpoint {name!r} rejected the request ({reason}); "
             "send PNG or JPEG files like those the model was trained on"
