@@ -153,14 +153,16 @@ class Endpoint:
                     "or deploy with replace=True (--replace)"
                 )
             old.delete()
-        tracking_uri = (
-            model.tracking_uri if isinstance(model, TrainingRun) else ""
-        ) or ws.tracking_uri
+        run_store = model.tracking_uri if isinstance(model, TrainingRun) else ""
         port = free_port()
         url = f"http://{HOST}:{port}"
         log_path = ws.endpoints_dir / f"{name}.log"
         process = start_server(
-            model_uri, port=port, tracking_uri=tracking_uri, log_path=log_path, cwd=ws.root
+            model_uri,
+            port=port,
+            tracking_uri=run_store or ws.tracking_uri,
+            log_path=log_path,
+            cwd=ws.root,
         )
         try:
             wait_ready(
@@ -225,6 +227,7 @@ class Endpoint:
 
     @property
     def name(self) -> str:
+        """The endpoint's name, unique in its workspace."""
         return self.record.name
 
     @property
@@ -234,6 +237,7 @@ class Endpoint:
 
     @property
     def model_uri(self) -> str:
+        """The MLflow model URI it serves."""
         return self.record.model_uri
 
     @property

@@ -295,7 +295,8 @@ def start_server(
             stderr=subprocess.STDOUT,
             env=env,
             cwd=cwd,
-            start_new_session=True,
+            start_new_session=True,  # POSIX; on Windows a new process group does the same
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
 
 
