@@ -400,6 +400,33 @@ def test_cli_errors_are_one_line_with_exit_code_1(
     assert gone.exit_code == 0 and "nothing to delete" in gone.stdout
 
 
+def test_workspace_from_option_prefers_config_then_cloudml_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudml_edu.cli._common import workspace_from_option
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDML_CONFIG", raising=False)
+    assert workspace_from_option(None).root == tmp_path / ".cloudml"
+    (tmp_path / "cloudml.toml").write_text('root = "from-toml"\n')
+    assert workspace_from_option(None).root == tmp_path / "from-toml"
+    other = tmp_path / "other.toml"
+    other.write_text('root = "from-option"\n')
+    assert workspace_from_option(other).root == tmp_path / "from-option"
+
+
+def test_importing_the_endpoint_module_loads_no_heavy_library() -> None:
+    script = (
+        "import sys, cloudml_edu.endpoint\n"
+        "heavy = ('mlflow', 'requests', 'psutil', 'PIL', 'rich')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
 # ---- last: replace, then delete, the shared endpoint -------------------------------------
 
 
