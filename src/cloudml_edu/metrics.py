@@ -187,3 +187,7 @@ NATIVE_NAMES: dict[str, str] = {
 def metrics_json_schema() -> str:
     """The published JSON Schema of :class:`Metrics` (see docs/metrics-schema.json)."""
     return json.dumps(Metrics.model_json_schema(), indent=2)
+
+
+if __name__ == "__main__":
+    print(metrics_json_schema())

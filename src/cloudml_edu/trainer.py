@@ -62,9 +62,4 @@ class Trainer:
 
     def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
         """Train on ``dataset`` (split inside, by ``test_size`` and ``seed``) and evaluate."""
-        run = self._backend.fit(dataset, wait=wait)
-        if run.status not in {"Completed", "Failed", "Canceled"}:
-            from cloudml_edu.backends import track_live
-
-            track_live(run, self._backend)
-        return run
+        return self._backend.fit(dataset, wait=wait)

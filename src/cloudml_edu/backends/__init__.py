@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["BACKENDS", "REGISTRY", "load_backend", "refresh_run", "target_for"]
+__all__ = ["BACKENDS", "REGISTRY", "load_backend", "refresh_run", "target_for", "track_live"]
 
 #: (backend name, target) -> "module:class"
 REGISTRY: dict[tuple[str, str], str] = {

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu.backends import track_live
 from cloudml_edu.backends.local.common import LocalBackend
 from cloudml_edu.backends.local.tracking import save_record, use_workspace
 from cloudml_edu.errors import BackendError
@@ -121,6 +122,7 @@ class SdkBackend(LocalBackend):
             status="Running", plan=self.plan(dataset), tracking_uri=self.workspace.tracking_uri,
             job=JobRecord(command=cmd, log_path=str(log_path)),
         )
+        track_live(run, self)
         if wait:
             self._wait(run, timeout=3600)
         return run

@@ -1,0 +1,115 @@
+"""The ``cloudml-edu`` command line: the Python API, one command per step of the lab.
+
+Every command prints a one-line error and exits non-zero on failure (the
+traceback only with ``--debug``), and most take ``--json`` for tooling.  Heavy
+libraries are imported inside commands, so ``cloudml-edu --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudml_edu._version import __version__
+from cloudml_edu.cli import _common
+from cloudml_edu.cli.dataset import app as dataset_app
+from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
+from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
+from cloudml_edu.cli.train import runs_command, train_command
+from cloudml_edu.errors import CloudMLError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="cloudml-edu",
+    help="Train, deploy and compare image classifiers: locally, on Azure ML and on Databricks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cloudml-edu {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """cloudml-edu: one script, any backend."""
+    if debug:
+        os.environ["CLOUDML_DEBUG"] = "1"
+
+
+@app.command("demo")
+def demo_command(
+    data: Annotated[Path, typer.Option(help="Where the sample images are written.")] = Path("data/digits"),
+    root: Annotated[Path, typer.Option(help="The local workspace folder.")] = Path(".cloudml"),
+    backend: Annotated[
+        list[str] | None, typer.Option("--backend", "-b", help="Backends to run (default: all three).")
+    ] = None,
+    deploy: Annotated[bool, typer.Option(help="Deploy the best model and predict.")] = True,
+    keep_endpoint: Annotated[bool, typer.Option(help="Leave the endpoint running.")] = False,
+    automl_minutes: Annotated[float, typer.Option(help="AutoML time budget.")] = 1.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run the whole lab locally: sample, upload, train three ways, compare, deploy, predict."""
+    from rich.console import Console
+
+    from cloudml_edu.demo import BACKENDS, run_demo
+    from cloudml_edu.workspace import Workspace
+
+    console = Console(stderr=json_output, quiet=json_output)
+    result = run_demo(
+        Workspace.local(root),
+        data_dir=data,
+        backends=tuple(backend or BACKENDS),
+        deploy=deploy,
+        keep_endpoint=keep_endpoint,
+        automl_minutes=automl_minutes,
+        console=console,
+        progress=None if not json_output else False,
+    )
+    if json_output:
+        _common.print_json(result.model_dump(mode="json"))
+        return
+    console.rule("where things are")
+    console.print(f"workspace      {result.workspace}")
+    console.print(f"MLflow runs    mlflow ui --backend-store-uri sqlite:///{result.workspace}/mlflow.db")
+    console.print("compare again  cloudml-edu compare")
+    console.print("HTML report    cloudml-edu report --out report/")
+
+
+app.command("train")(train_command)
+app.command("runs")(runs_command)
+app.add_typer(dataset_app, name="dataset", help="Upload and manage image datasets.")
+app.command("deploy")(deploy_command)
+app.command("predict")(predict_command)
+app.add_typer(endpoint_app, name="endpoint", help="List and delete endpoints.")
+app.command("compare")(compare_command)
+app.command("report")(report_command)
+app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.")
+
+
+def main() -> None:
+    """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks."""
+    try:
+        app(prog_name="cloudml-edu")
+    except CloudMLError as exc:
+        if os.environ.get("CLOUDML_DEBUG"):
+            raise
+        _common.error_line(f"{type(exc).__name__}: {exc}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _common.error_line("interrupted")
+        sys.exit(130)

@@ -1,0 +1,77 @@
+"""``cloudml-edu train`` and ``cloudml-edu runs``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudml_edu.cli._common import print_json, workspace_from_option
+
+__all__ = ["runs_command", "train_command"]
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).")]
+
+
+def train_command(
+    dataset: Annotated[str, typer.Argument(help="A registered dataset name, or an image folder.")],
+    backend: Annotated[str, typer.Option("--backend", "-b", help="designer, sdk or automl.")] = "designer",
+    model: Annotated[str, typer.Option(help="Model family (designer, sdk).")] = "svc",
+    max_trials: Annotated[int, typer.Option(help="AutoML: most trials.")] = 12,
+    timeout_minutes: Annotated[float, typer.Option(help="AutoML: time budget.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Split and model seed.")] = 0,
+    test_size: Annotated[float, typer.Option(help="Share of images held out for testing.")] = 0.2,
+    plan: Annotated[bool, typer.Option("--plan", help="Only show what would run and cost.")] = False,
+    config: ConfigOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Train a classifier with one backend (or show its plan)."""
+    from rich.console import Console
+
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.trainer import Trainer
+
+    ws = workspace_from_option(config)
+    source = Path(dataset)
+    data = Dataset.from_folder(source) if source.is_dir() else Dataset.load(ws, dataset)
+    trainer = Trainer(
+        backend, workspace=ws, model=model, max_trials=max_trials, timeout_minutes=timeout_minutes,
+        seed=seed, test_size=test_size, progress=False if json_output else None,
+    )
+    console = Console()
+    if plan:
+        found = trainer.plan(data)
+        if json_output:
+            print_json(found.model_dump(mode="json"))
+        else:
+            console.print(str(found))
+        return
+    run = trainer.fit(data)
+    if json_output:
+        print_json(run.model_dump(mode="json"))
+    else:
+        console.print(run.summary())
+        console.print(f"model: {run.model}")
+
+
+def runs_command(
+    owner: Annotated[str | None, typer.Option(help="Only this owner's runs.")] = None,
+    config: ConfigOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List training runs in the workspace, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cloudml_edu.backends.local.tracking import list_runs
+
+    runs = list_runs(workspace_from_option(config), owner=owner)
+    if json_output:
+        print_json([r.model_dump(mode="json") for r in runs])
+        return
+    table = Table("run id", "backend", "owner", "dataset", "status", "accuracy", "seconds")
+    for r in runs:
+        accuracy = f"{r.metrics.accuracy:.4f}" if r.metrics else "-"
+        table.add_row(r.id, r.backend, r.owner, r.dataset, r.status, accuracy, f"{r.seconds:.1f}")
+    Console().print(table)

@@ -1,0 +1,134 @@
+"""Dataset: reading folders, rejecting bad input, splitting, uploading, registering."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cloudml_edu import Dataset, DatasetError, NotFoundError, Workspace
+from cloudml_edu.errors import ConfigError
+
+
+def test_from_folder_builds_a_manifest_of_every_image(tiny_dir: Path) -> None:
+    ds = Dataset.from_folder(tiny_dir)
+    assert len(ds) == 24
+    assert ds.classes == ["circle", "cross", "square"]
+    assert ds.counts() == {"circle": 8, "cross": 8, "square": 8}
+    record = next(r for r in ds.records if r.path == "circle/0.png")
+    assert (record.label, record.width, record.height, record.mode) == ("circle", 24, 24, "L")
+    import hashlib
+
+    assert record.md5 == hashlib.md5((tiny_dir / "circle/0.png").read_bytes()).hexdigest()
+
+
+def test_corrupt_empty_and_non_image_files_are_listed(tiny_dir: Path) -> None:
+    (tiny_dir / "circle" / "empty.png").write_bytes(b"")
+    (tiny_dir / "square" / "notes.txt").write_text("not an image")
+    good = (tiny_dir / "cross" / "0.png").read_bytes()
+    (tiny_dir / "cross" / "truncated.png").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DatasetError) as caught:
+        Dataset.from_folder(tiny_dir)
+    assert sorted(caught.value.bad_files) == ["circle/empty.png", "cross/truncated.png", "square/notes.txt"]
+    assert "skip_invalid=True" in str(caught.value)
+
+
+def test_skip_invalid_skips_with_a_warning(tiny_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tiny_dir / "circle" / "empty.png").write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        ds = Dataset.from_folder(tiny_dir, skip_invalid=True)
+    assert len(ds) == 24
+    assert "circle/empty.png" in caplog.text
+
+
+def test_empty_class_and_single_class_are_rejected(tiny_dir: Path) -> None:
+    (tiny_dir / "empty_class").mkdir()
+    with pytest.raises(DatasetError, match="empty_class"):
+        Dataset.from_folder(tiny_dir)
+    (tiny_dir / "empty_class").rmdir()
+    shutil.rmtree(tiny_dir / "circle")
+    shutil.rmtree(tiny_dir / "square")
+    with pytest.raises(DatasetError, match="at least 2"):
+        Dataset.from_folder(tiny_dir)
+
+
+def test_a_class_left_empty_by_skipping_is_rejected(tiny_dir: Path) -> None:
+    for path in (tiny_dir / "circle").iterdir():
+        path.write_bytes(b"broken")
+    with pytest.raises(DatasetError, match="circle"):
+        Dataset.from_folder(tiny_dir, skip_invalid=True)
+
+
+def test_missing_folder_says_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="one sub-folder per class"):
+        Dataset.from_folder(tmp_path / "nope")
+
+
+def test_split_is_stratified_and_deterministic(digits_dir: Path) -> None:
+    ds = Dataset.from_folder(digits_dir)
+    train, test = ds.split(test_size=0.2, seed=3)
+    again_train, again_test = ds.split(test_size=0.2, seed=3)
+    other_train, _ = ds.split(test_size=0.2, seed=4)
+    assert [r.path for r in test.records] == [r.path for r in again_test.records]
+    assert [r.path for r in train.records] != [r.path for r in other_train.records]
+    assert {r.path for r in train.records}.isdisjoint(r.path for r in test.records)
+    assert len(train) + len(test) == len(ds)
+    for label, total in ds.counts().items():
+        assert abs(test.counts()[label] - total * 0.2) <= 1
+
+
+def test_split_rejects_a_class_with_one_image(tiny_dir: Path) -> None:
+    for path in sorted((tiny_dir / "circle").iterdir())[1:]:
+        path.unlink()
+    with pytest.raises(DatasetError, match="fewer than 2"):
+        Dataset.from_folder(tiny_dir).split()
+
+
+def _mtimes(workspace: Workspace, prefix: str) -> dict[str, int]:
+    root = Path(workspace.store.url.removeprefix("file://"))
+    return {info.key: (root / info.key).stat().st_mtime_ns for info in workspace.store.list(prefix)}
+
+
+def test_upload_is_incremental_and_loads_back_byte_for_byte(tiny_dir: Path, workspace: Workspace) -> None:
+    first = Dataset.from_folder(tiny_dir).upload(workspace)
+    before = _mtimes(workspace, "student/tiny/1/files/")
+    assert len(before) == 24
+    (tiny_dir / "circle" / "0.png").write_bytes((tiny_dir / "square" / "0.png").read_bytes())
+    changed = Dataset.from_folder(tiny_dir).upload(workspace)
+    after = _mtimes(workspace, "student/tiny/1/files/")
+    assert [key for key in before if after[key] != before[key]] == ["student/tiny/1/files/circle/0.png"]
+    for record, data in changed.iter_bytes():
+        assert data == (tiny_dir / record.path).read_bytes()
+    assert first.manifest.fingerprint() != changed.manifest.fingerprint()
+
+
+def test_an_unfinished_upload_is_never_loaded(tiny_dir: Path, workspace: Workspace) -> None:
+    Dataset.from_folder(tiny_dir).upload(workspace)
+    workspace.store.delete("student/tiny/1/_manifest.json")
+    from cloudml_edu.storage.sync import open_dataset
+
+    with pytest.raises(NotFoundError, match="never finished"):
+        open_dataset(workspace.store, "student/tiny/1")
+
+
+def test_register_and_load_by_short_or_table_name(tiny_dir: Path, workspace: Workspace) -> None:
+    name = Dataset.from_folder(tiny_dir).register(workspace, name="shapes", version="2")
+    assert name == "hive_metastore.cloudml_student.shapes"
+    loaded = Dataset.load(workspace, "shapes")
+    same = Dataset.load(workspace, "hive_metastore.cloudml_student.shapes", version="2")
+    assert loaded.manifest.fingerprint() == same.manifest.fingerprint()
+    assert loaded.counts() == {"circle": 8, "cross": 8, "square": 8}
+    with pytest.raises(NotFoundError, match="shapes"):
+        Dataset.load(workspace, "shapes", version="9")
+    with pytest.raises(ConfigError, match="not a valid table name"):
+        Dataset.load(workspace, "bad name!")
+
+
+def test_sample_digits_is_written_offline(digits_dir: Path) -> None:
+    ds = Dataset.from_folder(digits_dir)
+    assert len(ds) == 1797
+    assert ds.classes == [str(d) for d in range(10)]
+    with pytest.raises(DatasetError, match="digits"):
+        Dataset.sample("imagenet", digits_dir.parent / "x")
