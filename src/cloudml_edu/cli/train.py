@@ -33,12 +33,12 @@ def train_command(
     from cloudml_edu.trainer import Trainer
 
     ws = workspace_from_option(config)
-    source = Path(dataset)
-    data = Dataset.from_folder(source) if source.is_dir() else Dataset.load(ws, dataset)
     trainer = Trainer(
         backend, workspace=ws, model=model, max_trials=max_trials, timeout_minutes=timeout_minutes,
         seed=seed, test_size=test_size, progress=False if json_output else None,
     )
+    source = Path(dataset)
+    data = Dataset.from_folder(source) if source.is_dir() else Dataset.load(ws, dataset)
     console = Console()
     if plan:
         found = trainer.plan(data)

@@ -18,13 +18,11 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
+from cloudml_edu.backends.local.serving import INPUT_COLUMN, PROBA_PREFIX
 from cloudml_edu.training.evaluate import score
 from cloudml_edu.training.features import FeatureSpec, featurize
 
 __all__ = ["INPUT_COLUMN", "PROBA_PREFIX", "ImageClassifier", "log_model"]
-
-INPUT_COLUMN = "image"
-PROBA_PREFIX = "p:"
 
 
 class ImageClassifier(mlflow.pyfunc.PythonModel):  # type: ignore[misc]

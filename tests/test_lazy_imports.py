@@ -1,0 +1,34 @@
+"""`import cloudml_edu` and `cloudml-edu --help` stay light: no heavy SDK is imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("azure.ai.ml", "azure.storage.blob", "databricks.sdk", "mlflow", "sklearn", "pandas", "matplotlib")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_import_pulls_in_no_heavy_sdk() -> None:
+    assert _loaded_after("import cloudml_edu; cloudml_edu.Workspace; cloudml_edu.Trainer") == set()
+
+
+def test_cli_help_pulls_in_no_heavy_sdk() -> None:
+    code = (
+        "import sys\nfrom cloudml_edu.cli import app\n"
+        "try:\n    app(['--help'], prog_name='cloudml-edu')\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code) == set()
+
+
+def test_public_names_resolve_lazily() -> None:
+    import cloudml_edu
+
+    for name in cloudml_edu.__all__:
+        assert getattr(cloudml_edu, name) is not None
+    assert "Trainer" in dir(cloudml_edu)
