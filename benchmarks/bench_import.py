@@ -22,7 +22,7 @@ def main() -> None:
         "cloudml-edu --help": [str(BIN / "cloudml-edu"), "--help"],
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for name, cmd in cases.items():  # warm the file cache once
+    for cmd in cases.values():  # warm the file cache once
         wall(cmd)
     for _ in range(ROUNDS):
         for name, cmd in cases.items():

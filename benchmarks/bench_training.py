@@ -21,7 +21,9 @@ def main() -> None:
         dataset = Dataset.sample("digits", Path(tmp) / "digits", progress=False)
         ws = Workspace.local(Path(tmp) / "ws")
         uploaded = dataset.upload(ws, progress=False)
-        Trainer("designer", workspace=ws, progress=False).plan(uploaded)  # tracking store created here
+        Trainer("designer", workspace=ws, progress=False).plan(
+            uploaded
+        )  # tracking store created here
         from cloudml_edu.backends.local.tracking import use_workspace
 
         use_workspace(ws, "cloudml-edu")
@@ -30,10 +32,20 @@ def main() -> None:
             run = Trainer(backend, workspace=ws, progress=False, timeout_minutes=2.0).fit(uploaded)
             seconds = time.perf_counter() - started
             assert run.metrics is not None
-            detail = {"sdk": "job in a subprocess", "designer": f"{len(run.steps)} steps",
-                      "automl": f"{len(run.trials)} trials"}[backend]
-            rows.append((backend, f"{seconds:.1f}", f"{run.metrics.accuracy:.4f}",
-                         f"{run.metrics.f1_macro or 0:.4f}", detail))
+            detail = {
+                "sdk": "job in a subprocess",
+                "designer": f"{len(run.steps)} steps",
+                "automl": f"{len(run.trials)} trials",
+            }[backend]
+            rows.append(
+                (
+                    backend,
+                    f"{seconds:.1f}",
+                    f"{run.metrics.accuracy:.4f}",
+                    f"{run.metrics.f1_macro or 0:.4f}",
+                    detail,
+                )
+            )
     print(table(rows))
 
 

@@ -24,4 +24,6 @@ _, test = dataset.split(seed=0)
 held_out = [data for _, data in list(test.iter_bytes())[:5]]
 with Endpoint.deploy(run, workspace=ws, name=f"digits-{BACKEND}", replace=True) as endpoint:
     for prediction, record in zip(endpoint.predict(held_out), test.records, strict=False):
-        print(f"{record.path}: true {record.label}, predicted {prediction.label} ({prediction.score:.2f})")
+        print(
+            f"{record.path}: true {record.label}, predicted {prediction.label} ({prediction.score:.2f})"
+        )

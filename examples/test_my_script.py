@@ -19,5 +19,7 @@ def train(workspace: Workspace, images: Path, backend: str) -> float:
     return run.metrics.accuracy
 
 
-def test_my_training_script_reaches_90_percent(cloudml_workspace: Workspace, tmp_path: Path) -> None:
+def test_my_training_script_reaches_90_percent(
+    cloudml_workspace: Workspace, tmp_path: Path
+) -> None:
     assert train(cloudml_workspace, tmp_path / "digits", "automl") > 0.9

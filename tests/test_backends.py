@@ -17,7 +17,9 @@ FAST = {"max_trials": 4, "families": ["logistic_regression", "knn", "svc"]}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> tuple[Workspace, dict[str, TrainingRun]]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, digits_dir: Path
+) -> tuple[Workspace, dict[str, TrainingRun]]:
     """The same student script, run once per backend."""
     ws = Workspace.local(tmp_path_factory.mktemp("backends") / "ws")
     dataset = Dataset.from_folder(digits_dir).upload(ws)
@@ -25,7 +27,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> tuple
     return ws, runs
 
 
-def test_every_backend_fills_the_same_metrics_fields(trained: tuple[Workspace, dict[str, TrainingRun]]) -> None:
+def test_every_backend_fills_the_same_metrics_fields(
+    trained: tuple[Workspace, dict[str, TrainingRun]],
+) -> None:
     _, runs = trained
     filled = {}
     for name, run in runs.items():
@@ -37,16 +41,34 @@ def test_every_backend_fills_the_same_metrics_fields(trained: tuple[Workspace, d
         assert run.metrics.n_test == 359 and run.metrics.labels == [str(d) for d in range(10)]
         assert sum(map(sum, run.metrics.confusion_matrix)) == 359
     assert filled["designer"] == filled["sdk"] == filled["automl"]
-    assert {"accuracy", "f1_macro", "f1_weighted", "log_loss", "confusion_matrix", "per_class"} <= filled["sdk"]
+    assert {
+        "accuracy",
+        "f1_macro",
+        "f1_weighted",
+        "log_loss",
+        "confusion_matrix",
+        "per_class",
+    } <= filled["sdk"]
 
 
-def test_designer_keeps_each_component_and_its_outputs(trained: tuple[Workspace, dict[str, TrainingRun]]) -> None:
+def test_designer_keeps_each_component_and_its_outputs(
+    trained: tuple[Workspace, dict[str, TrainingRun]],
+) -> None:
     _, runs = trained
     steps = runs["designer"].steps
-    assert [s.name for s in steps] == ["prepare", "split", "featurize", "train", "score", "evaluate"]
+    assert [s.name for s in steps] == [
+        "prepare",
+        "split",
+        "featurize",
+        "train",
+        "score",
+        "evaluate",
+    ]
     produced: set[str] = {steps[0].inputs["dataset"]}
     for step in steps:
-        assert set(step.inputs.values()) <= produced, f"{step.name} reads something no earlier step wrote"
+        assert set(step.inputs.values()) <= produced, (
+            f"{step.name} reads something no earlier step wrote"
+        )
         for path in step.outputs.values():
             assert Path(path).is_file()
         produced |= set(step.outputs.values())
@@ -54,7 +76,9 @@ def test_designer_keeps_each_component_and_its_outputs(trained: tuple[Workspace,
     assert steps[3].params["family"] == "svc"
 
 
-def test_sdk_runs_a_command_job_and_keeps_its_log(trained: tuple[Workspace, dict[str, TrainingRun]]) -> None:
+def test_sdk_runs_a_command_job_and_keeps_its_log(
+    trained: tuple[Workspace, dict[str, TrainingRun]],
+) -> None:
     _, runs = trained
     job = runs["sdk"].job
     assert job is not None and job.exit_code == 0
@@ -63,7 +87,9 @@ def test_sdk_runs_a_command_job_and_keeps_its_log(trained: tuple[Workspace, dict
     assert "accuracy" in log and "done" in log
 
 
-def test_automl_trials_are_child_runs_and_the_best_wins(trained: tuple[Workspace, dict[str, TrainingRun]]) -> None:
+def test_automl_trials_are_child_runs_and_the_best_wins(
+    trained: tuple[Workspace, dict[str, TrainingRun]],
+) -> None:
     import mlflow
 
     ws, runs = trained
@@ -88,7 +114,10 @@ def test_models_are_pyfunc_models_that_take_base64_images(
 
     ws, runs = trained
     mlflow.set_tracking_uri(ws.tracking_uri)
-    images = [(digits_dir / "3" / name) for name in sorted(p.name for p in (digits_dir / "3").iterdir())[:3]]
+    images = [
+        (digits_dir / "3" / name)
+        for name in sorted(p.name for p in (digits_dir / "3").iterdir())[:3]
+    ]
     frame = pd.DataFrame({"image": [base64.b64encode(p.read_bytes()).decode() for p in images]})
     for run in runs.values():
         assert run.model is not None
@@ -124,12 +153,16 @@ def test_plan_is_a_dry_run(workspace: Workspace, tiny_dir: Path) -> None:
 def test_bad_backend_and_options_are_config_errors(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="designer, sdk, automl"):
         Trainer("sagemaker", workspace=workspace)
-    with pytest.raises(ConfigError, match="test_sise.*Valid options"):
+    with pytest.raises(ConfigError, match=r"test_sise.*Valid options"):
         Trainer("sdk", workspace=workspace, test_sise=0.3)
     with pytest.raises(ConfigError, match="test_size"):
         Trainer("sdk", workspace=workspace, test_size=2)
-    cloud = Workspace(CloudMLConfig(root=tmp_path / "c", azure_ml=AzureMLConfig(
-        subscription_id="s", resource_group="r", workspace_name="w")))
+    cloud = Workspace(
+        CloudMLConfig(
+            root=tmp_path / "c",
+            azure_ml=AzureMLConfig(subscription_id="s", resource_group="r", workspace_name="w"),
+        )
+    )
     with pytest.raises(ConfigError, match=r"no azureml adapter.*\[azure_ml\]"):
         Trainer("designer", workspace=cloud)
 
@@ -147,7 +180,9 @@ def test_a_failing_job_fails_the_run_with_its_log(workspace: Workspace, tiny_dir
 def test_the_job_entry_point_reports_bad_input_with_exit_code_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cloudml_edu.training", "--data", str(tmp_path / "missing")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 2
     assert "one sub-folder per class" in done.stderr

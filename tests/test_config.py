@@ -46,14 +46,21 @@ def test_a_full_config_is_parsed(tmp_path: Path) -> None:
     assert config.root == (tmp_path / "ws").resolve()
     assert config.storage.container == "lab-images"
     assert config.azure_ml is not None and config.azure_ml.compute == "cpu-cluster"
-    assert config.databricks is not None and config.databricks.host == "https://adb-123.4.azuredatabricks.net"
+    assert (
+        config.databricks is not None
+        and config.databricks.host == "https://adb-123.4.azuredatabricks.net"
+    )
     assert config.prices == {"Standard_DS3_v2": 0.25}
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     path = tmp_path / "cloudml.toml"
     path.write_text(FULL)
-    env = {"CLOUDML_OWNER": "alice", "CLOUDML_STORAGE__CONTAINER": "other", "DATABRICKS_TOKEN": "dapi" + "f" * 32}
+    env = {
+        "CLOUDML_OWNER": "alice",
+        "CLOUDML_STORAGE__CONTAINER": "other",
+        "DATABRICKS_TOKEN": "dapi" + "f" * 32,
+    }
     config = load_config(path, environ=env)
     assert config.owner == "alice"
     assert config.storage.container == "other"
@@ -61,7 +68,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert config.databricks.token.get_secret_value() == "dapi" + "f" * 32
 
 
-def test_secrets_never_show_in_reprs_or_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_never_show_in_reprs_or_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "cloudml.toml"
     path.write_text(FULL)
     config = load_config(path, environ={})
@@ -70,8 +79,12 @@ def test_secrets_never_show_in_reprs_or_logs(tmp_path: Path, caplog: pytest.LogC
     ws = Workspace(config)
     assert key not in repr(ws)
     with caplog.at_level(logging.DEBUG, logger="azure.core.pipeline"):
-        logging.getLogger("azure.core.pipeline").debug("header Authorization: SharedKey acct:%s", key)
-        logging.getLogger("cloudml_edu.x").info("url https://a.blob.core.windows.net/c?sv=1&sig=abc%2Fdef")
+        logging.getLogger("azure.core.pipeline").debug(
+            "header Authorization: SharedKey acct:%s", key
+        )
+        logging.getLogger("cloudml_edu.x").info(
+            "url https://a.blob.core.windows.net/c?sv=1&sig=abc%2Fdef"
+        )
     assert key not in caplog.text
     assert "sig=abc" not in caplog.text
     assert "***" in caplog.text
@@ -81,7 +94,10 @@ def test_secrets_never_show_in_reprs_or_logs(tmp_path: Path, caplog: pytest.LogC
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ('[storage]\ncontainer = "Bad_Name"', "[storage] container: 'Bad_Name' is not a valid container name"),
+        (
+            '[storage]\ncontainer = "Bad_Name"',
+            "[storage] container: 'Bad_Name' is not a valid container name",
+        ),
         ('[storage]\naccount_name = "Has-Dash"', "[storage] account_name"),
         ('[azure_ml]\nsubscription_id = "x"', "[azure_ml] resource_group: is required"),
         ('[databricks]\nhost = "adb-1.net"', "must start with https://"),
@@ -89,7 +105,9 @@ def test_secrets_never_show_in_reprs_or_logs(tmp_path: Path, caplog: pytest.LogC
         ('[storage]\ncontaner = "x"', "[storage] contaner: is not a known setting"),
     ],
 )
-def test_validation_errors_name_the_key_and_the_fix(tmp_path: Path, text: str, fragment: str) -> None:
+def test_validation_errors_name_the_key_and_the_fix(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
     path = tmp_path / "cloudml.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
@@ -99,7 +117,7 @@ def test_validation_errors_name_the_key_and_the_fix(tmp_path: Path, text: str, f
 
 
 def test_missing_and_broken_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="Workspace.local"):
+    with pytest.raises(ConfigError, match=r"Workspace\.local"):
         load_config(tmp_path / "missing.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("owner = ")

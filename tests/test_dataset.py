@@ -31,11 +31,17 @@ def test_corrupt_empty_and_non_image_files_are_listed(tiny_dir: Path) -> None:
     (tiny_dir / "cross" / "truncated.png").write_bytes(good[: len(good) // 2])
     with pytest.raises(DatasetError) as caught:
         Dataset.from_folder(tiny_dir)
-    assert sorted(caught.value.bad_files) == ["circle/empty.png", "cross/truncated.png", "square/notes.txt"]
+    assert sorted(caught.value.bad_files) == [
+        "circle/empty.png",
+        "cross/truncated.png",
+        "square/notes.txt",
+    ]
     assert "skip_invalid=True" in str(caught.value)
 
 
-def test_skip_invalid_skips_with_a_warning(tiny_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_skip_invalid_skips_with_a_warning(
+    tiny_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tiny_dir / "circle" / "empty.png").write_bytes(b"")
     with caplog.at_level(logging.WARNING):
         ds = Dataset.from_folder(tiny_dir, skip_invalid=True)
@@ -69,7 +75,7 @@ def test_missing_folder_says_what_to_pass(tmp_path: Path) -> None:
 def test_split_is_stratified_and_deterministic(digits_dir: Path) -> None:
     ds = Dataset.from_folder(digits_dir)
     train, test = ds.split(test_size=0.2, seed=3)
-    again_train, again_test = ds.split(test_size=0.2, seed=3)
+    _, again_test = ds.split(test_size=0.2, seed=3)
     other_train, _ = ds.split(test_size=0.2, seed=4)
     assert [r.path for r in test.records] == [r.path for r in again_test.records]
     assert [r.path for r in train.records] != [r.path for r in other_train.records]
@@ -91,14 +97,18 @@ def _mtimes(workspace: Workspace, prefix: str) -> dict[str, int]:
     return {info.key: (root / info.key).stat().st_mtime_ns for info in workspace.store.list(prefix)}
 
 
-def test_upload_is_incremental_and_loads_back_byte_for_byte(tiny_dir: Path, workspace: Workspace) -> None:
+def test_upload_is_incremental_and_loads_back_byte_for_byte(
+    tiny_dir: Path, workspace: Workspace
+) -> None:
     first = Dataset.from_folder(tiny_dir).upload(workspace)
     before = _mtimes(workspace, "student/tiny/1/files/")
     assert len(before) == 24
     (tiny_dir / "circle" / "0.png").write_bytes((tiny_dir / "square" / "0.png").read_bytes())
     changed = Dataset.from_folder(tiny_dir).upload(workspace)
     after = _mtimes(workspace, "student/tiny/1/files/")
-    assert [key for key in before if after[key] != before[key]] == ["student/tiny/1/files/circle/0.png"]
+    assert [key for key in before if after[key] != before[key]] == [
+        "student/tiny/1/files/circle/0.png"
+    ]
     for record, data in changed.iter_bytes():
         assert data == (tiny_dir / record.path).read_bytes()
     assert first.manifest.fingerprint() != changed.manifest.fingerprint()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("azure.ai.ml", "azure.storage.blob", "databricks.sdk", "mlflow", "sklearn", "pandas", "matplotlib")
+HEAVY = (
+    "azure.ai.ml",
+    "azure.storage.blob",
+    "databricks.sdk",
+    "mlflow",
+    "sklearn",
+    "pandas",
+    "matplotlib",
+)
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -103,11 +103,15 @@ class Dataset:
         """
         root = Path(path).resolve()
         if not root.is_dir():
-            raise DatasetError(f"{root} is not a folder: pass a folder with one sub-folder per class")
+            raise DatasetError(
+                f"{root} is not a folder: pass a folder with one sub-folder per class"
+            )
         class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         stray = [p.name for p in root.iterdir() if p.is_file() and not p.name.startswith(".")]
         if stray:
-            log.warning("ignoring %d file(s) outside class folders in %s: %s", len(stray), root, stray[:5])
+            log.warning(
+                "ignoring %d file(s) outside class folders in %s: %s", len(stray), root, stray[:5]
+            )
         empty = [d.name for d in class_dirs if not any(_visible_files(d))]
         if empty:
             raise DatasetError(
@@ -162,7 +166,12 @@ class Dataset:
 
     @classmethod
     def sample(
-        cls, name: str, dest: str | os.PathLike[str], *, size: int = 32, progress: bool | None = None
+        cls,
+        name: str,
+        dest: str | os.PathLike[str],
+        *,
+        size: int = 32,
+        progress: bool | None = None,
     ) -> Dataset:
         """Write a bundled sample dataset as PNG class folders under ``dest`` (no download).
 
@@ -235,7 +244,9 @@ class Dataset:
                 stratify=[r.label for r in records],
             )
         except ValueError as exc:
-            raise DatasetError(f"cannot split {self.name}: {exc}; add images or change test_size") from exc
+            raise DatasetError(
+                f"cannot split {self.name}: {exc}; add images or change test_size"
+            ) from exc
         return self.subset(train, suffix="train"), self.subset(test, suffix="test")
 
     # ---- workspace -----------------------------------------------------------
@@ -257,12 +268,21 @@ class Dataset:
 
         ws = _workspace(workspace)
         manifest = self.manifest.model_copy(
-            update={"name": name or self.name, "version": version, "owner": ws.owner, "layout": layout}
+            update={
+                "name": name or self.name,
+                "version": version,
+                "owner": ws.owner,
+                "layout": layout,
+            }
         )
         return upload_dataset(self, manifest, ws.store, progress=progress)
 
     def register(
-        self, workspace: Workspace | None = None, *, name: str | None = None, version: str | None = None
+        self,
+        workspace: Workspace | None = None,
+        *,
+        name: str | None = None,
+        version: str | None = None,
     ) -> str:
         """Upload (if needed) and record this dataset in the workspace catalog.
 
@@ -272,9 +292,13 @@ class Dataset:
         ws = _workspace(workspace)
         wanted_version = version or self.manifest.version or "1"
         uploaded = self
-        if self.manifest.version != wanted_version or not self.source.location.startswith(ws.store.url):
+        if self.manifest.version != wanted_version or not self.source.location.startswith(
+            ws.store.url
+        ):
             uploaded = self.upload(ws, name=name, version=wanted_version)
-        return ws.catalog.register(uploaded.manifest, store_url=ws.store.url, schema=ws.schema, name=name)
+        return ws.catalog.register(
+            uploaded.manifest, store_url=ws.store.url, schema=ws.schema, name=name
+        )
 
     @classmethod
     def load(cls, workspace: Workspace | None, name: str, *, version: str | None = None) -> Dataset:

@@ -73,7 +73,9 @@ def run_demo(
     runs: list[TrainingRun] = []
     for number, backend in enumerate(backends, 3):
         console.rule(f"{number}. train with backend {backend!r}")
-        trainer = Trainer(backend, workspace=workspace, progress=progress, timeout_minutes=automl_minutes)
+        trainer = Trainer(
+            backend, workspace=workspace, progress=progress, timeout_minutes=automl_minutes
+        )
         run = trainer.fit(uploaded)
         console.print(run.summary())
         runs.append(run)
@@ -88,11 +90,21 @@ def run_demo(
     if deploy:
         console.rule(f"deploy the best run ({best.backend}) and predict held-out images")
         predictions, endpoint_url = _deploy_and_predict(
-            workspace, best, uploaded, n_predict=n_predict, keep=keep_endpoint, console=console, progress=progress
+            workspace,
+            best,
+            uploaded,
+            n_predict=n_predict,
+            keep=keep_endpoint,
+            console=console,
+            progress=progress,
         )
     return DemoResult(
-        workspace=str(workspace.root), dataset=table, runs=runs, best=best.id,
-        endpoint_url=endpoint_url, predictions=predictions,
+        workspace=str(workspace.root),
+        dataset=table,
+        runs=runs,
+        best=best.id,
+        endpoint_url=endpoint_url,
+        predictions=predictions,
     )
 
 
@@ -110,17 +122,23 @@ def _deploy_and_predict(
 
     _, test = dataset.split(seed=0)
     held_out = list(test.iter_bytes())[:n_predict]
-    endpoint = Endpoint.deploy(best, workspace=workspace, name="digits-demo", replace=True, progress=progress)
+    endpoint = Endpoint.deploy(
+        best, workspace=workspace, name="digits-demo", replace=True, progress=progress
+    )
     try:
         answers = endpoint.predict([data for _, data in held_out])
         predictions = [
-            DemoPrediction(path=record.path, label=record.label, predicted=a.label, score=round(a.score, 4))
+            DemoPrediction(
+                path=record.path, label=record.label, predicted=a.label, score=round(a.score, 4)
+            )
             for (record, _), a in zip(held_out, answers, strict=True)
         ]
         right = sum(p.label == p.predicted for p in predictions)
         for p in predictions:
             mark = "[green]ok[/]" if p.label == p.predicted else "[red]wrong[/]"
-            console.print(f"  {p.path:<14} true {p.label}  predicted {p.predicted} ({p.score:.2f}) {mark}")
+            console.print(
+                f"  {p.path:<14} true {p.label}  predicted {p.predicted} ({p.score:.2f}) {mark}"
+            )
         console.print(f"{right}/{len(predictions)} correct from {endpoint.url}")
         return predictions, endpoint.url
     finally:

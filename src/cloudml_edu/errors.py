@@ -56,5 +56,5 @@ class BackendError(CloudMLError):
     """A training backend failed: the job, a pipeline step or every AutoML trial."""
 
 
-class TimeoutError(CloudMLError):  # noqa: A001 - deliberately scoped to this module
+class TimeoutError(CloudMLError):
     """A wait ran past its ``timeout``; the work may still be running remotely."""

@@ -131,8 +131,9 @@ class Metrics(BaseModel):
             values.pop(base, None)
         if "accuracy" not in values:
             raise ValueError(
-                "no accuracy among the metrics " + ", ".join(sorted(metrics)) +
-                "; add a mapping to cloudml_edu.metrics.NATIVE_NAMES"
+                "no accuracy among the metrics "
+                + ", ".join(sorted(metrics))
+                + "; add a mapping to cloudml_edu.metrics.NATIVE_NAMES"
             )
         for key in ("n_train", "n_test"):
             if key in values:

@@ -48,7 +48,9 @@ class Trainer:
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             valid = ", ".join(TrainOptions.model_fields)
-            raise ConfigError(f"invalid Trainer option(s): {problems}. Valid options: {valid}") from None
+            raise ConfigError(
+                f"invalid Trainer option(s): {problems}. Valid options: {valid}"
+            ) from None
         self.workspace = workspace
         self.backend_name = backend
         self._backend: Backend = load_backend(backend, workspace, self.options, progress=progress)

@@ -37,7 +37,9 @@ class Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def local(cls, root: str | os.PathLike[str] = ".cloudml", *, owner: str = "student") -> Workspace:
+    def local(
+        cls, root: str | os.PathLike[str] = ".cloudml", *, owner: str = "student"
+    ) -> Workspace:
         """Everything on this machine, under ``root``: no cloud account needed."""
         try:
             config = CloudMLConfig(owner=owner, root=Path(root))
@@ -52,7 +54,9 @@ class Workspace:
         return cls(load_config(chosen))
 
     def __repr__(self) -> str:
-        targets = [name for name in ("azure_ml", "databricks", "powerbi") if getattr(self.config, name)]
+        targets = [
+            name for name in ("azure_ml", "databricks", "powerbi") if getattr(self.config, name)
+        ]
         where = ", ".join(targets) if targets else "local"
         return (
             f"Workspace(owner={self.owner!r}, root={str(self.root)!r}, "

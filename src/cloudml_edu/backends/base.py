@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,10 +57,12 @@ class TrainOptions(BaseModel):
 class Backend(Protocol):
     """A way to train: the local designer/sdk/automl, or a cloud adapter."""
 
-    name: str
-    target: str
+    name: ClassVar[str]
+    target: ClassVar[str]
 
-    def __init__(self, workspace: Workspace, options: TrainOptions, *, progress: bool | None) -> None: ...
+    def __init__(
+        self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+    ) -> None: ...
 
     def plan(self, dataset: Dataset) -> Plan:
         """What ``fit`` would do, without doing it."""

@@ -53,10 +53,13 @@ def _root(
 
 @app.command("demo")
 def demo_command(
-    data: Annotated[Path, typer.Option(help="Where the sample images are written.")] = Path("data/digits"),
+    data: Annotated[Path, typer.Option(help="Where the sample images are written.")] = Path(
+        "data/digits"
+    ),
     root: Annotated[Path, typer.Option(help="The local workspace folder.")] = Path(".cloudml"),
     backend: Annotated[
-        list[str] | None, typer.Option("--backend", "-b", help="Backends to run (default: all three).")
+        list[str] | None,
+        typer.Option("--backend", "-b", help="Backends to run (default: all three)."),
     ] = None,
     deploy: Annotated[bool, typer.Option(help="Deploy the best model and predict.")] = True,
     keep_endpoint: Annotated[bool, typer.Option(help="Leave the endpoint running.")] = False,
@@ -85,7 +88,9 @@ def demo_command(
         return
     console.rule("where things are")
     console.print(f"workspace      {result.workspace}")
-    console.print(f"MLflow runs    mlflow ui --backend-store-uri sqlite:///{result.workspace}/mlflow.db")
+    console.print(
+        f"MLflow runs    mlflow ui --backend-store-uri sqlite:///{result.workspace}/mlflow.db"
+    )
     console.print("compare again  cloudml-edu compare")
     console.print("HTML report    cloudml-edu report --out report/")
 

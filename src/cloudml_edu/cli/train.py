@@ -11,18 +11,28 @@ from cloudml_edu.cli._common import print_json, workspace_from_option
 
 __all__ = ["runs_command", "train_command"]
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
+    ),
+]
 
 
 def train_command(
     dataset: Annotated[str, typer.Argument(help="A registered dataset name, or an image folder.")],
-    backend: Annotated[str, typer.Option("--backend", "-b", help="designer, sdk or automl.")] = "designer",
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help="designer, sdk or automl.")
+    ] = "designer",
     model: Annotated[str, typer.Option(help="Model family (designer, sdk).")] = "svc",
     max_trials: Annotated[int, typer.Option(help="AutoML: most trials.")] = 12,
     timeout_minutes: Annotated[float, typer.Option(help="AutoML: time budget.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Split and model seed.")] = 0,
     test_size: Annotated[float, typer.Option(help="Share of images held out for testing.")] = 0.2,
-    plan: Annotated[bool, typer.Option("--plan", help="Only show what would run and cost.")] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Only show what would run and cost.")
+    ] = False,
     config: ConfigOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -34,8 +44,14 @@ def train_command(
 
     ws = workspace_from_option(config)
     trainer = Trainer(
-        backend, workspace=ws, model=model, max_trials=max_trials, timeout_minutes=timeout_minutes,
-        seed=seed, test_size=test_size, progress=False if json_output else None,
+        backend,
+        workspace=ws,
+        model=model,
+        max_trials=max_trials,
+        timeout_minutes=timeout_minutes,
+        seed=seed,
+        test_size=test_size,
+        progress=False if json_output else None,
     )
     source = Path(dataset)
     data = Dataset.from_folder(source) if source.is_dir() else Dataset.load(ws, dataset)

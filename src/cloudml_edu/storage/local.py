@@ -86,18 +86,20 @@ class LocalStore:
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)
         if not path.is_file():
-            raise NotFoundError(f"{key} not found in {self.root}; check the dataset name and version")
+            raise NotFoundError(
+                f"{key} not found in {self.root}; check the dataset name and version"
+            )
         return path.read_bytes()
 
     def download(self, key: str, dest: Path) -> None:
         path = self._path(key)
         if not path.is_file():
-            raise NotFoundError(f"{key} not found in {self.root}; check the dataset name and version")
+            raise NotFoundError(
+                f"{key} not found in {self.root}; check the dataset name and version"
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
         self._meta(key).unlink(missing_ok=True)
-
-

@@ -21,9 +21,15 @@ from cloudml_edu.manifest import MANIFEST_NAME, Manifest
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cloudml_edu.training", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="dataset version folder or ImageFolder")
-    parser.add_argument("--manifest", type=Path, help="use this manifest instead of DIR/_manifest.json")
+    parser = argparse.ArgumentParser(
+        prog="python -m cloudml_edu.training", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--data", required=True, type=Path, help="dataset version folder or ImageFolder"
+    )
+    parser.add_argument(
+        "--manifest", type=Path, help="use this manifest instead of DIR/_manifest.json"
+    )
     parser.add_argument("--model", default="svc", help="model family")
     parser.add_argument("--params", default="{}", help="hyperparameters as JSON")
     parser.add_argument("--test-size", type=float, default=0.2)
@@ -59,13 +65,17 @@ def main(argv: list[str] | None = None) -> int:
         dataset = _load(args.data, args.manifest)
         say(f"dataset {dataset.name}: {len(dataset)} images, {len(dataset.classes)} classes")
         train, test = dataset.split(test_size=args.test_size, seed=args.seed)
-        spec = FeatureSpec(size=args.image_size, mode=args.color_mode, gradients=not args.no_gradients)
+        spec = FeatureSpec(
+            size=args.image_size, mode=args.color_mode, gradients=not args.no_gradients
+        )
         train_x, test_x = featurize_dataset(train, spec), featurize_dataset(test, spec)
         say(f"features: {train_x.features.shape[1]} per image; training {args.model} {params}")
         import mlflow
 
         with mlflow.start_run():
-            outcome = fit_model(train_x, test_x, spec=spec, family=args.model, params=params, seed=args.seed)
+            outcome = fit_model(
+                train_x, test_x, spec=spec, family=args.model, params=params, seed=args.seed
+            )
             say(f"accuracy {outcome.metrics.accuracy:.4f} in {outcome.metrics.train_seconds:.2f} s")
             log_outcome(outcome, test_set=test, log_model=not args.no_model)
         say("done")

@@ -61,7 +61,9 @@ def evaluate(
         y_true, y_pred, labels=labels, average=None, zero_division=0
     )
     per_class = {
-        label: ClassReport(precision=float(p_c[i]), recall=float(r_c[i]), f1=float(f_c[i]), support=int(s_c[i]))
+        label: ClassReport(
+            precision=float(p_c[i]), recall=float(r_c[i]), f1=float(f_c[i]), support=int(s_c[i])
+        )
         for i, label in enumerate(labels)
     }
     return Metrics(

@@ -49,7 +49,9 @@ def _pixels(data: bytes, spec: FeatureSpec) -> FloatArray:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
-        converted = image.convert(spec.mode).resize((spec.size, spec.size), Image.Resampling.BILINEAR)
+        converted = image.convert(spec.mode).resize(
+            (spec.size, spec.size), Image.Resampling.BILINEAR
+        )
         return np.asarray(converted, dtype=np.float32) / 255.0
 
 
@@ -64,10 +66,13 @@ def _gradient_histograms(gray: FloatArray, spec: FeatureSpec) -> FloatArray:
     cell_rows = np.arange(crop) // spec.cell
     cell_index = (cell_rows[:, None] * n + cell_rows[None, :]) * spec.orientations
     flat_index = (cell_index + bins[:crop, :crop]).ravel()
-    hist = np.bincount(flat_index, weights=magnitude[:crop, :crop].ravel(), minlength=n * n * spec.orientations)
+    hist = np.bincount(
+        flat_index, weights=magnitude[:crop, :crop].ravel(), minlength=n * n * spec.orientations
+    )
     hist = hist.reshape(n * n, spec.orientations)
     norms = np.linalg.norm(hist, axis=1, keepdims=True)
-    return (hist / np.maximum(norms, 1e-6)).astype(np.float32).ravel()
+    normalised: FloatArray = (hist / np.maximum(norms, 1e-6)).astype(np.float32)
+    return normalised.ravel()
 
 
 def featurize_one(data: bytes, spec: FeatureSpec) -> FloatArray:

@@ -91,7 +91,9 @@ def fit_model(
     """Train on ``train``, score and evaluate on ``test``."""
     model, seconds = train_model(train, family=family, params=params, seed=seed)
     scores = score(model, test.features)
-    metrics = evaluate(test.labels, scores, n_train=len(train.labels), train_seconds=seconds, compute=compute)
+    metrics = evaluate(
+        test.labels, scores, n_train=len(train.labels), train_seconds=seconds, compute=compute
+    )
     return Outcome(model, spec, family, params, metrics, scores, test)
 
 
@@ -119,7 +121,10 @@ def log_outcome(
     the pyfunc model to the active MLflow run; returns the model URI (or None)."""
     import mlflow
 
-    params = {"model.family": outcome.family, **{f"model.{k}": v for k, v in outcome.params.items()}}
+    params = {
+        "model.family": outcome.family,
+        **{f"model.{k}": v for k, v in outcome.params.items()},
+    }
     params.update({f"features.{k}": v for k, v in outcome.spec.to_dict().items()})
     params.update(outcome.extra_params)
     mlflow.log_params(params)
@@ -168,7 +173,9 @@ def _log_misclassified(outcome: Outcome, test_set: Dataset) -> None:
         )
         if truth != guess
     }
-    chosen: Sequence[ImageRecord] = [r for r in test_set.records if r.path in wrong][:MAX_MISCLASSIFIED]
+    chosen: Sequence[ImageRecord] = [r for r in test_set.records if r.path in wrong][
+        :MAX_MISCLASSIFIED
+    ]
     import tempfile
 
     import mlflow

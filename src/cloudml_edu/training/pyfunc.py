@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc.model import PythonModel
 import pandas as pd
 
 from cloudml_edu.backends.local.serving import INPUT_COLUMN, PROBA_PREFIX
@@ -25,7 +25,7 @@ from cloudml_edu.training.features import FeatureSpec, featurize
 __all__ = ["INPUT_COLUMN", "PROBA_PREFIX", "ImageClassifier", "log_model"]
 
 
-class ImageClassifier(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class ImageClassifier(PythonModel):
     """Decode, featurize and classify images sent as base64 strings."""
 
     def load_context(self, context: Any) -> None:
@@ -77,6 +77,8 @@ def log_model(
         joblib.dump(model, classifier)
         features = Path(tmp, "features.json")
         features.write_text(json.dumps(spec.to_dict()))
+        import mlflow
+
         info = mlflow.pyfunc.log_model(
             name=name,
             python_model=str(Path(__file__).with_name("_model_code.py")),

@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 VALIDATION_SIZE = 0.2
 
 
-def trial_configs(families: list[str], *, max_trials: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
+def trial_configs(
+    families: list[str], *, max_trials: int, seed: int
+) -> list[tuple[str, dict[str, Any]]]:
     """The trials to try, in order: each family's defaults first, then random points."""
     from cloudml_edu.training.models import FAMILIES, sample_params
 
@@ -71,7 +73,11 @@ class AutoMLBackend(LocalBackend):
         o = self.options
         configs = trial_configs(self._families(), max_trials=o.max_trials, seed=o.seed)
         return [
-            PlanStep(name="featurize", action="turn images into a feature table", detail=o.feature_spec().to_dict()),
+            PlanStep(
+                name="featurize",
+                action="turn images into a feature table",
+                detail=o.feature_spec().to_dict(),
+            ),
             PlanStep(
                 name="search",
                 action=f"up to {o.max_trials} trials in {o.timeout_minutes} min, best by {o.primary_metric}",
@@ -86,12 +92,19 @@ class AutoMLBackend(LocalBackend):
         o = self.options
         spec = o.feature_spec()
         with start_run(
-            self.workspace, experiment=o.experiment, backend=self.name, dataset=dataset.name,
+            self.workspace,
+            experiment=o.experiment,
+            backend=self.name,
+            dataset=dataset.name,
             tags={"cloudml.kind": "training"},
         ) as active:
             run = TrainingRun(
-                id=active.info.run_id, backend=self.name, owner=self.workspace.owner,
-                dataset=dataset.name, status="Running", plan=self.plan(dataset),
+                id=active.info.run_id,
+                backend=self.name,
+                owner=self.workspace.owner,
+                dataset=dataset.name,
+                status="Running",
+                plan=self.plan(dataset),
                 tracking_uri=self.workspace.tracking_uri,
             )
             with self.failing_as(run, "featurize"):
@@ -120,7 +133,9 @@ class AutoMLBackend(LocalBackend):
         deadline = time.monotonic() + o.timeout_minutes * 60
         best: Outcome | None = None
         best_score: float | None = None
-        with track("automl trials", total=len(configs), unit="trials", progress=self.progress) as bar:
+        with track(
+            "automl trials", total=len(configs), unit="trials", progress=self.progress
+        ) as bar:
             for number, (family, params) in enumerate(configs, 1):
                 if time.monotonic() > deadline:
                     log.info("automl: time budget reached after %d trials", number - 1)
@@ -129,30 +144,55 @@ class AutoMLBackend(LocalBackend):
                 bar.update(description=f"automl: trial {number} {family}")
                 started = time.perf_counter()
                 with start_run(
-                    self.workspace, experiment=o.experiment, backend=self.name, dataset=dataset.name,
-                    run_name=f"trial-{number:03d}-{family}", nested=True, tags={"cloudml.kind": "trial"},
+                    self.workspace,
+                    experiment=o.experiment,
+                    backend=self.name,
+                    dataset=dataset.name,
+                    run_name=f"trial-{number:03d}-{family}",
+                    nested=True,
+                    tags={"cloudml.kind": "trial"},
                 ) as child:
                     import mlflow
 
                     mlflow.log_params({"family": family, **params})
                     try:
-                        outcome = fit_model(inner, valid, spec=spec, family=family, params=params, seed=o.seed)
+                        outcome = fit_model(
+                            inner, valid, spec=spec, family=family, params=params, seed=o.seed
+                        )
                     except Exception as exc:  # a failing trial is recorded, the search goes on
-                        run.trials.append(TrialRecord(
-                            number=number, family=family, params=params, score=None,
-                            seconds=round(time.perf_counter() - started, 3), run_id=child.info.run_id,
-                            status="Failed", error=str(exc)[:500],
-                        ))
+                        run.trials.append(
+                            TrialRecord(
+                                number=number,
+                                family=family,
+                                params=params,
+                                score=None,
+                                seconds=round(time.perf_counter() - started, 3),
+                                run_id=child.info.run_id,
+                                status="Failed",
+                                error=str(exc)[:500],
+                            )
+                        )
                         mlflow.set_tag("cloudml.error", str(exc)[:500])
                         bar.advance()
                         continue
                     value = _metric(outcome, o.primary_metric)
-                    mlflow.log_metrics({f"val_{k}": v for k, v in outcome.metrics.to_mlflow().items()
-                                        if k in {"accuracy", "f1_macro", "f1_weighted", "log_loss"}})
-                run.trials.append(TrialRecord(
-                    number=number, family=family, params=params, score=value,
-                    seconds=round(time.perf_counter() - started, 3), run_id=child.info.run_id,
-                ))
+                    mlflow.log_metrics(
+                        {
+                            f"val_{k}": v
+                            for k, v in outcome.metrics.to_mlflow().items()
+                            if k in {"accuracy", "f1_macro", "f1_weighted", "log_loss"}
+                        }
+                    )
+                run.trials.append(
+                    TrialRecord(
+                        number=number,
+                        family=family,
+                        params=params,
+                        score=value,
+                        seconds=round(time.perf_counter() - started, 3),
+                        run_id=child.info.run_id,
+                    )
+                )
                 if best_score is None or _better(value, best_score, o.primary_metric):
                     best, best_score = outcome, value
                 bar.advance()
@@ -161,7 +201,9 @@ class AutoMLBackend(LocalBackend):
             run.error = "every trial failed"
             save_record(run)
             errors = "; ".join(f"{t.family}: {t.error}" for t in run.trials[:3])
-            raise BackendError(f"automl run {run.id}: every trial failed ({errors}); check the data and families")
+            raise BackendError(
+                f"automl run {run.id}: every trial failed ({errors}); check the data and families"
+            )
         return best
 
     @staticmethod
@@ -176,10 +218,16 @@ class AutoMLBackend(LocalBackend):
         o = self.options
         scores = score(best.model, test.features)
         metrics = evaluate(
-            test.labels, scores, n_train=len(inner.labels),
-            train_seconds=best.metrics.train_seconds, compute=LOCAL_COMPUTE,
+            test.labels,
+            scores,
+            n_train=len(inner.labels),
+            train_seconds=best.metrics.train_seconds,
+            compute=LOCAL_COMPUTE,
         )
-        best.extra_params = {"automl.trials": o.max_trials, "automl.primary_metric": o.primary_metric}
+        best.extra_params = {
+            "automl.trials": o.max_trials,
+            "automl.primary_metric": o.primary_metric,
+        }
         best.metrics, best.scores, best.test = metrics, scores, test
         return best
 

@@ -33,14 +33,17 @@ class LocalBackend:
     #: Options this backend uses; others are accepted (one script, any backend) but noted.
     uses: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, workspace: Workspace, options: TrainOptions, *, progress: bool | None) -> None:
+    def __init__(
+        self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+    ) -> None:
         self.workspace = workspace
         self.options = options
         self.progress = progress
         if options.backend_options:
             log.warning(
                 "backend_options %s are for cloud adapters; the local %s backend ignores them",
-                sorted(options.backend_options), self.name,
+                sorted(options.backend_options),
+                self.name,
             )
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:

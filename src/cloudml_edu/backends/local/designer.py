@@ -39,12 +39,24 @@ class Component:
 
 
 COMPONENTS: tuple[Component, ...] = (
-    Component("prepare", "check every image and write the dataset manifest", ("dataset",), ("manifest",)),
+    Component(
+        "prepare", "check every image and write the dataset manifest", ("dataset",), ("manifest",)
+    ),
     Component("split", "stratified train/test split", ("manifest",), ("train", "test")),
-    Component("featurize", "resize, normalise, gradient histograms", ("train", "test"), ("train_features", "test_features")),
+    Component(
+        "featurize",
+        "resize, normalise, gradient histograms",
+        ("train", "test"),
+        ("train_features", "test_features"),
+    ),
     Component("train", "fit the classifier", ("train_features",), ("model",)),
     Component("score", "predict the test images", ("model", "test_features"), ("scores",)),
-    Component("evaluate", "accuracy, precision, recall, F1, confusion matrix", ("scores", "test_features"), ("metrics",)),
+    Component(
+        "evaluate",
+        "accuracy, precision, recall, F1, confusion matrix",
+        ("scores", "test_features"),
+        ("metrics",),
+    ),
 )
 
 
@@ -59,7 +71,11 @@ class DesignerBackend(LocalBackend):
             PlanStep(
                 name=c.name,
                 action=c.description,
-                detail={"inputs": list(c.inputs), "outputs": list(c.outputs), "params": params.get(c.name, {})},
+                detail={
+                    "inputs": list(c.inputs),
+                    "outputs": list(c.outputs),
+                    "params": params.get(c.name, {}),
+                },
             )
             for c in COMPONENTS
         ]
@@ -79,12 +95,19 @@ class DesignerBackend(LocalBackend):
         o, params = self.options, self._params()
         spec = o.feature_spec()
         with start_run(
-            self.workspace, experiment=o.experiment, backend=self.name, dataset=dataset.name,
+            self.workspace,
+            experiment=o.experiment,
+            backend=self.name,
+            dataset=dataset.name,
             tags={"cloudml.kind": "training"},
         ) as active:
             run = TrainingRun(
-                id=active.info.run_id, backend=self.name, owner=self.workspace.owner,
-                dataset=dataset.name, status="Running", plan=self.plan(dataset),
+                id=active.info.run_id,
+                backend=self.name,
+                owner=self.workspace.owner,
+                dataset=dataset.name,
+                status="Running",
+                plan=self.plan(dataset),
                 tracking_uri=self.workspace.tracking_uri,
             )
             workdir = self.workspace.runs_dir / run.id
@@ -92,13 +115,21 @@ class DesignerBackend(LocalBackend):
 
             def prepare() -> dict[str, Path]:
                 state["dataset"] = dataset
-                return {"manifest": _write(workdir / "prepare" / "manifest.json", dataset.manifest.model_dump_json(indent=1))}
+                return {
+                    "manifest": _write(
+                        workdir / "prepare" / "manifest.json",
+                        dataset.manifest.model_dump_json(indent=1),
+                    )
+                }
 
             def split() -> dict[str, Path]:
                 train, test = dataset.split(test_size=o.test_size, seed=o.seed)
                 state.update(train=train, test=test)
                 return {
-                    name: _write(workdir / "split" / f"{name}.json", json.dumps([r.path for r in part.records]))
+                    name: _write(
+                        workdir / "split" / f"{name}.json",
+                        json.dumps([r.path for r in part.records]),
+                    )
                     for name, part in (("train", train), ("test", test))
                 }
 
@@ -135,21 +166,38 @@ class DesignerBackend(LocalBackend):
             def evaluate_step() -> dict[str, Path]:
                 test = state["test_features"]
                 metrics = evaluate(
-                    test.labels, state["scores"], n_train=len(state["train_features"].labels),
-                    train_seconds=state["seconds"], compute=LOCAL_COMPUTE,
+                    test.labels,
+                    state["scores"],
+                    n_train=len(state["train_features"].labels),
+                    train_seconds=state["seconds"],
+                    compute=LOCAL_COMPUTE,
                 )
                 state["outcome"] = Outcome(
-                    state["model"], spec, o.model, o.model_params(), metrics, state["scores"], test,
+                    state["model"],
+                    spec,
+                    o.model,
+                    o.model_params(),
+                    metrics,
+                    state["scores"],
+                    test,
                     extra_params={"pipeline.steps": len(COMPONENTS)},
                 )
-                return {"metrics": _write(workdir / "evaluate" / "metrics.json", metrics.artifact())}
+                return {
+                    "metrics": _write(workdir / "evaluate" / "metrics.json", metrics.artifact())
+                }
 
             bodies: dict[str, Callable[[], dict[str, Path]]] = {
-                "prepare": prepare, "split": split, "featurize": featurize,
-                "train": train, "score": score_step, "evaluate": evaluate_step,
+                "prepare": prepare,
+                "split": split,
+                "featurize": featurize,
+                "train": train,
+                "score": score_step,
+                "evaluate": evaluate_step,
             }
             produced: dict[str, str] = {"dataset": dataset.source.location}
-            with track("designer pipeline", total=len(COMPONENTS), unit="steps", progress=self.progress) as bar:
+            with track(
+                "designer pipeline", total=len(COMPONENTS), unit="steps", progress=self.progress
+            ) as bar:
                 for component in COMPONENTS:
                     bar.update(description=f"designer: {component.name}")
                     with self.failing_as(run, f"step {component.name!r}"):
@@ -158,7 +206,8 @@ class DesignerBackend(LocalBackend):
                     produced.update({k: str(v) for k, v in outputs.items()})
                     run.steps.append(
                         StepRecord(
-                            name=component.name, component=f"cloudml_edu.{component.name}",
+                            name=component.name,
+                            component=f"cloudml_edu.{component.name}",
                             seconds=round(time.perf_counter() - started, 4),
                             params=params.get(component.name, {}),
                             inputs={k: produced[k] for k in component.inputs},

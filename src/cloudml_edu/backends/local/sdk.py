@@ -44,10 +44,23 @@ class SdkBackend(LocalBackend):
         """The job's command line (the same one an Azure ML command job runs)."""
         o = self.options
         cmd = [
-            sys.executable, "-m", "cloudml_edu.training", "--data", str(data),
-            "--model", o.model, "--params", json.dumps(o.model_params(), sort_keys=True),
-            "--test-size", str(o.test_size), "--seed", str(o.seed),
-            "--image-size", str(o.image_size), "--color-mode", o.color_mode,
+            sys.executable,
+            "-m",
+            "cloudml_edu.training",
+            "--data",
+            str(data),
+            "--model",
+            o.model,
+            "--params",
+            json.dumps(o.model_params(), sort_keys=True),
+            "--test-size",
+            str(o.test_size),
+            "--seed",
+            str(o.seed),
+            "--image-size",
+            str(o.image_size),
+            "--color-mode",
+            o.color_mode,
         ]
         if not o.gradients:
             cmd.append("--no-gradients")
@@ -57,11 +70,18 @@ class SdkBackend(LocalBackend):
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
         return [
-            PlanStep(name="input", action="pass the dataset folder to the job", detail={"dataset": dataset.source.location}),
+            PlanStep(
+                name="input",
+                action="pass the dataset folder to the job",
+                detail={"dataset": dataset.source.location},
+            ),
             PlanStep(
                 name="job",
                 action="run the training script as a command job (local subprocess)",
-                detail={"command": self.command("<dataset folder>", None), "environment": sys.executable},
+                detail={
+                    "command": self.command("<dataset folder>", None),
+                    "environment": sys.executable,
+                },
             ),
         ]
 
@@ -95,8 +115,10 @@ class SdkBackend(LocalBackend):
         created = mlflow.MlflowClient().create_run(
             experiment_id,
             tags={
-                "cloudml.owner": self.workspace.owner, "cloudml.backend": self.name,
-                "cloudml.dataset": dataset.name, "cloudml.kind": "training",
+                "cloudml.owner": self.workspace.owner,
+                "cloudml.backend": self.name,
+                "cloudml.dataset": dataset.name,
+                "cloudml.kind": "training",
             },
         )
         run_id = created.info.run_id
@@ -118,8 +140,13 @@ class SdkBackend(LocalBackend):
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
             )
         run = TrainingRun(
-            id=run_id, backend=self.name, owner=self.workspace.owner, dataset=dataset.name,
-            status="Running", plan=self.plan(dataset), tracking_uri=self.workspace.tracking_uri,
+            id=run_id,
+            backend=self.name,
+            owner=self.workspace.owner,
+            dataset=dataset.name,
+            status="Running",
+            plan=self.plan(dataset),
+            tracking_uri=self.workspace.tracking_uri,
             job=JobRecord(command=cmd, log_path=str(log_path)),
         )
         track_live(run, self)

@@ -94,7 +94,9 @@ def list_runs(
     if owner is not None:
         query += f" AND tags.`cloudml.owner` = '{owner}'"
     runs: list[Any] = mlflow.search_runs(
-        experiment_ids=[found.experiment_id], filter_string=query, output_format="list",
+        experiment_ids=[found.experiment_id],
+        filter_string=query,
+        output_format="list",
         order_by=["attributes.start_time DESC"],
     )
     found_runs = []
