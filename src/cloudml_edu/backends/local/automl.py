@@ -87,26 +87,11 @@ class AutoMLBackend(LocalBackend):
         ]
 
     def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
-        from cloudml_edu.training.fit import featurize_dataset, log_outcome
+        from cloudml_edu.training.fit import featurize_dataset
 
         o = self.options
         spec = o.feature_spec()
-        with start_run(
-            self.workspace,
-            experiment=o.experiment,
-            backend=self.name,
-            dataset=dataset.name,
-            tags={"cloudml.kind": "training"},
-        ) as active:
-            run = TrainingRun(
-                id=active.info.run_id,
-                backend=self.name,
-                owner=self.workspace.owner,
-                dataset=dataset.name,
-                status="Running",
-                plan=self.plan(dataset),
-                tracking_uri=self.workspace.tracking_uri,
-            )
+        with self.tracked_run(dataset) as run:
             with self.failing_as(run, "featurize"):
                 train, test = dataset.split(test_size=o.test_size, seed=o.seed)
                 inner, valid = train.split(test_size=VALIDATION_SIZE, seed=o.seed)
@@ -115,20 +100,14 @@ class AutoMLBackend(LocalBackend):
             best = self._search(run, dataset, inner_x, valid_x)
             with self.failing_as(run, "evaluate best trial"):
                 outcome = self._evaluate_best(best, inner_x, test_x)
-            with self.failing_as(run, "log model"):
-                run.model = log_outcome(outcome, test_set=test)
-            run.metrics = outcome.metrics
-            run.status, run.ended = "Completed", datetime.now(UTC)
-            save_record(run)
+            self.complete(run, outcome, test_set=test)
         return run
 
     def _search(
         self, run: TrainingRun, dataset: Dataset, inner: Featurized, valid: Featurized
     ) -> Outcome:
-        from cloudml_edu.training.fit import fit_model
 
         o = self.options
-        spec = o.feature_spec()
         configs = trial_configs(self._families(), max_trials=o.max_trials, seed=o.seed)
         deadline = time.monotonic() + o.timeout_minutes * 60
         best: Outcome | None = None
@@ -155,46 +134,23 @@ class AutoMLBackend(LocalBackend):
                     import mlflow
 
                     mlflow.log_params({"family": family, **params})
-                    try:
-                        outcome = fit_model(
-                            inner, valid, spec=spec, family=family, params=params, seed=o.seed
-                        )
-                    except Exception as exc:  # a failing trial is recorded, the search goes on
-                        run.trials.append(
-                            TrialRecord(
-                                number=number,
-                                family=family,
-                                params=params,
-                                score=None,
-                                seconds=round(time.perf_counter() - started, 3),
-                                run_id=child.info.run_id,
-                                status="Failed",
-                                error=str(exc)[:500],
-                            )
-                        )
-                        mlflow.set_tag("cloudml.error", str(exc)[:500])
-                        bar.advance()
-                        continue
-                    value = _metric(outcome, o.primary_metric)
-                    mlflow.log_metrics(
-                        {
-                            f"val_{k}": v
-                            for k, v in outcome.metrics.to_mlflow().items()
-                            if k in {"accuracy", "f1_macro", "f1_weighted", "log_loss"}
-                        }
-                    )
-                run.trials.append(
-                    TrialRecord(
+                    trial = TrialRecord(
                         number=number,
                         family=family,
                         params=params,
-                        score=value,
-                        seconds=round(time.perf_counter() - started, 3),
+                        score=None,
+                        seconds=0.0,
                         run_id=child.info.run_id,
                     )
-                )
-                if best_score is None or _better(value, best_score, o.primary_metric):
-                    best, best_score = outcome, value
+                    outcome = self._run_trial(trial, inner, valid)
+                trial.seconds = round(time.perf_counter() - started, 3)
+                run.trials.append(trial)
+                if (
+                    outcome is not None
+                    and trial.score is not None
+                    and (best_score is None or _better(trial.score, best_score, o.primary_metric))
+                ):
+                    best, best_score = outcome, trial.score
                 bar.advance()
         if best is None:
             run.status, run.ended = "Failed", datetime.now(UTC)
@@ -205,6 +161,38 @@ class AutoMLBackend(LocalBackend):
                 f"automl run {run.id}: every trial failed ({errors}); check the data and families"
             )
         return best
+
+    def _run_trial(
+        self, trial: TrialRecord, inner: Featurized, valid: Featurized
+    ) -> Outcome | None:
+        """Fit one trial inside its active child run; a failure is recorded, not raised."""
+        import mlflow
+
+        from cloudml_edu.training.fit import fit_model
+
+        o = self.options
+        try:
+            outcome = fit_model(
+                inner,
+                valid,
+                spec=o.feature_spec(),
+                family=trial.family,
+                params=trial.params,
+                seed=o.seed,
+            )
+        except Exception as exc:  # a failing trial is recorded, the search goes on
+            trial.status, trial.error = "Failed", str(exc)[:500]
+            mlflow.set_tag("cloudml.error", trial.error)
+            return None
+        trial.score = _metric(outcome, o.primary_metric)
+        mlflow.log_metrics(
+            {
+                f"val_{k}": v
+                for k, v in outcome.metrics.to_mlflow().items()
+                if k in {"accuracy", "f1_macro", "f1_weighted", "log_loss"}
+            }
+        )
+        return outcome
 
     @staticmethod
     def _defaults(family: str) -> dict[str, Any]:

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu.backends.local.tracking import save_record
+from cloudml_edu.backends.local.tracking import save_record, start_run
 from cloudml_edu.errors import BackendError, CloudMLError
 from cloudml_edu.metrics import Compute
 from cloudml_edu.run import Plan, PlanStep, TrainingRun
@@ -16,6 +16,7 @@ from cloudml_edu.run import Plan, PlanStep, TrainingRun
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import TrainOptions
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.training.fit import Outcome
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["LOCAL_COMPUTE", "LocalBackend"]
@@ -65,6 +66,41 @@ class LocalBackend:
             estimated_cost_usd=0.0,
             price_source="local compute: no charge",
         )
+
+    def new_run(self, run_id: str, dataset: Dataset, **fields: Any) -> TrainingRun:
+        """The record of a run that has just started."""
+        return TrainingRun(
+            id=run_id,
+            backend=self.name,
+            owner=self.workspace.owner,
+            dataset=dataset.name,
+            status="Running",
+            plan=self.plan(dataset),
+            tracking_uri=self.workspace.tracking_uri,
+            **fields,
+        )
+
+    @contextmanager
+    def tracked_run(self, dataset: Dataset) -> Iterator[TrainingRun]:
+        """An MLflow run for the whole fit, and its record."""
+        with start_run(
+            self.workspace,
+            experiment=self.options.experiment,
+            backend=self.name,
+            dataset=dataset.name,
+            tags={"cloudml.kind": "training"},
+        ) as active:
+            yield self.new_run(active.info.run_id, dataset)
+
+    def complete(self, run: TrainingRun, outcome: Outcome, *, test_set: Dataset) -> None:
+        """Log the outcome and the model, then mark the run Completed and record it."""
+        from cloudml_edu.training.fit import log_outcome
+
+        with self.failing_as(run, "log model"):
+            run.model = log_outcome(outcome, test_set=test_set)
+        run.metrics = outcome.metrics
+        run.status, run.ended = "Completed", datetime.now(UTC)
+        save_record(run)
 
     def refresh(self, run: TrainingRun) -> None:
         """Local designer and automl runs finish inside ``fit``; nothing to refresh."""

@@ -13,13 +13,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu._progress import track
 from cloudml_edu.backends.local.common import LOCAL_COMPUTE, LocalBackend
-from cloudml_edu.backends.local.tracking import save_record, start_run
 from cloudml_edu.run import PlanStep, StepRecord, TrainingRun
 
 if TYPE_CHECKING:
@@ -90,26 +88,11 @@ class DesignerBackend(LocalBackend):
 
     def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
         from cloudml_edu.training.evaluate import evaluate, score
-        from cloudml_edu.training.fit import Outcome, featurize_dataset, log_outcome, train_model
+        from cloudml_edu.training.fit import Outcome, featurize_dataset, train_model
 
         o, params = self.options, self._params()
         spec = o.feature_spec()
-        with start_run(
-            self.workspace,
-            experiment=o.experiment,
-            backend=self.name,
-            dataset=dataset.name,
-            tags={"cloudml.kind": "training"},
-        ) as active:
-            run = TrainingRun(
-                id=active.info.run_id,
-                backend=self.name,
-                owner=self.workspace.owner,
-                dataset=dataset.name,
-                status="Running",
-                plan=self.plan(dataset),
-                tracking_uri=self.workspace.tracking_uri,
-            )
+        with self.tracked_run(dataset) as run:
             workdir = self.workspace.runs_dir / run.id
             state: dict[str, Any] = {}
 
@@ -215,12 +198,7 @@ class DesignerBackend(LocalBackend):
                         )
                     )
                     bar.advance()
-            outcome = state["outcome"]
-            with self.failing_as(run, "log model"):
-                run.model = log_outcome(outcome, test_set=state["test"])
-            run.metrics = outcome.metrics
-            run.status, run.ended = "Completed", datetime.now(UTC)
-            save_record(run)
+            self.complete(run, state["outcome"], test_set=state["test"])
         return run
 
 

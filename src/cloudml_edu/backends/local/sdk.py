@@ -94,7 +94,11 @@ class SdkBackend(LocalBackend):
         source = dataset.source
         if isinstance(source, FolderSource):
             files = source.root
-        elif isinstance(source, StoreSource) and isinstance(source.store, LocalStore):
+        elif (
+            isinstance(source, StoreSource)
+            and isinstance(source.store, LocalStore)
+            and source.layout == "files"
+        ):
             files = source.store.root / source.prefix / "files"
         else:  # a remote store: materialize the images for the local job
             files = workdir / "inputs" / "files"
@@ -139,16 +143,7 @@ class SdkBackend(LocalBackend):
             self._jobs[run_id] = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
             )
-        run = TrainingRun(
-            id=run_id,
-            backend=self.name,
-            owner=self.workspace.owner,
-            dataset=dataset.name,
-            status="Running",
-            plan=self.plan(dataset),
-            tracking_uri=self.workspace.tracking_uri,
-            job=JobRecord(command=cmd, log_path=str(log_path)),
-        )
+        run = self.new_run(run_id, dataset, job=JobRecord(command=cmd, log_path=str(log_path)))
         track_live(run, self)
         if wait:
             self._wait(run, timeout=3600)

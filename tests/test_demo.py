@@ -1,0 +1,31 @@
+"""`cloudml-edu demo`, the README's main command, end to end in a fresh folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_the_whole_lab(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("cloudml-edu")
+    env = {**os.environ, "CLOUDML_NO_PROGRESS": "1"}
+    done = subprocess.run(
+        [str(exe), "demo", "--json", "--automl-minutes", "0.5"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, check=False, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    runs = {run["backend"]: run for run in result["runs"]}
+    assert set(runs) == {"designer", "sdk", "automl"}
+    for run in runs.values():
+        assert run["status"] == "Completed"
+        assert run["metrics"]["accuracy"] > 0.95
+    assert result["dataset"] == "hive_metastore.cloudml_student.digits"
+    assert len(result["predictions"]) == 10
+    assert sum(p["label"] == p["predicted"] for p in result["predictions"]) >= 9
+    assert result["endpoint_url"].startswith("http://127.0.0.1:")
+    assert len(list((tmp_path / "data" / "digits").rglob("*.png"))) == 1797
+    assert not list((tmp_path / ".cloudml" / "endpoints").glob("*.json")), "demo left its endpoint running"
