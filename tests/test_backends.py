@@ -186,3 +186,30 @@ def test_the_job_entry_point_reports_bad_input_with_exit_code_2(tmp_path: Path) 
     )
     assert done.returncode == 2
     assert "one sub-folder per class" in done.stderr
+
+
+def test_failing_trials_are_recorded_and_the_search_goes_on(
+    workspace: Workspace, digits_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudml_edu.training import models
+
+    real = models.build_model
+
+    def broken_knn(family: str, params: dict[str, object], *, seed: int = 0) -> object:
+        if family == "knn":
+            raise RuntimeError("knn exploded")
+        return real(family, params, seed=seed)
+
+    monkeypatch.setattr(models, "build_model", broken_knn)
+    import cloudml_edu.training.fit as fit
+
+    monkeypatch.setattr(fit, "build_model", broken_knn)
+    dataset = Dataset.from_folder(digits_dir)
+    run = Trainer(
+        "automl", workspace=workspace, max_trials=3, families=["knn", "logistic_regression"]
+    ).fit(dataset)
+    failed = [t for t in run.trials if t.status == "Failed"]
+    assert failed and all(t.family == "knn" and t.error == "knn exploded" for t in failed)
+    assert run.status == "Completed" and run.metrics is not None
+    with pytest.raises(BackendError, match="every trial failed.*knn exploded"):
+        Trainer("automl", workspace=workspace, max_trials=2, families=["knn"]).fit(dataset)
