@@ -263,6 +263,8 @@ class Dataset:
 
         Incremental: objects whose MD5 already matches are not sent again.  The
         version counts as complete only once its manifest is written, last.
+        ``layout="parquet"`` packs the images into Parquet shards of
+        ``[storage] shard_size_mb`` (far fewer requests; what Spark tables read).
         """
         from cloudml_edu.storage.sync import upload_dataset
 
@@ -275,7 +277,20 @@ class Dataset:
                 "layout": layout,
             }
         )
-        return upload_dataset(self, manifest, ws.store, progress=progress)
+        shard_size_mb = ws.config.storage.shard_size_mb
+        return upload_dataset(
+            self, manifest, ws.store, progress=progress, shard_size_mb=shard_size_mb
+        )
+
+    def download(self, dest: str | os.PathLike[str], *, progress: bool | None = None) -> Dataset:
+        """Write the images under ``dest/<label>/<file>``, concurrently, each verified by MD5.
+
+        Works from any source (a store version in either layout, or a folder); files
+        already in ``dest`` with the right MD5 are kept, so a rerun resumes.
+        """
+        from cloudml_edu.storage.manage import download_dataset
+
+        return download_dataset(self, dest, progress=progress)
 
     def register(
         self,

@@ -1,0 +1,126 @@
+"""The one place that decides which blob requests are retried, how often and how long.
+
+Retrying happens per HTTP request inside the azure-core pipeline (a subclass of
+azure-storage-blob's ``StorageRetryPolicy``), not around whole operations with
+tenacity, because:
+
+* every request is retried, including each block of a chunked upload and each
+  page of a listing, without re-running the parts that already succeeded;
+* the storage policy rewinds a streamed request body before resending it, so a
+  file is streamed again from its start rather than held in memory;
+* all blob operations are idempotent (PUT with overwrite, GET, DELETE), so a
+  request that may have reached the server is safe to repeat.
+
+The SDK's own policy does not retry 429, ignores ``Retry-After`` and has no bound
+on total time; this one retries 408, 429, 500, 502, 503, 504, connection resets
+and timeouts with exponential backoff and full jitter, waits at least what
+``Retry-After`` (or ``x-ms-retry-after-ms``) asks, and gives up after
+``attempts`` tries or when the next wait would pass ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.core.pipeline import PipelineRequest, PipelineResponse
+    from azure.core.pipeline.policies import HTTPPolicy
+
+__all__ = ["RETRY_STATUSES", "RetrySettings", "make_retry_policy", "retry_after"]
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrySettings:
+    """How hard to retry: ``attempts`` tries in all, backoff ``backoff * 2**n`` capped at
+    ``max_backoff`` seconds, and never waiting past ``timeout`` seconds from the first try."""
+
+    attempts: int = 6
+    backoff: float = 0.5
+    max_backoff: float = 20.0
+    timeout: float = 120.0
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds the service asked to wait (``retry-after-ms``, ``x-ms-retry-after-ms``,
+    ``Retry-After`` as seconds or an HTTP date), or None."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(float(value) / 1000, 0.0)
+            except ValueError:
+                pass
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def make_retry_policy(settings: RetrySettings) -> HTTPPolicy[Any, Any]:
+    """An azure-core pipeline policy for blob clients (pass as ``retry_policy=``)."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.storage.blob._shared.policies import StorageRetryPolicy
+
+    class BlobRetryPolicy(StorageRetryPolicy):
+        def __init__(self) -> None:
+            retries = settings.attempts - 1
+            super().__init__(
+                retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries
+            )
+
+        def _again(
+            self,
+            state: dict[str, Any],
+            request: PipelineRequest[Any],
+            deadline: float,
+            response: PipelineResponse[Any, Any] | None = None,
+            error: AzureError | None = None,
+        ) -> bool:
+            http_response = response.http_response if response is not None else None
+            if not self.increment(
+                state, request=request.http_request, response=http_response, error=error
+            ):
+                return False
+            wait = min(settings.max_backoff, settings.backoff * 2 ** (state["count"] - 1))
+            wait = random.uniform(wait / 2, wait)
+            asked = retry_after(http_response.headers) if http_response is not None else None
+            if asked is not None:
+                wait = max(wait, asked)
+            if time.monotonic() + wait > deadline:
+                return False
+            time.sleep(wait)
+            return True
+
+        def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+            state = self.configure_retries(request)
+            deadline = time.monotonic() + settings.timeout
+            while True:
+                try:
+                    response: PipelineResponse[Any, Any] = self.next.send(request)
+                except AzureError as err:
+                    if isinstance(err, ClientAuthenticationError) or not self._again(
+                        state, request, deadline, error=err
+                    ):
+                        raise
+                    continue
+                status = response.http_response.status_code
+                if status not in RETRY_STATUSES or not self._again(
+                    state, request, deadline, response=response
+                ):
+                    response.http_response.location_mode = state["mode"]  # the SDK reads it
+                    return response
+
+    return BlobRetryPolicy()
