@@ -211,5 +211,5 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(
     failed = [t for t in run.trials if t.status == "Failed"]
     assert failed and all(t.family == "knn" and t.error == "knn exploded" for t in failed)
     assert run.status == "Completed" and run.metrics is not None
-    with pytest.raises(BackendError, match="every trial failed.*knn exploded"):
+    with pytest.raises(BackendError, match=r"every trial failed.*knn exploded"):
         Trainer("automl", workspace=workspace, max_trials=2, families=["knn"]).fit(dataset)
