@@ -213,3 +213,16 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(
     assert run.status == "Completed" and run.metrics is not None
     with pytest.raises(BackendError, match=r"every trial failed.*knn exploded"):
         Trainer("automl", workspace=workspace, max_trials=2, families=["knn"]).fit(dataset)
+
+
+def test_an_sdk_job_can_be_submitted_then_waited_for(workspace: Workspace, tiny_dir: Path) -> None:
+    from cloudml_edu import TimeoutError as CloudTimeout
+
+    run = Trainer("sdk", workspace=workspace, model="knn", params={"n_neighbors": 1}).fit(
+        Dataset.from_folder(tiny_dir), wait=False
+    )
+    assert run.status == "Running" and run.metrics is None
+    with pytest.raises(CloudTimeout, match="still Running"):
+        run.wait(timeout=0.0)
+    assert run.wait(timeout=120).status == "Completed"
+    assert run.metrics is not None and run.job is not None and run.job.exit_code == 0
