@@ -1,0 +1,67 @@
+"""Compare runs, plot them, write an HTML report, and export or push them to Power BI.
+
+    from cloudml_edu.report import compare, write_report, export_powerbi
+
+    table = compare(list_runs(ws))          # one row per run: quality, cost, transparency
+    table.print()                           # or .to_frame(), .to_html()
+    write_report(runs, "report/")           # report.html (self-contained) plus PNGs
+    export_powerbi(runs, "powerbi/")        # Parquet + CSV star schema for Power BI Desktop
+
+Names load on first use: importing this package pulls in none of matplotlib,
+pandas or MLflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudml_edu.report.compare import Comparison, ComparisonRow, compare, latest_per_backend
+    from cloudml_edu.report.html import Report, write_report
+    from cloudml_edu.report.powerbi.export import StarSchema, build_star_schema, export_powerbi
+    from cloudml_edu.report.powerbi.push import PowerBIClient
+    from cloudml_edu.report.profiles import PROFILES, BackendProfile
+
+__all__ = [
+    "PROFILES",
+    "BackendProfile",
+    "Comparison",
+    "ComparisonRow",
+    "PowerBIClient",
+    "Report",
+    "StarSchema",
+    "build_star_schema",
+    "compare",
+    "export_powerbi",
+    "latest_per_backend",
+    "write_report",
+]
+
+_LAZY = {
+    "PROFILES": "profiles",
+    "BackendProfile": "profiles",
+    "Comparison": "compare",
+    "ComparisonRow": "compare",
+    "compare": "compare",
+    "latest_per_backend": "compare",
+    "Report": "html",
+    "write_report": "html",
+    "StarSchema": "powerbi.export",
+    "build_star_schema": "powerbi.export",
+    "export_powerbi": "powerbi.export",
+    "PowerBIClient": "powerbi.push",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cloudml_edu.report' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cloudml_edu.report.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

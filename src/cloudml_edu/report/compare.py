@@ -1,0 +1,263 @@
+"""``compare(runs)``: one table across runs, backends and owners.
+
+Each row puts side by side what the lab asks students to weigh: quality
+(accuracy, F1 macro), time (wall clock), money (node-hours, estimated cost from
+:mod:`cloudml_edu.pricing`), transparency (how many steps, trials or job parts
+the student can open), usability (lines of user code and deployment steps, from
+:mod:`cloudml_edu.report.profiles`) and what the run left behind (artifacts in
+its MLflow run).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cloudml_edu.errors import ConfigError
+from cloudml_edu.pricing import estimate_cost
+from cloudml_edu.report.profiles import profile_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from cloudml_edu.run import TrainingRun
+
+__all__ = [
+    "COLUMNS",
+    "Comparison",
+    "ComparisonRow",
+    "compare",
+    "inspectable_steps",
+    "latest_per_backend",
+    "model_family",
+    "primary_metric_of",
+]
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One run, summarised for comparison."""
+
+    run_id: str
+    owner: str
+    backend: str
+    target: str
+    dataset: str
+    status: str
+    started: datetime
+    accuracy: float | None
+    f1_macro: float | None
+    wall_seconds: float
+    train_seconds: float | None
+    compute_sku: str
+    node_hours: float
+    cost_usd: float | None
+    price_source: str
+    inspectable_steps: int
+    user_code_lines: int | None
+    deployment_steps: int | None
+    artifacts: int | None
+
+
+def _num(fmt: str) -> Callable[[Any], str]:
+    return lambda value: "—" if value is None else format(value, fmt)
+
+
+def _cost(value: Any) -> str:
+    return "—" if value is None else f"${value:.4f}" if 0 < value < 0.01 else f"${value:.2f}"
+
+
+#: Displayed columns: (field, header, formatter); the frame and JSON keep every field.
+COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("owner", "owner", str),
+    ("backend", "backend", str),
+    ("run_id", "run", lambda v: str(v)[:8]),
+    ("accuracy", "accuracy", _num(".3f")),
+    ("f1_macro", "F1 macro", _num(".3f")),
+    ("wall_seconds", "wall s", _num(".1f")),
+    ("node_hours", "node-h", _num(".3f")),
+    ("cost_usd", "cost", _cost),
+    ("inspectable_steps", "inspectable", _num("d")),
+    ("user_code_lines", "code lines", _num("d")),
+    ("deployment_steps", "deploy steps", _num("d")),
+    ("artifacts", "artifacts", _num("d")),
+)
+_NUMERIC = {name for name, _, _ in COLUMNS} - {"owner", "backend", "run_id"}
+
+
+def inspectable_steps(run: TrainingRun) -> int:
+    """What a student can open: designer steps, AutoML trials, or an sdk job and its log."""
+    job_parts = 0 if run.job is None else 1 + bool(run.job.log_path)
+    return len(run.steps) + len(run.trials) + job_parts
+
+
+def primary_metric_of(run: TrainingRun) -> str:
+    """The metric an AutoML run optimised, read from its plan (``accuracy`` if not stated)."""
+    for step in run.plan.steps if run.plan else []:
+        found = re.search(r"best by (\w+)", step.action)
+        if found:
+            return found.group(1)
+    return "accuracy"
+
+
+def model_family(run: TrainingRun) -> str:
+    """The model family a run trained: its train step, best trial or job's ``--model``."""
+    for step in run.steps:
+        if "family" in step.params:
+            return str(step.params["family"])
+    scored = [t for t in run.trials if t.score is not None]
+    if scored:
+        sign = -1.0 if primary_metric_of(run) == "log_loss" else 1.0
+        return max(scored, key=lambda t: sign * float(t.score or 0.0)).family
+    command = run.job.command if run.job else []
+    if "--model" in command[:-1]:
+        return command[command.index("--model") + 1]
+    return "unknown"
+
+
+def _cost_of(run: TrainingRun, prices: Mapping[str, float] | None) -> tuple[float | None, str]:
+    metrics = run.metrics
+    if metrics is None:
+        return None, "no metrics"
+    if metrics.cost_usd > 0:
+        return metrics.cost_usd, "reported by the backend"
+    compute = metrics.compute
+    try:
+        return estimate_cost(compute.sku, compute.node_hours, overrides=prices), compute.sku
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def _row(run: TrainingRun, prices: Mapping[str, float] | None, artifacts: bool) -> ComparisonRow:
+    from cloudml_edu.report._tracking import artifact_files
+
+    metrics, profile = run.metrics, profile_of(run.backend)
+    cost, source = _cost_of(run, prices)
+    files = artifact_files(run) if artifacts else None
+    return ComparisonRow(
+        run_id=run.id,
+        owner=run.owner,
+        backend=run.backend,
+        target=run.target,
+        dataset=run.dataset,
+        status=run.status,
+        started=run.started,
+        accuracy=None if metrics is None else metrics.accuracy,
+        f1_macro=None if metrics is None else metrics.f1_macro,
+        wall_seconds=round(run.seconds, 3),
+        train_seconds=None if metrics is None else metrics.train_seconds,
+        compute_sku="local" if metrics is None else metrics.compute.sku,
+        node_hours=0.0 if metrics is None else metrics.compute.node_hours,
+        cost_usd=cost,
+        price_source=source,
+        inspectable_steps=inspectable_steps(run),
+        user_code_lines=None if profile is None else profile.user_code_lines,
+        deployment_steps=None if profile is None else profile.deployment_steps,
+        artifacts=None if files is None else len(files),
+    )
+
+
+class Comparison:
+    """Rows of :func:`compare`, rendered as a rich table, a DataFrame, HTML or JSON records."""
+
+    def __init__(self, rows: list[ComparisonRow], runs: list[TrainingRun]) -> None:
+        self.rows = rows
+        self.runs = runs
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def owners(self) -> list[str]:
+        """Distinct owners, in row order."""
+        return list(dict.fromkeys(row.owner for row in self.rows))
+
+    def _columns(self) -> list[tuple[str, str, Callable[[Any], str]]]:
+        multi = len(self.owners) > 1
+        return [c for c in COLUMNS if c[0] != "owner" or multi]
+
+    def best(self, metric: str = "accuracy") -> ComparisonRow | None:
+        """The row with the highest ``metric`` (None when no run has it)."""
+        scored = [row for row in self.rows if getattr(row, metric) is not None]
+        return max(scored, key=lambda row: getattr(row, metric), default=None)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Every field of every row, JSON-ready (dates as ISO strings)."""
+        return [{**asdict(row), "started": row.started.isoformat()} for row in self.rows]
+
+    def to_frame(self) -> pd.DataFrame:
+        """A pandas DataFrame with one row per run and every field as a column."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [asdict(row) for row in self.rows], columns=[f.name for f in fields(ComparisonRow)]
+        )
+
+    def to_rich(self, *, title: str = "runs compared") -> Table:
+        """A rich Table (owner column only when several owners are compared)."""
+        from rich.table import Table
+
+        table = Table(title=title)
+        for name, header, _ in self._columns():
+            table.add_column(header, justify="right" if name in _NUMERIC else "left")
+        best = self.best()
+        for row in self.rows:
+            style = "bold green" if row is best and len(self.rows) > 1 else None
+            table.add_row(
+                *(fmt(getattr(row, name)) for name, _, fmt in self._columns()), style=style
+            )
+        return table
+
+    def print(self, console: Console | None = None) -> None:
+        """Print the table to ``console`` (default: a new one on stdout)."""
+        from rich.console import Console
+
+        (console or Console()).print(self.to_rich())
+
+    def to_html(self) -> str:
+        """The table as an HTML ``<table>`` (no styles or scripts; the report adds CSS)."""
+        columns = self._columns()
+        head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in columns)
+        best = self.best()
+        body = []
+        for row in self.rows:
+            cells = "".join(
+                f'<td class="{"num" if name in _NUMERIC else "txt"}">{html.escape(fmt(getattr(row, name)))}</td>'
+                for name, _, fmt in columns
+            )
+            mark = ' class="best"' if row is best and len(self.rows) > 1 else ""
+            body.append(f"<tr{mark}>{cells}</tr>")
+        return f'<table class="comparison"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def compare(
+    runs: Iterable[TrainingRun],
+    *,
+    prices: Mapping[str, float] | None = None,
+    artifacts: bool = True,
+) -> Comparison:
+    """Compare ``runs`` (any backends, any owners) in one table.
+
+    ``prices`` overrides the recorded price table (``workspace.config.prices``);
+    ``artifacts=False`` skips counting each run's MLflow artifacts (no MLflow import).
+    """
+    chosen = list(runs)
+    return Comparison([_row(run, prices, artifacts) for run in chosen], chosen)
+
+
+def latest_per_backend(
+    runs: Iterable[TrainingRun], *, per_owner: bool = False
+) -> list[TrainingRun]:
+    """The newest run of each backend (of each owner and backend with ``per_owner``)."""
+    latest: dict[tuple[str, str], TrainingRun] = {}
+    for run in runs:
+        key = (run.owner if per_owner else "", run.backend)
+        if key not in latest or run.started > latest[key].started:
+            latest[key] = run
+    return sorted(latest.values(), key=lambda r: (r.owner, r.backend))

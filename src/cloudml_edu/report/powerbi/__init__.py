@@ -1,0 +1,1 @@
+"""Power BI: a Parquet/CSV star schema for Power BI Desktop, and a push-dataset client."""

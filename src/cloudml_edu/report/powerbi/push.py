@@ -1,0 +1,322 @@
+"""Push the star schema to a Power BI push dataset through the REST API.
+
+``PowerBIClient(group_id).push(schema, name="cloudml-edu")`` finds the dataset by
+name in the workspace (group) or creates it with every table, column type and
+relationship of :mod:`~cloudml_edu.report.powerbi.schema`; clears each table's
+rows; then posts rows in batches of at most 10,000, at most 120 POSTs a minute,
+waiting out ``429 Retry-After``.  Pushing again replaces the rows: it is idempotent.
+
+Power BI stops creating new push datasets on 2027-10-31; the Parquet export
+(:mod:`.export`) is the main path, this one refreshes a shared dashboard live.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from cloudml_edu._secrets import register_secret
+from cloudml_edu.errors import AuthError, ServiceError, ThrottledError
+from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cloudml_edu.report.powerbi.export import StarSchema
+
+__all__ = [
+    "API",
+    "MAX_POSTS_PER_MINUTE",
+    "MAX_ROWS_PER_POST",
+    "SCOPE",
+    "PowerBIClient",
+    "PushResult",
+    "RateLimiter",
+    "dataset_definition",
+]
+
+log = logging.getLogger(__name__)
+
+API = "https://api.powerbi.com/v1.0/myorg"
+SCOPE = "https://analysis.windows.net/powerbi/api/.default"
+MAX_ROWS_PER_POST = 10_000
+MAX_POSTS_PER_MINUTE = 120
+
+_DATA_TYPES: dict[ColumnType, str] = {
+    "int": "Int64",
+    "float": "Double",
+    "string": "String",
+    "bool": "Boolean",
+    "datetime": "DateTime",
+}
+
+
+class Credential(Protocol):
+    """What :class:`PowerBIClient` needs from an azure-identity credential."""
+
+    def get_token(self, *scopes: str) -> Any: ...
+
+
+def dataset_definition(name: str) -> dict[str, Any]:
+    """The body of ``POST .../datasets``: a Push dataset with every table and relationship."""
+    return {
+        "name": name,
+        "defaultMode": "Push",
+        "tables": [
+            {
+                "name": table,
+                "columns": [{"name": c, "dataType": _DATA_TYPES[t]} for c, t in columns.items()],
+            }
+            for table, columns in TABLES.items()
+        ],
+        "relationships": [
+            {
+                "name": f"{table}.{column}",
+                "fromTable": table,
+                "fromColumn": column,
+                "toTable": dim,
+                "toColumn": key,
+                "crossFilteringBehavior": "OneDirection",
+            }
+            for table, column, dim, key in RELATIONSHIPS
+        ],
+    }
+
+
+class RateLimiter:
+    """At most ``calls`` per ``period`` seconds (a sliding window); clock and sleep injectable."""
+
+    def __init__(
+        self,
+        calls: int = MAX_POSTS_PER_MINUTE,
+        period: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.calls, self.period = calls, period
+        self.clock, self.sleep = clock, sleep
+        self._times: deque[float] = deque()
+
+    def acquire(self) -> None:
+        """Wait until one more call fits in the window, then record it."""
+        now = self.clock()
+        while self._times and now - self._times[0] >= self.period:
+            self._times.popleft()
+        if len(self._times) >= self.calls:
+            self.sleep(self._times[0] + self.period - now)
+            self._times.popleft()
+            now = self.clock()
+        self._times.append(now)
+
+
+class _RetryableError(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def _retry_after(state: RetryCallState) -> float:
+    """Seconds to wait: the server's ``Retry-After`` if any, else exponential from 1 s."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _RetryableError):
+        header = exc.response.headers.get("Retry-After", "")
+        if header.replace(".", "", 1).isdigit():
+            return min(float(header), 120.0)
+    return float(min(2 ** (state.attempt_number - 1), 30))
+
+
+@dataclass
+class PushResult:
+    """What :meth:`PowerBIClient.push` did."""
+
+    dataset_id: str
+    created: bool
+    rows: dict[str, int] = field(default_factory=dict)
+    posts: int = 0
+
+
+def _json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: ISO dates, nulls for missing values."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    out = out.astype(object).where(out.notna(), None)
+    return list(out.to_dict(orient="records"))  # type: ignore[arg-type]
+
+
+class PowerBIClient:
+    """A small client for Power BI push datasets in one workspace (``group_id``).
+
+    ``credential`` defaults to ``azure.identity.DefaultAzureCredential()``; ``session``,
+    ``clock`` and ``sleep`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        group_id: str,
+        *,
+        credential: Credential | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 6,
+        max_wait: float = 300.0,
+        timeout: float = 60.0,
+    ) -> None:
+        self.group_id = group_id
+        self._credential = credential
+        self._session = session or requests.Session()
+        self._clock, self._sleep = clock, sleep
+        self._limiter = RateLimiter(clock=clock, sleep=sleep)
+        self._max_attempts, self._max_wait, self._timeout = max_attempts, max_wait, timeout
+        self._token: tuple[str, float] | None = None
+        self.posts = 0
+
+    def __repr__(self) -> str:
+        return f"PowerBIClient(group_id={self.group_id!r})"
+
+    @property
+    def base(self) -> str:
+        return f"{API}/groups/{self.group_id}"
+
+    def _bearer(self) -> str:
+        if self._token is None or self._token[1] - 60 < time.time():
+            credential = self._credential
+            if credential is None:
+                from azure.identity import DefaultAzureCredential
+
+                credential = self._credential = DefaultAzureCredential()
+            try:
+                token = credential.get_token(SCOPE)
+            except Exception as exc:
+                raise AuthError(
+                    f"could not get a Power BI token ({type(exc).__name__}); sign in with "
+                    "`az login` or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET"
+                ) from exc
+            register_secret(token.token)
+            self._token = (str(token.token), float(token.expires_on))
+        return self._token[0]
+
+    def _request(self, method: str, path: str, *, body: Any = None) -> requests.Response:
+        """Send one call; retry 429 always, and 5xx or connection errors only when idempotent.
+
+        A POST (create dataset, append rows) that failed with 5xx may have been applied:
+        it is not retried; pushing again clears and reposts, so it is safe to rerun.
+        """
+        url = f"{self.base}/{path}"
+        idempotent = method != "POST"
+
+        def attempt() -> requests.Response:
+            if method == "POST":
+                self._limiter.acquire()
+                self.posts += 1
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    json=body,
+                    timeout=self._timeout,
+                    headers={"Authorization": f"Bearer {self._bearer()}"},
+                )
+            except requests.ConnectionError as exc:
+                raise ServiceError(f"cannot reach Power BI ({exc}); check the network") from exc
+            if response.status_code == 429 or (idempotent and response.status_code >= 500):
+                raise _RetryableError(response)
+            return response
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((_RetryableError, ServiceError) if idempotent else _RetryableError),
+            stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_wait),
+            wait=_retry_after,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            response = retrying(attempt)
+        except _RetryableError as exc:
+            status = exc.response.status_code
+            kind = ThrottledError if status == 429 else ServiceError
+            raise kind(
+                f"Power BI {method} {path} still failed with HTTP {status} after "
+                f"{self._max_attempts} attempts; wait a minute and push again"
+            ) from exc
+        return self._check(response, method, path)
+
+    @staticmethod
+    def _check(response: requests.Response, method: str, path: str) -> requests.Response:
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"Power BI refused {method} {path} (HTTP {status}): check that your account or "
+                "service principal is a member of the Power BI workspace (Contributor or above) "
+                "and that the tenant setting 'Allow service principals to use Power BI APIs' is on"
+            )
+        if status >= 400:
+            raise ServiceError(
+                f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}"
+            )
+        return response
+
+    def find_dataset(self, name: str) -> str | None:
+        """The id of the dataset called ``name`` in the workspace, or None."""
+        datasets = self._request("GET", "datasets").json().get("value", [])
+        return next((str(d["id"]) for d in datasets if d.get("name") == name), None)
+
+    def create_dataset(self, name: str) -> str:
+        """Create the push dataset ``name`` with every table; returns its id."""
+        response = self._request(
+            "POST", "datasets?defaultRetentionPolicy=None", body=dataset_definition(name)
+        )
+        return str(response.json()["id"])
+
+    def clear_rows(self, dataset_id: str, table: str) -> None:
+        """Delete every row of ``table``."""
+        self._request("DELETE", f"datasets/{dataset_id}/tables/{table}/rows")
+
+    def post_rows(self, dataset_id: str, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append ``rows`` in batches of at most 10,000; returns how many POSTs it took."""
+        batches = list(_batches(rows, MAX_ROWS_PER_POST))
+        for batch in batches:
+            self._request(
+                "POST", f"datasets/{dataset_id}/tables/{table}/rows", body={"rows": batch}
+            )
+        return len(batches)
+
+    def push(self, schema: StarSchema, *, name: str) -> PushResult:
+        """Create or reuse the dataset ``name``, clear its tables and post every row."""
+        dataset_id = self.find_dataset(name)
+        result = PushResult(dataset_id or "", created=dataset_id is None)
+        if dataset_id is None:
+            result.dataset_id = self.create_dataset(name)
+            log.info("created Power BI push dataset %s (%s)", name, result.dataset_id)
+        else:
+            for table in TABLES:
+                self.clear_rows(result.dataset_id, table)
+        for table in TABLES:
+            rows = _json_rows(schema[table])
+            result.posts += self.post_rows(result.dataset_id, table, rows)
+            result.rows[table] = len(rows)
+        log.info("pushed %d rows in %d POSTs to %s", sum(result.rows.values()), result.posts, name)
+        return result
+
+
+def _batches(rows: Sequence[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield list(rows[start : start + size])
