@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 from pydantic import SecretStr
 from requests.utils import get_environ_proxies
 
-from cloudml_edu._secrets import redact, register_secret
+from cloudml_edu._secrets import install_log_filter, redact, register_secret
 from cloudml_edu.config import _ACCOUNT_RE, _CONTAINER_RE, StorageConfig
 from cloudml_edu.errors import (
     AuthError,
@@ -159,6 +159,7 @@ class BlobStore:
                 f"[storage] account_url must start with https:// (got {redact(account_url)[:60]!r}); "
                 "copy the blob service URL from the portal"
             )
+        install_log_filter()
         self.container = container
         self.block_size = block_size
         self._max_concurrency = max_concurrency

@@ -1,0 +1,167 @@
+"""``cloudml-edu dataset upload | list | download | delete | share``."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from cloudml_edu.cli._common import print_json, workspace_from_option
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Upload image datasets to the workspace's store (local folder or Azure Blob) and manage them.",
+    no_args_is_help=True,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+VersionOption = Annotated[str, typer.Option("--version", "-v", help="Dataset version.")]
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@app.command("upload")
+def upload_command(
+    path: Annotated[Path, typer.Argument(help="Image folder: one sub-folder per class.")],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: the folder's name).")] = None,
+    version: VersionOption = "1",
+    layout: Annotated[
+        str, typer.Option(help="'files' (one object per image) or 'parquet' (packed shards).")
+    ] = "files",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Upload (incremental, resumable) and register a dataset version."""
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.errors import ConfigError
+
+    if layout not in ("files", "parquet"):
+        raise ConfigError(f"--layout must be 'files' or 'parquet', not {layout!r}")
+    chosen: Literal["files", "parquet"] = "parquet" if layout == "parquet" else "files"
+    ws = workspace_from_option(config)
+    progress = False if json_output else None
+    dataset = Dataset.from_folder(path, name=name, progress=progress)
+    uploaded = dataset.upload(ws, version=version, layout=chosen, progress=progress)
+    table = uploaded.register(ws)
+    result = {
+        "name": uploaded.name,
+        "version": version,
+        "layout": chosen,
+        "images": len(uploaded),
+        "classes": len(uploaded.classes),
+        "bytes": uploaded.manifest.total_bytes,
+        "location": uploaded.source.location,
+        "table": table,
+    }
+    if json_output:
+        print_json(result)
+    else:
+        typer.echo(
+            f"uploaded {len(uploaded)} images ({_size(uploaded.manifest.total_bytes)}) to "
+            f"{uploaded.source.location}; registered as {table}"
+        )
+
+
+@app.command("list")
+def list_command(
+    all_owners: Annotated[bool, typer.Option("--all", help="Every owner's datasets.")] = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List dataset versions in the store, with sizes; unfinished uploads show as incomplete."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cloudml_edu.storage.manage import list_versions
+
+    found = list_versions(workspace_from_option(config), all_owners=all_owners)
+    if json_output:
+        print_json([dataclasses.asdict(v) for v in found])
+        return
+    table = Table("owner", "name", "version", "status", "layout", "images", "objects", "size")
+    for v in found:
+        table.add_row(
+            v.owner, v.name, v.version, "complete" if v.complete else "incomplete",
+            v.layout or "-", str(v.images if v.images is not None else "-"),
+            str(v.objects), _size(v.bytes),
+        )  # fmt: skip
+    Console().print(table)
+
+
+@app.command("download")
+def download_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    dest: Annotated[Path, typer.Argument(help="Folder to write <label>/<image> files into.")],
+    version: VersionOption = "1",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Download a version (concurrent, every file verified by MD5, resumable)."""
+    from cloudml_edu.storage.manage import download_version
+
+    dataset = download_version(
+        workspace_from_option(config), name, dest, version=version,
+        progress=False if json_output else None,
+    )  # fmt: skip
+    if json_output:
+        print_json({"name": name, "version": version, "images": len(dataset), "path": str(dest.resolve())})
+    else:
+        typer.echo(f"downloaded {len(dataset)} images to {dest.resolve()}")
+
+
+@app.command("delete")
+def delete_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: VersionOption = "1",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete a version: manifest first (it stops loading at once), then its objects."""
+    from cloudml_edu.storage.manage import delete_version
+
+    ws = workspace_from_option(config)
+    if not yes and not json_output:
+        typer.confirm(f"delete {name} version {version} from {ws.store.url}?", abort=True)
+    deleted = delete_version(ws, name, version=version, progress=False if json_output else None)
+    if json_output:
+        print_json({"name": name, "version": version, "deleted_objects": deleted})
+    else:
+        typer.echo(f"deleted {name} version {version} ({deleted} objects)")
+
+
+@app.command("share")
+def share_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: VersionOption = "1",
+    hours: Annotated[float, typer.Option(help="How long the URLs stay valid.")] = 1.0,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print short-lived, read-only SAS URLs of a version (Azure Blob only)."""
+    from cloudml_edu.storage.manage import share_version
+
+    shared = share_version(
+        workspace_from_option(config), name, version=version, expires_in=timedelta(hours=hours)
+    )
+    if json_output:
+        print_json({"url": shared.url, "expires": shared.expires, "urls": shared.urls})
+    else:
+        typer.echo(f"manifest (read-only, until {shared.expires:%Y-%m-%d %H:%M} UTC):")
+        typer.echo(shared.url)
+        typer.echo(f"{len(shared.urls) - 1} more object URLs with --json")

@@ -1,0 +1,167 @@
+"""Helpers of the blob storage tests: a fault-injecting HTTP proxy and image folders."""
+
+from __future__ import annotations
+
+import http.client
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from cloudml_edu.storage.retry import RetrySettings
+from cloudml_edu.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
+
+FAST_RETRY = RetrySettings(attempts=8, backoff=0.01, max_backoff=0.05, timeout=20)
+
+
+@dataclass
+class Seen:
+    """One request that reached the proxy."""
+
+    method: str
+    path: str
+    at: float
+    status: int | str
+
+
+Fault = Callable[["Seen"], int | str | None]  # a status to answer, "reset", or None to forward
+
+
+@dataclass
+class FaultProxy:
+    """A threaded HTTP proxy in front of Azurite that records requests and injects faults."""
+
+    upstream_port: int
+    fault: Fault | None = None
+    on_forwarded: Callable[[Seen], None] | None = None
+    seen: list[Seen] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        proxy = self
+        local = threading.local()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _upstream(self) -> http.client.HTTPConnection:
+                if getattr(local, "conn", None) is None:
+                    local.conn = http.client.HTTPConnection(
+                        "127.0.0.1", proxy.upstream_port, timeout=30
+                    )
+                conn: http.client.HTTPConnection = local.conn
+                return conn
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                entry = Seen(self.command, unquote(urlsplit(self.path).path), time.monotonic(), 0)
+                decision = proxy.fault(entry) if proxy.fault else None
+                if decision == "reset":
+                    entry.status = "reset"
+                    proxy.record(entry)
+                    # SO_LINGER 0: close with a TCP RST, as a dropped connection looks to the client.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if isinstance(decision, int):
+                    entry.status = decision
+                    proxy.record(entry)
+                    payload = b"<?xml version='1.0'?><Error><Code>ServerBusy</Code><Message>injected fault</Message></Error>"
+                    self.send_response(decision)
+                    if decision == 429:
+                        self.send_header("Retry-After", "1")
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload if self.command != "HEAD" else b"")
+                    return
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in {"host", "connection"}
+                }
+                conn = self._upstream()
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                except (OSError, http.client.HTTPException):
+                    local.conn = None
+                    raise
+                entry.status = response.status
+                proxy.record(entry)
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                if proxy.on_forwarded is not None:
+                    proxy.on_forwarded(entry)
+
+            do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _handle  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def record(self, entry: Seen) -> None:
+        with self._lock:
+            self.seen.append(entry)
+
+    @property
+    def account_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{ACCOUNT_NAME}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={self.account_url};"
+        )
+
+    def puts(self, prefix: str) -> list[str]:
+        """Blob keys under ``prefix`` that were PUT and forwarded successfully, in order."""
+        start = f"/{ACCOUNT_NAME}/"
+        with self._lock:
+            return [
+                s.path.removeprefix(start).split("/", 1)[1]
+                for s in self.seen
+                if s.method == "PUT" and s.status == 201 and s.path.startswith(start)
+                and "/" in s.path.removeprefix(start)
+                and s.path.removeprefix(start).split("/", 1)[1].startswith(prefix)
+            ]  # fmt: skip
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_pngs(root: Path, count: int, *, classes: int = 3, size: int = 8, seed: int = 0) -> Path:
+    """``count`` distinct random grayscale PNGs in ``classes`` class folders under ``root``."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    for i in range(count):
+        folder = root / f"class{i % classes}"
+        folder.mkdir(parents=True, exist_ok=True)
+        image = Image.new("L", (size, size))
+        image.putdata([rng.randrange(256) for _ in range(size * size)])
+        image.save(folder / f"img{i:05d}.png")
+    return root
