@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,15 +126,20 @@ def test_retry_after_parsing() -> None:
 def test_upload_survives_503_429_and_resets(
     proxy: FaultProxy, make_store: Callable[..., BlobStore], png_dir: Path
 ) -> None:
-    counter = iter(range(10**6))
+    attempts: Counter[str] = Counter()
     lock = threading.Lock()
+    kinds: list[int | str | None] = [503, "reset", 500, None, 502, "reset"]
 
     def fault(seen: Seen) -> int | str | None:
+        """Each blob's first two PUTs fail in turn (a third of the blobs once), one gets a 429."""
+        if seen.method != "PUT" or "/files/" not in seen.path:
+            return None
         with lock:
-            n = next(counter)
-        if seen.method == "PUT" and n == 7:
+            attempts[seen.path] += 1
+            n, tried = len(attempts), attempts[seen.path]
+        if n == 3 and tried == 1:
             return 429  # with Retry-After: 1
-        return {0: 503, 1: "reset", 2: 500}.get(n % 5) if seen.method == "PUT" and n > 8 else None
+        return kinds[(n + tried) % len(kinds)] if tried <= 2 else None
 
     proxy.fault = fault
     store = make_store(proxy.connection_string, max_concurrency=4)
