@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "LEGEND",
     "Comparison",
     "ComparisonRow",
     "compare",
@@ -78,15 +79,21 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("owner", "owner", str),
     ("backend", "backend", str),
     ("run_id", "run", lambda v: str(v)[:8]),
-    ("accuracy", "accuracy", _num(".3f")),
-    ("f1_macro", "F1 macro", _num(".3f")),
+    ("accuracy", "acc", _num(".3f")),
+    ("f1_macro", "F1", _num(".3f")),
     ("wall_seconds", "wall s", _num(".1f")),
     ("node_hours", "node-h", _num(".3f")),
     ("cost_usd", "cost", _cost),
-    ("inspectable_steps", "inspectable", _num("d")),
-    ("user_code_lines", "code lines", _num("d")),
-    ("deployment_steps", "deploy steps", _num("d")),
-    ("artifacts", "artifacts", _num("d")),
+    ("inspectable_steps", "inspect", _num("d")),
+    ("user_code_lines", "code", _num("d")),
+    ("deployment_steps", "deploy", _num("d")),
+    ("artifacts", "files", _num("d")),
+)
+#: What the short headers mean (printed under the terminal table, shown in the HTML).
+LEGEND = (
+    "acc: accuracy; F1: F1 macro; wall s: run wall time; node-h: compute node-hours; "
+    "cost: estimated USD; inspect: steps/trials/job parts you can open; code: lines of user "
+    "code the native service needs; deploy: deployment steps; files: MLflow artifacts"
 )
 _NUMERIC = {name for name, _, _ in COLUMNS} - {"owner", "backend", "run_id"}
 
@@ -203,9 +210,16 @@ class Comparison:
         """A rich Table (owner column only when several owners are compared)."""
         from rich.table import Table
 
-        table = Table(title=title)
+        table = Table(
+            title=title,
+            caption=LEGEND,
+            box=None,
+            padding=(0, 1, 0, 0),
+            pad_edge=False,
+            header_style="bold underline",
+        )
         for name, header, _ in self._columns():
-            table.add_column(header, justify="right" if name in _NUMERIC else "left")
+            table.add_column(header, justify="right" if name in _NUMERIC else "left", no_wrap=True)
         best = self.best()
         for row in self.rows:
             style = "bold green" if row is best and len(self.rows) > 1 else None

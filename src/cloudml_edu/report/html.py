@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import NotFoundError
 from cloudml_edu.pricing import PRICES_RECORDED
-from cloudml_edu.report.compare import Comparison, compare
+from cloudml_edu.report.compare import LEGEND, Comparison, compare
 from cloudml_edu.report.profiles import PROFILES
 
 if TYPE_CHECKING:
@@ -263,6 +263,7 @@ def _page(
         f"{PRICES_RECORDED} (see docs/prices.md)</p>",
         "<h2>comparison</h2>",
         comparison.to_html(),
+        f'<p class="meta">{_esc(LEGEND)}</p>',
         *(_figure_html(chart) for chart in overview),
         _profiles_html(row.backend for row in comparison.rows),
         *(section.html() for section in sections),

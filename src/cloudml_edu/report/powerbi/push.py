@@ -242,7 +242,9 @@ class PowerBIClient:
             return response
 
         retrying = Retrying(
-            retry=retry_if_exception_type((_RetryableError, ServiceError) if idempotent else _RetryableError),
+            retry=retry_if_exception_type(
+                (_RetryableError, ServiceError) if idempotent else _RetryableError
+            ),
             stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_wait),
             wait=_retry_after,
             sleep=self._sleep,

@@ -1,0 +1,215 @@
+"""``cloudml-edu compare``, ``report`` and ``powerbi export|push``.
+
+Without run ids, ``compare`` and ``report`` take the latest run of each backend
+(of your owner, or of every owner with ``--all-owners``); ``powerbi`` commands
+take every run of that selection, so dashboards keep the history.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from cloudml_edu.cli._common import fail, print_json, workspace_from_option
+from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["compare_command", "powerbi_app", "report_command", "select_runs"]
+
+RunIds = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="[RUN_IDS]...", help="Runs to include (default: see --owner)."),
+]
+OwnerOption = Annotated[
+    str | None, typer.Option("--owner", help="Only this owner's runs (default: yours).")
+]
+AllOwnersOption = Annotated[
+    bool, typer.Option("--all-owners", help="Runs of every owner in the store (instructor view).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+powerbi_app = typer.Typer(no_args_is_help=True, help="Export to and push to Power BI.")
+
+
+def select_runs(
+    ws: Workspace,
+    run_ids: list[str] | None,
+    *,
+    owner: str | None,
+    all_owners: bool,
+    latest: bool,
+) -> list[TrainingRun]:
+    """The runs a command works on: ``run_ids``, else the owner's (or all owners') runs.
+
+    ``latest`` keeps the newest run of each backend (per owner with ``all_owners``).
+    """
+    from cloudml_edu.backends.local.tracking import list_runs, load_run
+    from cloudml_edu.report.compare import latest_per_backend
+
+    if run_ids:
+        return [load_run(ws, run_id) for run_id in run_ids]
+    if all_owners and owner:
+        raise ConfigError("pass either --owner or --all-owners, not both")
+    chosen_owner = None if all_owners else owner or ws.owner
+    runs = list_runs(ws, owner=chosen_owner)
+    if not runs:
+        who = "any owner" if all_owners else f"owner {chosen_owner!r}"
+        raise NotFoundError(
+            f"no training runs of {who} in {ws.tracking_uri}; train one with "
+            "`cloudml-edu train DATASET`, or pass --all-owners / --owner NAME"
+        )
+    return latest_per_backend(runs, per_owner=all_owners) if latest else runs
+
+
+def compare_command(
+    run_ids: RunIds = None,
+    owner: OwnerOption = None,
+    all_owners: AllOwnersOption = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Compare runs: quality, time, cost, transparency and usability, side by side."""
+    from rich.console import Console
+
+    from cloudml_edu.report.compare import compare
+
+    try:
+        ws = workspace_from_option(config)
+        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=True)
+        table = compare(runs, prices=ws.config.prices)
+    except CloudMLError as exc:
+        fail(exc)
+    if json_output:
+        print_json(table.to_records())
+    else:
+        table.print(Console())
+
+
+def report_command(
+    run_ids: RunIds = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for report.html and the PNGs.")
+    ] = Path("report"),
+    title: Annotated[str, typer.Option(help="The page title.")] = "cloudml-edu report",
+    owner: OwnerOption = None,
+    all_owners: AllOwnersOption = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write a self-contained HTML report (charts embedded, opens offline) plus the PNGs."""
+    from cloudml_edu.report.html import write_report
+
+    try:
+        ws = workspace_from_option(config)
+        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=True)
+        report = write_report(runs, out, prices=ws.config.prices, title=title)
+    except CloudMLError as exc:
+        fail(exc)
+    if json_output:
+        print_json({"html": report.html, "images": report.images, "notes": report.notes})
+        return
+    typer.echo(f"report: {report.html} ({len(report.images)} charts)")
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@powerbi_app.command("export")
+def export_command(
+    run_ids: RunIds = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Local folder for the files.")
+    ] = None,
+    to_store: Annotated[
+        bool, typer.Option("--to-store", help="Also write to the workspace store (Azure Blob).")
+    ] = False,
+    prefix: Annotated[str, typer.Option(help="Folder (key prefix) in the store.")] = "powerbi",
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="parquet and/or csv (default: both).")
+    ] = None,
+    owner: OwnerOption = None,
+    all_owners: AllOwnersOption = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the star schema (Parquet and CSV) for Power BI Desktop: every run selected."""
+    from cloudml_edu.report.powerbi.export import export_powerbi
+
+    chosen: list[Literal["parquet", "csv"]] = []
+    for fmt in formats or ["parquet", "csv"]:
+        if fmt not in ("parquet", "csv"):
+            fail(ConfigError(f"unknown --format {fmt!r}; use parquet or csv"))
+        chosen.append("parquet" if fmt == "parquet" else "csv")
+    try:
+        ws = workspace_from_option(config)
+        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
+        target = out if out is not None or to_store else Path("powerbi")
+        schema, written = export_powerbi(
+            runs, target, workspace=ws, to_store=to_store, prefix=prefix, formats=chosen
+        )
+    except CloudMLError as exc:
+        fail(exc)
+    counts = {name: len(frame) for name, frame in schema.tables.items()}
+    if json_output:
+        print_json({"files": written, "rows": counts, "notes": schema.notes})
+        return
+    typer.echo(f"exported {len(runs)} run(s): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for path in written:
+        typer.echo(f"  {path}")
+    for note in schema.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@powerbi_app.command("push")
+def push_command(
+    run_ids: RunIds = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Dataset name (default: [powerbi] dataset_name).")
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", help="Workspace (group) id (default: [powerbi] group_id)."),
+    ] = None,
+    owner: OwnerOption = None,
+    all_owners: AllOwnersOption = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Push the star schema to a Power BI push dataset (created once, rows replaced)."""
+    from cloudml_edu.report.powerbi.export import build_star_schema, load_endpoints
+    from cloudml_edu.report.powerbi.push import PowerBIClient
+
+    try:
+        ws = workspace_from_option(config)
+        settings = ws.config.powerbi
+        group_id = group or (settings.group_id if settings else None)
+        if not group_id:
+            raise ConfigError(
+                'no Power BI workspace: pass --group ID or add [powerbi] group_id = "..." to '
+                "cloudml.toml (the id is in the workspace URL, after /groups/)"
+            )
+        dataset = name or (settings.dataset_name if settings else "cloudml-edu")
+        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
+        schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
+        result = PowerBIClient(group_id).push(schema, name=dataset)
+    except CloudMLError as exc:
+        fail(exc)
+    if json_output:
+        print_json(vars(result))
+        return
+    verb = "created" if result.created else "refreshed"
+    typer.echo(
+        f"{verb} dataset {dataset} ({result.dataset_id}): {sum(result.rows.values())} rows "
+        f"in {result.posts} POSTs"
+    )

@@ -1,0 +1,128 @@
+"""compare(): one table across runs, backends and owners."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from report_fakes import Trained, synthetic_run
+from rich.console import Console
+
+from cloudml_edu.backends.local.tracking import list_runs
+from cloudml_edu.pricing import PRICES
+from cloudml_edu.report import PROFILES, compare, latest_per_backend
+from cloudml_edu.report.compare import model_family
+from cloudml_edu.report.profiles import BackendProfile
+
+
+def _files_on_disk(trained: Trained, run_id: str) -> int:
+    folder = next(trained.root.glob(f"artifacts/*/{run_id}/artifacts"))
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+def test_one_row_per_run_with_every_dimension(trained: Trained) -> None:
+    table = compare(trained.student)
+    rows = {row.backend: row for row in table.rows}
+    assert set(rows) == {"designer", "sdk", "automl"}
+    for name, row in rows.items():
+        run = trained.runs[name]
+        assert run.metrics is not None
+        assert row.accuracy == run.metrics.accuracy
+        assert row.f1_macro == run.metrics.f1_macro
+        assert row.wall_seconds == pytest.approx(run.seconds, abs=1e-3)
+        assert row.cost_usd == 0.0 and row.compute_sku == "local"
+        assert row.user_code_lines == PROFILES[name].user_code_lines
+        assert row.deployment_steps == PROFILES[name].deployment_steps
+        assert row.artifacts == _files_on_disk(trained, run.id)
+    assert rows["designer"].inspectable_steps == 6
+    assert rows["automl"].inspectable_steps == len(trained.runs["automl"].trials) > 0
+    assert rows["sdk"].inspectable_steps == 2  # the job and its log
+
+
+def test_renders_to_terminal_frame_html_and_json(trained: Trained) -> None:
+    table = compare(trained.student)
+    console = Console(record=True, width=120)
+    table.print(console)
+    text = console.export_text()
+    for run in trained.student:
+        assert run.id[:8] in text
+    assert "owner" not in text.splitlines()[1]  # one owner: no owner column
+    designer = trained.runs["designer"].metrics
+    assert designer is not None and f"{designer.accuracy:.3f}" in text
+
+    frame = table.to_frame()
+    assert list(frame["run_id"]) == [r.id for r in trained.student]
+    assert {"accuracy", "f1_macro", "node_hours", "cost_usd", "artifacts"} <= set(frame.columns)
+
+    page = table.to_html()
+    assert page.count("<tr") == 1 + len(trained.student) and 'class="best"' in page
+    records = json.loads(json.dumps(table.to_records()))
+    assert records[0]["run_id"] == trained.student[0].id
+
+
+def test_instructor_view_adds_the_owner_column(trained: Trained) -> None:
+    runs = list_runs(trained.workspace())
+    assert {r.owner for r in runs} == {"student", "alice"}
+    table = compare(runs)
+    assert set(table.owners) == {"alice", "student"}
+    console = Console(record=True, width=140)
+    table.print(console)
+    lines = console.export_text().splitlines()
+    header = next(line for line in lines if "backend" in line)
+    assert header.split()[0] == "owner"
+    owners = [line.split()[0] for line in lines if any(r.id[:8] in line for r in runs)]
+    assert sorted(owners) == sorted(r.owner for r in runs)
+
+
+def test_cloud_compute_is_priced_and_overridable() -> None:
+    run = synthetic_run(sku="Standard_DS3_v2", node_hours=0.5)
+    row = compare([run], artifacts=False).rows[0]
+    assert row.cost_usd == pytest.approx(PRICES["Standard_DS3_v2"].usd_per_hour * 0.5, abs=1e-4)
+    assert compare([run], prices={"Standard_DS3_v2": 0.3}, artifacts=False).rows[0].cost_usd == 0.15
+    unknown = compare([synthetic_run(sku="Standard_Z9")], artifacts=False).rows[0]
+    assert unknown.cost_usd is None and "[prices]" in unknown.price_source
+    assert unknown.artifacts is None  # not counted
+
+
+def test_latest_per_backend_and_owner() -> None:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    runs = [
+        synthetic_run(backend="sdk", owner="a", started=t0, run_id="a" * 32),
+        synthetic_run(backend="sdk", owner="a", started=t0 + timedelta(hours=1), run_id="b" * 32),
+        synthetic_run(backend="sdk", owner="b", started=t0 + timedelta(hours=2), run_id="c" * 32),
+        synthetic_run(backend="automl", owner="a", started=t0, run_id="d" * 32),
+    ]
+    assert [r.id[0] for r in latest_per_backend(runs)] == ["d", "c"]
+    assert sorted(r.id[0] for r in latest_per_backend(runs, per_owner=True)) == ["b", "c", "d"]
+
+
+def test_model_family_for_each_backend(trained: Trained) -> None:
+    assert model_family(trained.runs["designer"]) == "svc"
+    assert model_family(trained.runs["alice"]) == "knn"
+    assert model_family(trained.runs["sdk"]) == "svc"
+    automl = trained.runs["automl"]
+    best = max((t for t in automl.trials if t.score is not None), key=lambda t: t.score or 0)
+    assert model_family(automl) == best.family
+
+
+def test_profile_lines_count_code_not_comments_or_blanks() -> None:
+    profile = BackendProfile(
+        "x", "svc", "style", "# comment\n\nimport a\n  # indented comment\nrun()\n", ("one",), ""
+    )
+    assert profile.user_code_lines == 2 and profile.deployment_steps == 1
+    assert PROFILES["designer"].user_code_lines == 0
+    assert PROFILES["sdk"].user_code_lines > PROFILES["automl"].user_code_lines > 0
+
+
+def test_import_is_lazy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cloudml_edu.report, cloudml_edu.pricing, cloudml_edu.report.profiles\n"
+        "print([m for m in ('matplotlib', 'mlflow', 'pandas') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
