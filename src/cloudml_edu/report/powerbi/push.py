@@ -28,7 +28,7 @@ from tenacity import (
     stop_after_delay,
 )
 
-from cloudml_edu._secrets import register_secret
+from cloudml_edu._secrets import install_log_filter, register_secret
 from cloudml_edu.errors import AuthError, ServiceError, ThrottledError
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
 
@@ -180,6 +180,7 @@ class PowerBIClient:
         max_wait: float = 300.0,
         timeout: float = 60.0,
     ) -> None:
+        install_log_filter()
         self.group_id = group_id
         self._credential = credential
         self._session = session or requests.Session()

@@ -1,0 +1,100 @@
+"""The HTML report: self-contained, and it renders in a real browser (headless Chromium)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_fakes import Trained, synthetic_run
+
+from cloudml_edu.report import write_report
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def report(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    runs = [*trained.student, trained.runs["alice"]]
+    return write_report(runs, tmp_path_factory.mktemp("report"), title="lab 3 report")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("needs Debian's chromium: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_writes_one_page_and_every_chart_as_png(report: Any, trained: Trained) -> None:
+    html = report.html.read_text(encoding="utf-8")
+    assert report.html.name == "report.html" and not report.notes
+    names = {p.name for p in report.images}
+    assert "comparison.png" in names
+    for run in trained.student:
+        assert {f"{run.id[:8]}-confusion.png", f"{run.id[:8]}-features.png"} <= names
+    assert f"{trained.runs['automl'].id[:8]}-trials.png" in names
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in report.images)
+    assert html.count("data:image/png;base64,") == len(report.images)
+
+
+def test_page_needs_nothing_from_the_network(report: Any) -> None:
+    html = report.html.read_text(encoding="utf-8")
+    assert "<script" not in html and "<link" not in html
+    assert not re.search(r"""(src|href)=["'](?!data:|#)""", html)
+    assert "@import" not in html and "url(" not in html
+
+
+def test_chromium_renders_charts_and_tables(report: Any, browser: Any, trained: Trained) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    external: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None,
+    )
+    page.goto(report.html.as_uri())
+    page.wait_for_load_state("load")
+    images = page.evaluate(
+        "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+    )
+    assert len(images) == len(report.images)
+    assert all(done and width > 0 for done, width, _ in images), images
+    assert page.title() == "lab 3 report"
+    assert page.locator("table.comparison tbody tr").count() == 4
+    assert page.locator("section h2").count() == 4
+    assert page.locator("text=pipeline steps").count() == 2  # two designer runs
+    assert page.locator("text=trials").first.is_visible()
+    body = page.inner_text("body")
+    assert "alice" in body and trained.runs["sdk"].id in body
+    assert errors == [] and external == []
+    page.close()
+
+
+def test_runs_without_artifacts_get_a_note_instead_of_charts(tmp_path: Path) -> None:
+    run = synthetic_run()  # no tracking URI: no features or misclassified images to read
+    report = write_report([run], tmp_path)
+    names = {p.name for p in report.images}
+    assert names == {"comparison.png", f"{run.id[:8]}-confusion.png", f"{run.id[:8]}-per-class.png"}
+    assert len(report.notes) == 2 and "tracking URI" in report.notes[0]
+    assert "tracking URI" in report.html.read_text()

@@ -1,0 +1,110 @@
+"""The charts: correct data drawn, PNG output, no GUI backend."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from report_fakes import Trained, synthetic_run
+
+from cloudml_edu.report import compare, plots
+from cloudml_edu.report._tracking import Misclassified, RunFiles
+from cloudml_edu.run import TrialRecord
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_confusion_matrix_writes_every_nonzero_count() -> None:
+    run = synthetic_run(labels=("a", "b", "c"))
+    assert run.metrics is not None
+    fig = plots.confusion_matrix(run.metrics)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(["8"] * 3 + ["1"] * 6)
+    width, height = _png_size(plots.to_png(fig))
+    assert width > 200 and height > 200
+
+
+def test_per_class_bars_match_the_metrics(trained: Trained) -> None:
+    metrics = trained.runs["designer"].metrics
+    assert metrics is not None
+    ax = plots.per_class(metrics).axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    expected = [r.precision for r in metrics.per_class.values()] + [
+        r.recall for r in metrics.per_class.values()
+    ]
+    assert heights == pytest.approx(expected)
+
+
+def test_metric_comparison_has_one_group_per_run(trained: Trained) -> None:
+    table = compare(trained.student, artifacts=False)
+    ax = plots.metric_comparison(table).axes[0]
+    assert len(ax.patches) == 2 * len(trained.student)
+    assert [bar.get_height() for bar in ax.patches[: len(table)]] == pytest.approx(
+        [r.accuracy for r in table.rows]
+    )
+
+
+def test_trial_curve_steps_through_the_best_so_far() -> None:
+    assert plots.best_so_far([0.5, 0.4, 0.7, 0.6]) == [0.5, 0.5, 0.7, 0.7]
+    assert plots.best_so_far([0.9, 1.2, 0.3], lower_is_better=True) == [0.9, 0.9, 0.3]
+    run = synthetic_run(backend="automl")
+    run.trials = [
+        TrialRecord(number=n, family="knn", params={}, score=s, seconds=0.1, run_id=str(n))
+        for n, s in ((1, 0.5), (2, 0.4), (3, 0.7), (4, None))
+    ]
+    fig = plots.trial_curve(run)
+    line = fig.axes[0].lines[0]
+    assert list(line.get_xdata()) == [1, 2, 3] and list(line.get_ydata()) == [0.5, 0.5, 0.7]
+    assert "accuracy" in fig.axes[0].get_ylabel()
+
+
+def test_pca_projects_onto_the_directions_of_largest_variance() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(200, 3)) * [10.0, 3.0, 0.1]
+    rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    points = plots.pca_2d(base @ rotation.T + 5.0)
+    assert points.shape == (200, 2)
+    spread = points.std(axis=0)
+    assert spread[0] == pytest.approx(10.0, rel=0.15) and spread[1] == pytest.approx(3.0, rel=0.15)
+    assert plots.pca_2d(np.ones((1, 4))).shape == (1, 2)
+
+
+def test_feature_map_circles_the_misclassified_points(trained: Trained, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = RunFiles(trained.runs["automl"], tmp_path).features()
+    wrong = int((data["y"] != data["predicted"]).sum())
+    fig = plots.feature_map(data["X"], data["y"].tolist(), data["predicted"].tolist())
+    dots, circles = fig.axes[0].collections
+    assert len(dots.get_offsets()) == len(data["y"])
+    assert len(circles.get_offsets()) == wrong
+    _png_size(plots.to_png(fig))
+
+
+def test_misclassified_grid_titles_true_and_predicted(trained: Trained, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    items = RunFiles(trained.runs["automl"], tmp_path).misclassified()
+    assert items, "the automl run should misclassify a few digits"
+    fig = plots.misclassified_grid(items)
+    assert [ax.get_title() for ax in fig.axes] == [f"{i.label} → {i.predicted}" for i in items]
+    empty = plots.misclassified_grid([])
+    assert "no misclassified" in empty.axes[0].texts[0].get_text()
+    one = Misclassified(items[0].image, "p", "1", "7")
+    assert len(plots.misclassified_grid([one]).axes) == 1
+
+
+def test_drawing_never_loads_pyplot_or_a_gui_backend() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cloudml_edu.report import plots\n"
+        "plots.to_png(plots.feature_map([[0, 1], [1, 0], [2, 2]], ['a', 'b', 'a'], ['a', 'a', 'a']))\n"
+        "print('matplotlib.pyplot' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
