@@ -81,7 +81,7 @@ def run_demo(
         runs.append(run)
 
     console.rule("compare")
-    comparison = compare(runs, workspace=workspace)
+    comparison = compare(runs, prices=workspace.config.prices)
     console.print(comparison.to_rich())
     best = max(runs, key=lambda r: r.metrics.accuracy if r.metrics else 0.0)
 

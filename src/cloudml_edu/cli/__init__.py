@@ -7,6 +7,7 @@ libraries are imported inside commands, so ``cloudml-edu --help`` stays fast.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -108,13 +109,20 @@ app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.
 
 def main() -> None:
     """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks."""
+    # MLflow narrates database migrations and model validation at INFO; keep the terminal readable.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         app(prog_name="cloudml-edu")
-    except CloudMLError as exc:
-        if os.environ.get("CLOUDML_DEBUG"):
-            raise
-        _common.error_line(f"{type(exc).__name__}: {exc}")
-        sys.exit(1)
     except KeyboardInterrupt:
         _common.error_line("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("CLOUDML_DEBUG"):
+            raise
+        if isinstance(exc, CloudMLError):
+            _common.error_line(f"{type(exc).__name__}: {exc}")
+        else:
+            _common.error_line(
+                f"unexpected {type(exc).__name__}: {exc} (a bug: rerun with --debug and report it)"
+            )
+        sys.exit(1)

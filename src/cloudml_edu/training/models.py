@@ -11,9 +11,9 @@ __all__ = ["FAMILIES", "build_model", "sample_params"]
 FAMILIES: dict[str, dict[str, list[Any]]] = {
     "logistic_regression": {"C": [0.1, 0.3, 1.0, 3.0, 10.0]},
     "svc": {"C": [1.0, 3.0, 10.0, 30.0], "gamma": ["scale", 0.001, 0.003, 0.01]},
-    "random_forest": {"n_estimators": [100, 200, 400], "max_features": ["sqrt", 0.2]},
+    "random_forest": {"n_estimators": [100, 200], "max_features": ["sqrt", "log2"]},
     "knn": {"n_neighbors": [1, 3, 5, 7], "weights": ["uniform", "distance"]},
-    "mlp": {"hidden_layer_sizes": [(128,), (256,), (256, 128)], "alpha": [1e-4, 1e-3, 1e-2]},
+    "mlp": {"hidden_layer_sizes": [(64,), (128,), (256,)], "alpha": [1e-4, 1e-3, 1e-2]},
 }
 
 DEFAULT_FAMILY = "svc"
