@@ -13,7 +13,7 @@ from rich.console import Console
 from cloudml_edu.backends.local.tracking import list_runs
 from cloudml_edu.pricing import PRICES
 from cloudml_edu.report import PROFILES, compare, latest_per_backend
-from cloudml_edu.report.compare import model_family
+from cloudml_edu.report.comparison import model_family
 from cloudml_edu.report.profiles import BackendProfile
 
 
@@ -126,3 +126,15 @@ def test_import_is_lazy(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_public_names_are_not_shadowed_by_submodules() -> None:
+    import importlib
+    import types
+
+    import cloudml_edu.report as report
+
+    for module in ("comparison", "plots", "html", "profiles", "powerbi.export", "powerbi.push"):
+        importlib.import_module(f"cloudml_edu.report.{module}")
+    for name in report.__all__:
+        assert not isinstance(getattr(report, name), types.ModuleType), name

@@ -23,7 +23,7 @@ def test_confusion_matrix_writes_every_nonzero_count() -> None:
     run = synthetic_run(labels=("a", "b", "c"))
     assert run.metrics is not None
     fig = plots.confusion_matrix(run.metrics)
-    ax = fig.axes[0]
+    (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
     assert sorted(t.get_text() for t in ax.texts) == sorted(["8"] * 3 + ["1"] * 6)
     width, height = _png_size(plots.to_png(fig))
@@ -89,11 +89,15 @@ def test_misclassified_grid_titles_true_and_predicted(trained: Trained, tmp_path
     items = RunFiles(trained.runs["automl"], tmp_path).misclassified()
     assert items, "the automl run should misclassify a few digits"
     fig = plots.misclassified_grid(items)
-    assert [ax.get_title() for ax in fig.axes] == [f"{i.label} → {i.predicted}" for i in items]
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.texts] == [f"{i.label} → {i.predicted}" for i in items]
+    mosaic = ax.images[0].get_array()
+    assert mosaic.shape[1] == min(6, len(items)) * (48 + 6)
+    assert mosaic.shape[0] == -(-len(items) // 6) * (48 + 18)
     empty = plots.misclassified_grid([])
     assert "no misclassified" in empty.axes[0].texts[0].get_text()
     one = Misclassified(items[0].image, "p", "1", "7")
-    assert len(plots.misclassified_grid([one]).axes) == 1
+    assert [t.get_text() for t in plots.misclassified_grid([one]).axes[0].texts] == ["1 → 7"]
 
 
 def test_drawing_never_loads_pyplot_or_a_gui_backend() -> None:

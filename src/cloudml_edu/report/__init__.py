@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudml_edu.report.compare import Comparison, ComparisonRow, compare, latest_per_backend
+    from cloudml_edu.report.comparison import Comparison, ComparisonRow, compare, latest_per_backend
     from cloudml_edu.report.html import Report, write_report
     from cloudml_edu.report.powerbi.export import StarSchema, build_star_schema, export_powerbi
     from cloudml_edu.report.powerbi.push import PowerBIClient
@@ -41,10 +41,10 @@ __all__ = [
 _LAZY = {
     "PROFILES": "profiles",
     "BackendProfile": "profiles",
-    "Comparison": "compare",
-    "ComparisonRow": "compare",
-    "compare": "compare",
-    "latest_per_backend": "compare",
+    "Comparison": "comparison",
+    "ComparisonRow": "comparison",
+    "compare": "comparison",
+    "latest_per_backend": "comparison",
     "Report": "html",
     "write_report": "html",
     "StarSchema": "powerbi.export",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import NotFoundError
 from cloudml_edu.pricing import PRICES_RECORDED
-from cloudml_edu.report.compare import LEGEND, Comparison, compare
+from cloudml_edu.report.comparison import LEGEND, Comparison, compare
 from cloudml_edu.report.profiles import PROFILES
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cloudml_edu.errors import ConfigError, NotFoundError
-from cloudml_edu.report.compare import compare, model_family
+from cloudml_edu.report.comparison import compare, model_family
 from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
