@@ -7,7 +7,6 @@ libraries are imported inside commands, so ``cloudml-edu --help`` stays fast.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -110,7 +109,7 @@ app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.
 def main() -> None:
     """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks."""
     # MLflow narrates database migrations and model validation at INFO; keep the terminal readable.
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     try:
         app(prog_name="cloudml-edu")
     except KeyboardInterrupt:
