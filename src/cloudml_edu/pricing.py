@@ -87,6 +87,8 @@ PRICES: dict[str, Price] = {
     )
 }
 
+_BY_NAME = {name.lower(): price for name, price in PRICES.items()}
+
 #: Compute names that cost nothing: this machine.
 LOCAL_SKUS = frozenset({"local", ""})
 
@@ -94,17 +96,20 @@ LOCAL_SKUS = frozenset({"local", ""})
 def price_of(sku: str, *, overrides: Mapping[str, float] | None = None) -> Price:
     """The hourly price of ``sku``: an override if given, else the recorded table.
 
+    Names match case-insensitively (``CLOUDML_PRICES__STANDARD_DS3_V2`` works).
+
     Raises :class:`ConfigError` for a SKU the table does not know, naming the fix.
     """
     if sku in LOCAL_SKUS:
         return Price(sku or "local", 0.0, "node-hour", "local compute: no charge")
-    if overrides and sku in overrides:
-        value = float(overrides[sku])
+    found = _BY_NAME.get(sku.lower())
+    override = {k.lower(): v for k, v in (overrides or {}).items()}.get(sku.lower())
+    if override is not None:
+        value = float(override)
         if value < 0:
             raise ConfigError(f"price override for {sku} is negative ({value}); fix [prices]")
-        unit = PRICES[sku].unit if sku in PRICES else "node-hour"
+        unit = found.unit if found else "node-hour"
         return Price(sku, value, unit, "override from [prices] in the config", "")
-    found = PRICES.get(sku)
     if found is None:
         known = ", ".join(sorted(PRICES))
         raise ConfigError(

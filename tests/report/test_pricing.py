@@ -33,6 +33,14 @@ def test_config_prices_override_the_table() -> None:
     assert "override" in price_of("Custom_SKU", overrides=config.prices).source
 
 
+def test_names_match_case_insensitively_so_environment_overrides_work() -> None:
+    from cloudml_edu.config import load_config
+
+    config = load_config(environ={"CLOUDML_PRICES__STANDARD_DS3_V2": "0.5"})
+    assert estimate_cost("Standard_DS3_v2", 2, overrides=config.prices) == pytest.approx(1.0)
+    assert price_of("standard_nc6s_v3") == PRICES["Standard_NC6s_v3"]
+
+
 def test_databricks_clusters_add_dbus_per_node_hour() -> None:
     vm = PRICES["Standard_DS3_v2"].usd_per_hour
     dbu = PRICES["DBU_jobs_premium"].usd_per_hour
