@@ -12,6 +12,9 @@ from typer.testing import CliRunner
 
 from cloudml_edu.cli import app
 
+# One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("report")
+
 runner = CliRunner()
 
 

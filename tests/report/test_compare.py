@@ -16,6 +16,9 @@ from cloudml_edu.report import PROFILES, compare, latest_per_backend
 from cloudml_edu.report.comparison import model_family
 from cloudml_edu.report.profiles import BackendProfile
 
+# One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("report")
+
 
 def _files_on_disk(trained: Trained, run_id: str) -> int:
     folder = next(trained.root.glob(f"artifacts/*/{run_id}/artifacts"))

@@ -16,6 +16,9 @@ from cloudml_edu import ConfigError
 from cloudml_edu.report import build_star_schema, export_powerbi
 from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES
 
+# One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("report")
+
 
 @pytest.fixture(scope="module")
 def schema(trained: Trained) -> object:

@@ -13,6 +13,9 @@ from report_fakes import Trained, synthetic_run
 
 from cloudml_edu.report import write_report
 
+# One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("report")
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

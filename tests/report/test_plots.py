@@ -13,6 +13,9 @@ from cloudml_edu.report import compare, plots
 from cloudml_edu.report._tracking import Misclassified, RunFiles
 from cloudml_edu.run import TrialRecord
 
+# One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("report")
+
 
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data.startswith(b"\x89PNG\r\n\x1a\n")

@@ -55,11 +55,23 @@ def select_runs(
 
     ``latest`` keeps the newest run of each backend (per owner with ``all_owners``).
     """
-    from cloudml_edu.backends.local.tracking import list_runs, load_run
-    from cloudml_edu.report.compare import latest_per_backend
+    from cloudml_edu.backends.local.tracking import load_run
+    from cloudml_edu.report.comparison import latest_per_backend
 
     if run_ids:
-        return [load_run(ws, run_id) for run_id in run_ids]
+        runs = [load_run(ws, run_id) for run_id in run_ids]
+    else:
+        runs = _owned_runs(ws, owner=owner, all_owners=all_owners)
+        if latest:
+            runs = latest_per_backend(runs, per_owner=all_owners)
+    # A record keeps the store it was trained in; read artifacts from the one it was found in
+    # (a shared store may be mounted at another path on the instructor's machine).
+    return [run.model_copy(update={"tracking_uri": ws.tracking_uri}) for run in runs]
+
+
+def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[TrainingRun]:
+    from cloudml_edu.backends.local.tracking import list_runs
+
     if all_owners and owner:
         raise ConfigError("pass either --owner or --all-owners, not both")
     chosen_owner = None if all_owners else owner or ws.owner
@@ -70,7 +82,7 @@ def select_runs(
             f"no training runs of {who} in {ws.tracking_uri}; train one with "
             "`cloudml-edu train DATASET`, or pass --all-owners / --owner NAME"
         )
-    return latest_per_backend(runs, per_owner=all_owners) if latest else runs
+    return runs
 
 
 def compare_command(
@@ -83,7 +95,7 @@ def compare_command(
     """Compare runs: quality, time, cost, transparency and usability, side by side."""
     from rich.console import Console
 
-    from cloudml_edu.report.compare import compare
+    from cloudml_edu.report.comparison import compare
 
     try:
         ws = workspace_from_option(config)
