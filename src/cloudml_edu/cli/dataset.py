@@ -20,7 +20,10 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace)."),
+    typer.Option(
+        "--config",
+        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 VersionOption = Annotated[str, typer.Option("--version", "-v", help="Dataset version.")]
@@ -38,7 +41,9 @@ def _size(n: int) -> str:
 @app.command("upload")
 def upload_command(
     path: Annotated[Path, typer.Argument(help="Image folder: one sub-folder per class.")],
-    name: Annotated[str | None, typer.Option(help="Dataset name (default: the folder's name).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Dataset name (default: the folder's name).")
+    ] = None,
     version: VersionOption = "1",
     layout: Annotated[
         str, typer.Option(help="'files' (one object per image) or 'parquet' (packed shards).")
@@ -119,7 +124,9 @@ def download_command(
         progress=False if json_output else None,
     )  # fmt: skip
     if json_output:
-        print_json({"name": name, "version": version, "images": len(dataset), "path": str(dest.resolve())})
+        print_json(
+            {"name": name, "version": version, "images": len(dataset), "path": str(dest.resolve())}
+        )
     else:
         typer.echo(f"downloaded {len(dataset)} images to {dest.resolve()}")
 

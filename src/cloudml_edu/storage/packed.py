@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "read_shards", "sync_shards"]
 
 COLUMNS = ("label", "path", "md5", "width", "height", "data")
-_BATCH_BYTES = 8 * 1024 * 1024
+_BATCH_BYTES = 4 * 1024 * 1024
 _SHARD_NAME = re.compile(r"^shards/part-\d{5}-n(\d+)-([0-9a-f]{32})\.parquet$")
 
 
@@ -157,8 +157,8 @@ def sync_shards(
 
         shards: dict[str, str] = {}
         with transfer_bar("packing and uploading", manifest.records, progress=progress) as bar:
-            # Two uploads overlap the building of the next shard; at most four shards on disk.
-            for group, name, md5 in bounded_map(send, build(), workers=2):
+            # One shard uploads while the next is built: at most two shards on disk.
+            for group, name, md5 in bounded_map(send, build(), workers=1):
                 shards[name] = md5
                 bar(sum(r.bytes for r in group), len(group))
     return manifest.model_copy(update={"shards": tuple(shards)}), {

@@ -96,7 +96,10 @@ def make_retry_policy(settings: RetrySettings) -> HTTPPolicy[Any, Any]:
                 return False
             wait = min(settings.max_backoff, settings.backoff * 2 ** (state["count"] - 1))
             wait = random.uniform(wait / 2, wait)
-            asked = retry_after(http_response.headers) if http_response is not None else None
+            asked = None
+            if http_response is not None:
+                asked = retry_after(http_response.headers)
+                http_response.close()  # a streamed error body would pin its connection
             if asked is not None:
                 wait = max(wait, asked)
             if time.monotonic() + wait > deadline:
