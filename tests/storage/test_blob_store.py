@@ -16,7 +16,14 @@ import pytest
 from blobkit import FAST_RETRY, FaultProxy, Seen
 
 from cloudml_edu import Dataset, Workspace
-from cloudml_edu.errors import AuthError, ConfigError, DatasetError, NotFoundError, ServiceError
+from cloudml_edu.errors import (
+    AuthError,
+    ConfigError,
+    DatasetError,
+    NotFoundError,
+    ServiceError,
+    ThrottledError,
+)
 from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.storage.retry import RetrySettings, retry_after
 from cloudml_edu.storage.sync import open_dataset, upload_dataset
@@ -156,17 +163,32 @@ def test_upload_survives_503_429_and_resets(
     assert reread == {r.path: (png_dir / r.path).read_bytes() for r in uploaded.records}
 
 
-def test_persistent_503_gives_up_within_the_time_bound(
-    proxy: FaultProxy, make_store: Callable[..., BlobStore]
+@pytest.mark.parametrize(("fault", "error"), [(503, "503"), ("reset", "could not reach")])
+def test_persistent_faults_give_up_after_bounded_attempts(
+    proxy: FaultProxy, make_store: Callable[..., BlobStore], fault: int | str, error: str
 ) -> None:
-    proxy.fault = lambda seen: 503
+    proxy.fault = lambda seen: fault
     store = make_store(
         proxy.connection_string,
         retry=RetrySettings(attempts=4, backoff=0.01, max_backoff=0.02, timeout=5),
     )
-    with pytest.raises(ServiceError, match="503"):
+    with pytest.raises(ServiceError, match=error) as caught:
         store.put_bytes("x", b"data")
-    assert len(proxy.seen) == 4  # bounded in attempts
+    assert len(proxy.seen) == 4  # retried, and bounded in attempts
+    assert f"127.0.0.1:{proxy.port}" in str(caught.value) and ACCOUNT_KEY not in str(caught.value)
+
+
+def test_retries_stop_at_the_time_bound(
+    proxy: FaultProxy, make_store: Callable[..., BlobStore]
+) -> None:
+    proxy.fault = lambda seen: 429  # each answer asks for Retry-After: 1
+    store = make_store(
+        proxy.connection_string,
+        retry=RetrySettings(attempts=10, backoff=0.01, max_backoff=0.02, timeout=1.5),
+    )
+    with pytest.raises(ThrottledError, match="max_concurrency"):
+        store.put_bytes("x", b"data")
+    assert len(proxy.seen) == 2  # the third wait would pass the 1.5 s bound
 
 
 def test_secrets_never_reach_logs_reprs_errors_or_progress(
