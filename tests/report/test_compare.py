@@ -141,3 +141,15 @@ def test_public_names_are_not_shadowed_by_submodules() -> None:
         importlib.import_module(f"cloudml_edu.report.{module}")
     for name in report.__all__:
         assert not isinstance(getattr(report, name), types.ModuleType), name
+
+
+def test_failed_runs_are_listed_with_empty_metrics() -> None:
+    failed = synthetic_run(run_id="f" * 32).model_copy(update={"status": "Failed", "metrics": None})
+    table = compare([failed, synthetic_run()], artifacts=False)
+    row = table.rows[0]
+    assert row.accuracy is None and row.cost_usd is None and row.status == "Failed"
+    assert table.best() is table.rows[1]
+    console = Console(record=True, width=120)
+    table.print(console)
+    failed_line = next(line for line in console.export_text().splitlines() if "ffffffff" in line)
+    assert failed_line.count("—") >= 3

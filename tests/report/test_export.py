@@ -158,3 +158,15 @@ def test_nowhere_to_write_is_a_config_error() -> None:
         export_powerbi([synthetic_run()])
     with pytest.raises(ConfigError, match="workspace"):
         export_powerbi([synthetic_run()], to_store=True)
+
+
+def test_failed_runs_appear_in_dim_run_only() -> None:
+    failed = synthetic_run(run_id="f" * 32).model_copy(update={"status": "Failed", "metrics": None})
+    schema = build_star_schema(
+        [failed],
+        predictions=lambda run: pd.DataFrame(columns=["label", "predicted", "score", "path"]),
+        artifacts=False,
+    )
+    assert schema["dim_run"]["status"].tolist() == ["Failed"]
+    assert all(len(schema[t]) == 0 for t in ("fact_metric", "fact_prediction", "fact_confusion"))
+    assert schema.dangling_keys() == []
