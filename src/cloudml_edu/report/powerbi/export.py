@@ -207,7 +207,7 @@ def build_star_schema(
     ``predictions`` reads a run's test predictions (default: its ``predictions.csv``
     artifact); ``artifacts=False`` skips counting MLflow artifacts in ``dim_run``.
     """
-    chosen = list(runs)
+    chosen = list({run.id: run for run in runs}.values())  # a run passed twice counts once
     if predictions is None:
         with tempfile.TemporaryDirectory(prefix="cloudml-powerbi-") as tmp:
             return _build(chosen, endpoints, prices, _predictions_from_mlflow(Path(tmp)), artifacts)
@@ -227,6 +227,8 @@ def _build(
     dataset_key = {name: k for k, name in enumerate(dict.fromkeys(r.dataset for r in runs), 1)}
     predicted: dict[str, pd.DataFrame] = {}
     for run in runs:
+        if run.metrics is None:  # failed before evaluating: nothing was predicted
+            continue
         try:
             predicted[run.id] = load_predictions(run)
         except NotFoundError as exc:
