@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("CLOUDML_NO_PROGRESS", "1")
@@ -62,13 +63,33 @@ def make_images(root: Path, *, pngs: int = 2000, jpegs: int = 200, seed: int = 0
     return root
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Sample:
+    """One measured run: wall seconds, this process's CPU seconds, Azurite's CPU seconds."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _timed(emulator: Azurite, fn: Callable[[], object]) -> Sample:
+    assert emulator._process is not None
+    pid = emulator._process.pid
+    server, client, started = _cpu_of(pid), time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - started
+    return Sample(
+        wall=time.perf_counter() - started,
+        client_cpu=time.process_time() - client,
+        server_cpu=_cpu_of(pid) - server,
+    )
 
 
-def _ours(emulator: Azurite, dataset: Dataset, layout: str, *, resync: bool = False) -> float:
+def _ours(emulator: Azurite, dataset: Dataset, layout: str, *, resync: bool = False) -> Sample:
     store = BlobStore(connection_string=emulator.connection_string, container="bench")
     store.ensure_container()
     manifest = dataset.manifest.model_copy(update={"owner": "b", "version": "1", "layout": layout})
@@ -76,25 +97,25 @@ def _ours(emulator: Azurite, dataset: Dataset, layout: str, *, resync: bool = Fa
         update={"owner": "w", "version": "1", "layout": layout, "records": dataset.records[:50]}
     )
     upload_dataset(dataset, warm, store, progress=False)
-    seconds = _timed(lambda: upload_dataset(dataset, manifest, store, progress=False))
+    sample = _timed(emulator, lambda: upload_dataset(dataset, manifest, store, progress=False))
     if resync:
-        seconds = _timed(lambda: upload_dataset(dataset, manifest, store, progress=False))
+        sample = _timed(emulator, lambda: upload_dataset(dataset, manifest, store, progress=False))
     store.close()
-    return seconds
+    return sample
 
 
-def _adlfs(emulator: Azurite, folder: Path, warm: Path) -> float:
+def _adlfs(emulator: Azurite, folder: Path, warm: Path) -> Sample:
     import adlfs
 
     fs = adlfs.AzureBlobFileSystem(connection_string=emulator.connection_string)
     fs.mkdir("bench")
     fs.put(str(warm), "bench/warm", recursive=True)
-    seconds = _timed(lambda: fs.put(str(folder), "bench/data", recursive=True))
+    sample = _timed(emulator, lambda: fs.put(str(folder), "bench/data", recursive=True))
     assert len(fs.find("bench/data")) == sum(1 for p in folder.rglob("*") if p.is_file())
-    return seconds
+    return sample
 
 
-def _sequential(emulator: Azurite, dataset: Dataset, folder: Path) -> float:
+def _sequential(emulator: Azurite, dataset: Dataset, folder: Path) -> Sample:
     from azure.storage.blob import ContainerClient
 
     with ContainerClient.from_connection_string(emulator.connection_string, "bench") as client:
@@ -106,10 +127,10 @@ def _sequential(emulator: Azurite, dataset: Dataset, folder: Path) -> float:
                     client.upload_blob(f"{prefix}/{record.path}", data, overwrite=True)
 
         upload(dataset.records[:50], "warm")
-        return _timed(lambda: upload(dataset.records, "data"))
+        return _timed(emulator, lambda: upload(dataset.records, "data"))
 
 
-def run_rounds(folder: Path, rounds: int) -> dict[str, list[float]]:
+def run_rounds(folder: Path, rounds: int) -> dict[str, list[Sample]]:
     """Every method once a round, each on a fresh Azurite (it slows down as blobs accumulate),
     after a small warm-up upload on that Azurite (imports, connections)."""
     dataset = Dataset.from_folder(folder, name="bench", progress=False)
@@ -117,20 +138,20 @@ def run_rounds(folder: Path, rounds: int) -> dict[str, list[float]]:
     for record in dataset.records[:50]:
         (warm / record.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(folder / record.path, warm / record.path)
-    methods: dict[str, Callable[[Azurite], float]] = {
+    methods: dict[str, Callable[[Azurite], Sample]] = {
         "files": lambda emulator: _ours(emulator, dataset, "files"),
         "adlfs": lambda emulator: _adlfs(emulator, folder, warm),
         "parquet": lambda emulator: _ours(emulator, dataset, "parquet"),
         "resync": lambda emulator: _ours(emulator, dataset, "files", resync=True),
         "sequential": lambda emulator: _sequential(emulator, dataset, folder),
     }
-    times: dict[str, list[float]] = {key: [] for key in methods}
+    times: dict[str, list[Sample]] = {key: [] for key in methods}
     for n in range(rounds):
         for key, method in methods.items():
             with Azurite() as emulator:
                 times[key].append(method(emulator))
         print(
-            f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
+            f"round {n + 1}: " + ", ".join(f"{k} {v[-1].wall:.2f}s" for k, v in times.items()),
             flush=True,
         )
     return times
@@ -191,13 +212,14 @@ def main() -> int:
         folder = make_images(Path(tmp, "images"))
         total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         print(f"{len(list(folder.rglob('*.*')))} files, {total / 1e6:.1f} MB")
-        times = {k: statistics.median(v) for k, v in run_rounds(folder, args.rounds).items()}
+        samples = run_rounds(folder, args.rounds)
+        times = {k: statistics.median(s.wall for s in v) for k, v in samples.items()}
         ratios = {
             "adlfs / files": times["adlfs"] / times["files"],
             "adlfs / parquet": times["adlfs"] / times["parquet"],
             "resync / files": times["resync"] / times["files"],
         }
-        rows = [("method", "median s", "files/s", "MB/s")]
+        rows = [("method", "median s", "files/s", "MB/s", "client CPU s", "Azurite CPU s")]
         labels = {
             "files": "Dataset.upload, files layout",
             "parquet": "Dataset.upload, parquet layout",
@@ -206,14 +228,11 @@ def main() -> int:
             "sequential": "sequential upload_blob loop",
         }
         for key, label in labels.items():
-            rows.append(
-                (
-                    label,
-                    f"{times[key]:.2f}",
-                    f"{2200 / times[key]:.0f}",
-                    f"{total / 1e6 / times[key]:.1f}",
-                )
-            )
+            wall = times[key]
+            client = statistics.median(s.client_cpu for s in samples[key])
+            server = statistics.median(s.server_cpu for s in samples[key])
+            rate, speed = f"{2200 / wall:.0f}", f"{total / 1e6 / wall:.1f}"
+            rows.append((label, f"{wall:.2f}", rate, speed, f"{client:.2f}", f"{server:.2f}"))
         print(table(rows))
         results = dict(ratios)
         if not args.skip_memory:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from blobkit import FaultProxy
 from typer.testing import CliRunner
 
 from cloudml_edu import Dataset, Workspace
@@ -18,6 +17,7 @@ from cloudml_edu.manifest import MANIFEST_NAME
 from cloudml_edu.storage import delete_version, download_version, list_versions, share_version
 from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.testing.azurite import ACCOUNT_KEY, Azurite
+from cloudml_edu.testing.faults import FaultProxy
 
 pytestmark = pytest.mark.azurite
 

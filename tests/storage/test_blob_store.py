@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from blobkit import FAST_RETRY, FaultProxy, Seen
 
 from cloudml_edu import Dataset, Workspace
 from cloudml_edu.errors import (
@@ -28,6 +27,7 @@ from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.storage.retry import RetrySettings, retry_after
 from cloudml_edu.storage.sync import open_dataset, upload_dataset
 from cloudml_edu.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
+from cloudml_edu.testing.faults import FaultProxy, Seen
 
 pytestmark = pytest.mark.azurite
 
@@ -197,6 +197,7 @@ def test_secrets_never_reach_logs_reprs_errors_or_progress(
     png_dir: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    fast_retry: RetrySettings,
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -214,7 +215,7 @@ def test_secrets_never_reach_logs_reprs_errors_or_progress(
 
     keyed = make_store(azurite.connection_string, logging_enable=True)
     signed = BlobStore(account_url=azurite.account_url, sas_token=sas, container=keyed.container,
-                       retry=FAST_RETRY, logging_enable=True)  # fmt: skip
+                       retry=fast_retry, logging_enable=True)  # fmt: skip
     dataset = Dataset.from_folder(png_dir, name="secret")
     for version, store in (("1", keyed), ("2", signed)):
         manifest = dataset.manifest.model_copy(update={"owner": "o", "version": version})

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from blobkit import FaultProxy, Seen, write_pngs
 from PIL import Image
 
 from cloudml_edu import Dataset, Workspace
@@ -23,6 +22,7 @@ from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.storage.packed import COLUMNS
 from cloudml_edu.storage.sync import open_dataset, upload_dataset
 from cloudml_edu.testing.azurite import Azurite
+from cloudml_edu.testing.faults import FaultProxy, Seen
 
 pytestmark = pytest.mark.azurite
 
@@ -76,9 +76,12 @@ def test_incremental_changed_and_stale(
 
 
 def test_parquet_round_trip_byte_for_byte(
-    proxy: FaultProxy, make_store: Callable[..., BlobStore], tmp_path: Path
+    proxy: FaultProxy,
+    make_store: Callable[..., BlobStore],
+    make_pngs: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
-    folder = write_pngs(tmp_path / "pngs", 300, size=64)  # ~1.3 MB
+    folder = make_pngs(tmp_path / "pngs", 300, size=64)  # ~1.3 MB
     store = make_store(proxy.connection_string)
     dataset = Dataset.from_folder(folder, name="packed")
     uploaded = _upload(dataset, store, layout="parquet", shard_size_mb=1)
@@ -155,9 +158,12 @@ _CRASH_SCRIPT = textwrap.dedent(
 
 
 def test_kill_9_mid_upload_then_rerun_sends_only_what_is_missing(
-    proxy: FaultProxy, make_store: Callable[..., BlobStore], tmp_path: Path
+    proxy: FaultProxy,
+    make_store: Callable[..., BlobStore],
+    make_pngs: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
-    folder = write_pngs(tmp_path / "pngs", 300)
+    folder = make_pngs(tmp_path / "pngs", 300)
     store = make_store(proxy.connection_string, max_concurrency=4)
     store.ensure_container()
     killed = threading.Event()

@@ -1,9 +1,17 @@
-"""Helpers of the blob storage tests: a fault-injecting HTTP proxy and image folders."""
+"""A fault-injecting HTTP proxy for tests of code that talks to Azurite (or any HTTP service).
+
+>>> with Azurite() as emulator, FaultProxy(upstream_port=emulator.port) as proxy:  # doctest: +SKIP
+...     proxy.fault = lambda seen: 503 if seen.method == "PUT" else None
+...     store = BlobStore(connection_string=proxy.connection_string, container="x")
+
+Every request is recorded in ``proxy.seen``; ``fault`` may answer a status code (429
+comes with ``Retry-After: 1``) or ``"reset"`` (the connection is closed with a TCP RST)
+instead of forwarding.  Standard library only.
+"""
 
 from __future__ import annotations
 
 import http.client
-import random
 import socket
 import struct
 import threading
@@ -11,14 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cloudml_edu.storage.retry import RetrySettings
 from cloudml_edu.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
 
-FAST_RETRY = RetrySettings(attempts=8, backoff=0.01, max_backoff=0.05, timeout=20)
+__all__ = ["Fault", "FaultProxy", "Seen"]
 
 
 @dataclass
@@ -152,16 +159,13 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> FaultProxy:
+        return self
 
-def write_pngs(root: Path, count: int, *, classes: int = 3, size: int = 8, seed: int = 0) -> Path:
-    """``count`` distinct random grayscale PNGs in ``classes`` class folders under ``root``."""
-    from PIL import Image
-
-    rng = random.Random(seed)
-    for i in range(count):
-        folder = root / f"class{i % classes}"
-        folder.mkdir(parents=True, exist_ok=True)
-        image = Image.new("L", (size, size))
-        image.putdata([rng.randrange(256) for _ in range(size * size)])
-        image.save(folder / f"img{i:05d}.png")
-    return root
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
