@@ -194,7 +194,7 @@ def delete_version(
     keys = [info.key for info in store.list(f"{prefix}/")]
     from cloudml_edu._progress import track
 
-    with track(f"deleting {prefix}", total=len(keys), progress=progress) as bar:
+    with track(f"deleting {prefix}", total=len(keys), progress=progress if keys else False) as bar:
         for _ in bounded_map(store.delete, keys, workers=store.max_concurrency):
             bar.advance()
     with suppress(ConfigError):  # a name that is not a valid table name was never registered

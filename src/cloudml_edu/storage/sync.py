@@ -22,6 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import ValidationError
+
 from cloudml_edu._progress import track
 from cloudml_edu.errors import NotFoundError, ServiceError
 from cloudml_edu.manifest import MANIFEST_NAME, ImageRecord, Layout, Manifest
@@ -111,6 +113,11 @@ def read_manifest(store: Store, prefix: str) -> Manifest | None:
     try:
         return Manifest.model_validate_json(store.get_bytes(f"{prefix}/{MANIFEST_NAME}"))
     except NotFoundError:
+        return None
+    except ValidationError:
+        log.warning(
+            "%s/%s is unreadable: treating the version as unfinished", prefix, MANIFEST_NAME
+        )
         return None
 
 
