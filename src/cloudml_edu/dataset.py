@@ -18,6 +18,7 @@ from cloudml_edu._images import check_image
 from cloudml_edu._progress import track
 from cloudml_edu.errors import DatasetError
 from cloudml_edu.manifest import ImageRecord, Layout, Manifest
+from cloudml_edu.workspace import resolve_workspace
 
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace
@@ -268,7 +269,7 @@ class Dataset:
         """
         from cloudml_edu.storage.sync import upload_dataset
 
-        ws = _workspace(workspace)
+        ws = resolve_workspace(workspace)
         manifest = self.manifest.model_copy(
             update={
                 "name": name or self.name,
@@ -304,7 +305,7 @@ class Dataset:
         Returns the table-shaped name ``hive_metastore.<schema>.<name>`` that
         :meth:`load` accepts, locally now and on Databricks later.
         """
-        ws = _workspace(workspace)
+        ws = resolve_workspace(workspace)
         wanted_version = version or self.manifest.version or "1"
         uploaded = self
         if self.manifest.version != wanted_version or not self.source.location.startswith(
@@ -320,18 +321,10 @@ class Dataset:
         """A registered dataset by name (``digits`` or ``hive_metastore.<schema>.digits``)."""
         from cloudml_edu.storage.sync import open_dataset
 
-        ws = _workspace(workspace)
+        ws = resolve_workspace(workspace)
         entry = ws.catalog.get(name, version=version, schema=ws.schema)
         return open_dataset(ws.store, entry.prefix)
 
 
 def _visible_files(folder: Path) -> Iterator[Path]:
     return (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-
-
-def _workspace(workspace: Workspace | None) -> Workspace:
-    if workspace is not None:
-        return workspace
-    from cloudml_edu.workspace import Workspace
-
-    return Workspace.local()

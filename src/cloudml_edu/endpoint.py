@@ -46,6 +46,7 @@ from cloudml_edu.backends.local.serving import (
 )
 from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError
 from cloudml_edu.run import TrainingRun
+from cloudml_edu.workspace import resolve_workspace
 
 if TYPE_CHECKING:
     import requests
@@ -107,12 +108,6 @@ def _check_name(name: str) -> None:
         )
 
 
-def _workspace(workspace: Workspace | None) -> Workspace:
-    from cloudml_edu.workspace import Workspace
-
-    return workspace if workspace is not None else Workspace.local()
-
-
 class Endpoint:
     """A deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then :meth:`predict`."""
 
@@ -141,7 +136,7 @@ class Endpoint:
         Raises ServiceError if the server exits while starting, TimeoutError
         after ``timeout`` seconds (the server is stopped in both cases).
         """
-        ws = _workspace(workspace)
+        ws = resolve_workspace(workspace)
         _check_name(name)
         model_uri, run_id = model_uri_of(model)
         if _record_path(ws, name).is_file():
@@ -194,7 +189,7 @@ class Endpoint:
     @classmethod
     def get(cls, workspace: Workspace | None, name: str) -> Endpoint:
         """The endpoint called ``name``; NotFoundError lists the names there are."""
-        ws = _workspace(workspace)
+        ws = resolve_workspace(workspace)
         _check_name(name)
         path = _record_path(ws, name)
         if not path.is_file():
@@ -220,7 +215,7 @@ class Endpoint:
     @classmethod
     def list(cls, workspace: Workspace | None = None) -> builtins.list[Endpoint]:
         """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`."""
-        ws = _workspace(workspace)
+        ws = resolve_workspace(workspace)
         return [cls.get(ws, name) for name in _names(ws)]
 
     # ---- what it is -------------------------------------------------------------------------

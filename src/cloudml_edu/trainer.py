@@ -36,11 +36,9 @@ class Trainer:
     ) -> None:
         from cloudml_edu.backends import load_backend
         from cloudml_edu.backends.base import TrainOptions
+        from cloudml_edu.workspace import resolve_workspace
 
-        if workspace is None:
-            from cloudml_edu.workspace import Workspace
-
-            workspace = Workspace.local()
+        workspace = resolve_workspace(workspace)
         try:
             self.options: TrainOptions = TrainOptions(**options)
         except ValidationError as exc:

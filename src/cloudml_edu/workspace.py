@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cloudml_edu.catalog import Catalog
     from cloudml_edu.storage.base import Store
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "resolve_workspace"]
 
 DEFAULT_CONFIG = "cloudml.toml"
 
@@ -122,3 +122,8 @@ class Workspace:
         path = self.root / "endpoints"
         path.mkdir(exist_ok=True)
         return path
+
+
+def resolve_workspace(workspace: Workspace | None) -> Workspace:
+    """``workspace``, or the default local one (``.cloudml/``) when None: local by default."""
+    return workspace if workspace is not None else Workspace.local()
