@@ -237,3 +237,23 @@ def test_secrets_never_reach_logs_reprs_errors_or_progress(
     assert "PUT" in caplog.text and "sig=" in caplog.text  # the SDK really logged requests
     for secret in (ACCOUNT_KEY, ACCOUNT_KEY[:20], signature, signature.replace("%2B", "+")):
         assert secret not in text
+
+
+def test_missing_entra_credential_is_an_auth_error_naming_az_login() -> None:
+    from azure.identity import CredentialUnavailableError
+
+    class NoLogin:
+        calls = 0
+
+        def get_token(self, *scopes: str, **kwargs: object) -> object:
+            NoLogin.calls += 1
+            raise CredentialUnavailableError("no az login here")
+
+    store = BlobStore(account_url="https://127.0.0.1:9/devstoreaccount1", credential=NoLogin())
+    with pytest.raises(AuthError, match="az login"):
+        store.put_bytes("x", b"data")
+    assert NoLogin.calls == 1  # a missing credential is not retried
+    assert (
+        repr(store)
+        == "BlobStore('https://127.0.0.1:9/devstoreaccount1/cloudml', auth='credential')"
+    )
