@@ -184,11 +184,10 @@ class PowerBIClient:
         self.group_id = group_id
         self._credential = credential
         self._session = session or requests.Session()
-        self._clock, self._sleep = clock, sleep
+        self._sleep = sleep
         self._limiter = RateLimiter(clock=clock, sleep=sleep)
         self._max_attempts, self._max_wait, self._timeout = max_attempts, max_wait, timeout
         self._token: tuple[str, float] | None = None
-        self.posts = 0
 
     def __repr__(self) -> str:
         return f"PowerBIClient(group_id={self.group_id!r})"
@@ -227,7 +226,6 @@ class PowerBIClient:
         def attempt() -> requests.Response:
             if method == "POST":
                 self._limiter.acquire()
-                self.posts += 1
             try:
                 response = self._session.request(
                     method,
