@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-# pytest runs in importlib mode: make this folder's helper module importable by the tests.
-sys.path.insert(0, str(Path(__file__).parent))
 from report_fakes import Trained
 
 from cloudml_edu.workspace import Workspace

@@ -64,9 +64,7 @@ def select_runs(
         runs = _owned_runs(ws, owner=owner, all_owners=all_owners)
         if latest:
             runs = latest_per_backend(runs, per_owner=all_owners)
-    # A record keeps the store it was trained in; read artifacts from the one it was found in
-    # (a shared store may be mounted at another path on the instructor's machine).
-    return [run.model_copy(update={"tracking_uri": ws.tracking_uri}) for run in runs]
+    return runs  # load_run points each record at the store it was read from
 
 
 def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[TrainingRun]:

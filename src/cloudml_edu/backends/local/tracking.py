@@ -77,7 +77,9 @@ def load_run(ws: Workspace, run_id: str) -> TrainingRun:
             f"run {run_id} has no {RUN_RECORD} in {ws.tracking_uri}; list runs with "
             "`cloudml-edu runs` and pass one of their ids"
         ) from exc
-    return TrainingRun.model_validate(json.loads(text))
+    run = TrainingRun.model_validate(json.loads(text))
+    run.tracking_uri = ws.tracking_uri  # where it was read from, even if the folder moved
+    return run
 
 
 def list_runs(
