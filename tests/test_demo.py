@@ -14,7 +14,12 @@ def test_demo_runs_the_whole_lab(tmp_path: Path) -> None:
     env = {**os.environ, "CLOUDML_NO_PROGRESS": "1"}
     done = subprocess.run(
         [str(exe), "demo", "--json", "--automl-minutes", "0.5"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, check=False, timeout=600,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
@@ -28,4 +33,6 @@ def test_demo_runs_the_whole_lab(tmp_path: Path) -> None:
     assert sum(p["label"] == p["predicted"] for p in result["predictions"]) >= 9
     assert result["endpoint_url"].startswith("http://127.0.0.1:")
     assert len(list((tmp_path / "data" / "digits").rglob("*.png"))) == 1797
-    assert not list((tmp_path / ".cloudml" / "endpoints").glob("*.json")), "demo left its endpoint running"
+    assert not list((tmp_path / ".cloudml" / "endpoints").glob("*.json")), (
+        "demo left its endpoint running"
+    )

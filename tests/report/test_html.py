@@ -38,7 +38,9 @@ def report(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail("needs Debian's chromium: run `bash .ci/install-services` (apt-get install chromium)")
+        pytest.fail(
+            "needs Debian's chromium: run `bash .ci/install-services` (apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mlflow.pyfunc.model import PythonModel
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel
 
 from cloudml_edu.backends.local.serving import INPUT_COLUMN, PROBA_PREFIX
 from cloudml_edu.training.evaluate import score
