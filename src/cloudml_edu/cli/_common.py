@@ -9,14 +9,30 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["error_line", "fail", "print_json", "workspace_from_option"]
+__all__ = [
+    "ConfigOption",
+    "JsonOption",
+    "error_line",
+    "fail",
+    "print_json",
+    "workspace_from_option",
+]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def workspace_from_option(config: Path | None) -> Workspace:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from cloudml_edu.cli._common import print_json, workspace_from_option
+from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
 
 __all__ = ["app"]
 
@@ -18,14 +18,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 VersionOption = Annotated[str, typer.Option("--version", "-v", help="Dataset version.")]
 
 

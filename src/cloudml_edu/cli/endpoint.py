@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cloudml_edu.cli._common import fail, print_json, workspace_from_option
+from cloudml_edu.cli._common import (
+    ConfigOption,
+    JsonOption,
+    fail,
+    print_json,
+    workspace_from_option,
+)
 from cloudml_edu.errors import CloudMLError, NotFoundError
 
 if TYPE_CHECKING:
@@ -20,14 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["delete_command", "deploy_command", "endpoint_app", "list_command", "predict_command"]
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 endpoint_app = typer.Typer(no_args_is_help=True, help="List and delete endpoints.")
 

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from cloudml_edu.cli._common import fail, print_json, workspace_from_option
+from cloudml_edu.cli._common import (
+    ConfigOption,
+    JsonOption,
+    fail,
+    print_json,
+    workspace_from_option,
+)
 from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -31,14 +37,6 @@ OwnerOption = Annotated[
 AllOwnersOption = Annotated[
     bool, typer.Option("--all-owners", help="Runs of every owner in the store (instructor view).")
 ]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 powerbi_app = typer.Typer(no_args_is_help=True, help="Export to and push to Power BI.")
 

@@ -7,17 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cloudml_edu.cli._common import print_json, workspace_from_option
+from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
 
 __all__ = ["runs_command", "train_command"]
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="cloudml.toml (default: ./cloudml.toml if present, else a local workspace).",
-    ),
-]
 
 
 def train_command(
@@ -34,7 +26,7 @@ def train_command(
         bool, typer.Option("--plan", help="Only show what would run and cost.")
     ] = False,
     config: ConfigOption = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Train a classifier with one backend (or show its plan)."""
     from rich.console import Console
@@ -74,7 +66,7 @@ def train_command(
 def runs_command(
     owner: Annotated[str | None, typer.Option(help="Only this owner's runs.")] = None,
     config: ConfigOption = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List training runs in the workspace, newest first."""
     from rich.console import Console
