@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from contextlib import suppress
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from cloudml_edu.manifest import MANIFEST_NAME, ImageRecord
 from cloudml_edu.storage.sync import (
     StoreSource,
     bounded_map,
+    file_md5,
     open_dataset,
     read_manifest,
     transfer_bar,
@@ -97,14 +97,6 @@ def list_versions(workspace: Workspace, *, all_owners: bool = False) -> list[Ver
     return found
 
 
-def _md5_of(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as file:
-        while chunk := file.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download_dataset(
     dataset: Dataset, dest: str | os.PathLike[str], *, progress: bool | None = None
 ) -> Dataset:
@@ -120,7 +112,7 @@ def download_dataset(
     source = dataset.source
 
     def check(record: ImageRecord, target: Path) -> int:
-        if _md5_of(target) != record.md5:
+        if file_md5(target) != record.md5:
             target.unlink()
             raise DatasetError(
                 f"{record.path} arrived corrupted (MD5 mismatch); run the download again",
@@ -163,7 +155,9 @@ def _target(root: Path, record: ImageRecord) -> Path:
 def _has(root: Path, record: ImageRecord) -> bool:
     target = root / record.path
     return (
-        target.is_file() and target.stat().st_size == record.bytes and _md5_of(target) == record.md5
+        target.is_file()
+        and target.stat().st_size == record.bytes
+        and file_md5(target) == record.md5
     )
 
 

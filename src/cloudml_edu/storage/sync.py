@@ -15,11 +15,13 @@ is missing or different.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "StoreSource",
     "bounded_map",
+    "file_md5",
     "open_dataset",
     "read_manifest",
     "transfer_bar",
@@ -51,6 +54,15 @@ R = TypeVar("R")
 def version_prefix(owner: str, name: str, version: str) -> str:
     """``<owner>/<name>/<version>``: where one dataset version lives in a store."""
     return f"{owner}/{name}/{version}"
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 (hex) of a file, read 1 MB at a time."""
+    digest = hashlib.md5()
+    with path.open("rb") as file:
+        while chunk := file.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> Iterator[R]:
