@@ -13,7 +13,7 @@ in alternation, into a fresh container, and the table shows medians:
 Then the peak RSS (``ru_maxrss``) of a subprocess uploading ~200 MB, per layout.
 Exits 1 when a target is missed.
 
-    python benchmarks/bench_upload.py [--rounds 3] [--skip-memory]
+    python benchmarks/bench_upload.py [--rounds 3] [--skip-memory] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -89,8 +89,12 @@ def _timed(emulator: Azurite, fn: Callable[[], object]) -> Sample:
     )
 
 
-def _ours(emulator: Azurite, dataset: Dataset, layout: str, *, resync: bool = False) -> Sample:
-    store = BlobStore(connection_string=emulator.connection_string, container="bench")
+def _ours(
+    emulator: Azurite, dataset: Dataset, layout: str, *, concurrency: int, resync: bool = False
+) -> Sample:
+    store = BlobStore(
+        connection_string=emulator.connection_string, container="bench", max_concurrency=concurrency
+    )
     store.ensure_container()
     manifest = dataset.manifest.model_copy(update={"owner": "b", "version": "1", "layout": layout})
     warm = dataset.manifest.model_copy(
@@ -130,7 +134,7 @@ def _sequential(emulator: Azurite, dataset: Dataset, folder: Path) -> Sample:
         return _timed(emulator, lambda: upload(dataset.records, "data"))
 
 
-def run_rounds(folder: Path, rounds: int) -> dict[str, list[Sample]]:
+def run_rounds(folder: Path, rounds: int, *, concurrency: int) -> dict[str, list[Sample]]:
     """Every method once a round, each on a fresh Azurite (it slows down as blobs accumulate),
     after a small warm-up upload on that Azurite (imports, connections)."""
     dataset = Dataset.from_folder(folder, name="bench", progress=False)
@@ -139,10 +143,12 @@ def run_rounds(folder: Path, rounds: int) -> dict[str, list[Sample]]:
         (warm / record.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(folder / record.path, warm / record.path)
     methods: dict[str, Callable[[Azurite], Sample]] = {
-        "files": lambda emulator: _ours(emulator, dataset, "files"),
+        "files": lambda emulator: _ours(emulator, dataset, "files", concurrency=concurrency),
         "adlfs": lambda emulator: _adlfs(emulator, folder, warm),
-        "parquet": lambda emulator: _ours(emulator, dataset, "parquet"),
-        "resync": lambda emulator: _ours(emulator, dataset, "files", resync=True),
+        "parquet": lambda emulator: _ours(emulator, dataset, "parquet", concurrency=concurrency),
+        "resync": lambda emulator: _ours(
+            emulator, dataset, "files", concurrency=concurrency, resync=True
+        ),
         "sequential": lambda emulator: _sequential(emulator, dataset, folder),
     }
     times: dict[str, list[Sample]] = {key: [] for key in methods}
@@ -207,12 +213,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="max_concurrency of our store (config default 16)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         folder = make_images(Path(tmp, "images"))
         total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         print(f"{len(list(folder.rglob('*.*')))} files, {total / 1e6:.1f} MB")
-        samples = run_rounds(folder, args.rounds)
+        samples = run_rounds(folder, args.rounds, concurrency=args.concurrency)
         times = {k: statistics.median(s.wall for s in v) for k, v in samples.items()}
         ratios = {
             "adlfs / files": times["adlfs"] / times["files"],
