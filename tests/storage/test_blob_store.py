@@ -258,3 +258,30 @@ def test_missing_entra_credential_is_an_auth_error_naming_az_login() -> None:
         repr(store)
         == "BlobStore('https://127.0.0.1:9/devstoreaccount1/cloudml', auth='credential')"
     )
+
+
+def test_share_with_an_entra_credential_uses_a_user_delegation_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from azure.storage.blob import UserDelegationKey
+
+    class Token:
+        def get_token(self, *scopes: str, **kwargs: object) -> object:
+            raise AssertionError("no request is expected")
+
+    store = BlobStore(account_url="https://acct.blob.core.windows.net", credential=Token())
+    key = UserDelegationKey()
+    key.signed_oid, key.signed_tid = "00000000-0000-0000-0000-00000000000a", "tenant"
+    key.signed_start, key.signed_expiry = "2026-11-27T00:00:00Z", "2026-11-27T02:00:00Z"
+    key.signed_service, key.signed_version = "b", "2025-01-05"
+    key.value = base64.b64encode(b"delegation key bytes").decode()
+    asked: list[object] = []
+    monkeypatch.setattr(
+        store._service, "get_user_delegation_key", lambda start, expiry: asked.append(expiry) or key
+    )
+    urls, expires = store.read_urls(["o/d/1/_manifest.json"], expires_in=timedelta(minutes=30))
+    url = urls["o/d/1/_manifest.json"]
+    assert asked == [expires] and url.startswith(f"{store.url}/o/d/1/_manifest.json?")
+    assert "skoid=" in url and "sp=r&" in url and "spr=https" in url
