@@ -217,7 +217,7 @@ def main() -> int:
         "--concurrency",
         type=int,
         default=16,
-        help="max_concurrency of our store (config default 16)",
+        help="max_concurrency of our store (config default 32)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:

@@ -55,7 +55,7 @@ class StorageConfig(_Section):
     connection_string: SecretStr | None = None
     account_key: SecretStr | None = None
     sas_token: SecretStr | None = None
-    max_concurrency: int = Field(default=16, ge=1, le=128)
+    max_concurrency: int = Field(default=32, ge=1, le=128)
     shard_size_mb: int = Field(default=64, ge=1, le=1024)
 
     @field_validator("container")

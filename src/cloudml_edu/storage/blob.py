@@ -140,7 +140,7 @@ class BlobStore:
         account_key: Secret = None,
         sas_token: Secret = None,
         credential: Any = None,
-        max_concurrency: int = 16,
+        max_concurrency: int = 32,
         retry: RetrySettings = RetrySettings(),  # noqa: B008 - frozen dataclass
         connection_timeout: float = 10.0,
         read_timeout: float = 60.0,
