@@ -21,7 +21,7 @@ from types import TracebackType
 
 from cloudml_edu.errors import ConfigError, ServiceError, TimeoutError
 
-__all__ = ["ACCOUNT_KEY", "ACCOUNT_NAME", "Azurite", "find_azurite"]
+__all__ = ["ACCOUNT_KEY", "ACCOUNT_NAME", "Azurite", "dev_connection_string", "find_azurite"]
 
 ACCOUNT_NAME = "devstoreaccount1"
 # The emulator's well-known development key (published in Microsoft's Azurite documentation).
@@ -55,6 +55,14 @@ def _free_port() -> int:
         return port
 
 
+def dev_connection_string(account_url: str) -> str:
+    """A connection string for Azurite's well-known development account at ``account_url``."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};"
+        f"AccountKey={ACCOUNT_KEY};BlobEndpoint={account_url};"
+    )
+
+
 class Azurite:
     """A running ``azurite-blob`` process; use as a context manager or call start/stop."""
 
@@ -72,10 +80,7 @@ class Azurite:
     @property
     def connection_string(self) -> str:
         """A connection string for the development account."""
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};"
-            f"AccountKey={ACCOUNT_KEY};BlobEndpoint={self.account_url};"
-        )
+        return dev_connection_string(self.account_url)
 
     def start(self) -> Azurite:
         """Launch the emulator and wait until it accepts connections."""

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cloudml_edu.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME
+from cloudml_edu.testing.azurite import ACCOUNT_NAME, dev_connection_string
 
 __all__ = ["Fault", "FaultProxy", "Seen"]
 
@@ -138,10 +138,7 @@ class FaultProxy:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint={self.account_url};"
-        )
+        return dev_connection_string(self.account_url)
 
     def puts(self, prefix: str) -> list[str]:
         """Blob keys under ``prefix`` that were PUT and forwarded successfully, in order."""
