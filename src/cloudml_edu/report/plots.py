@@ -105,7 +105,7 @@ def per_class(metrics: Metrics, *, title: str = "precision and recall per class"
     ax = fig.add_subplot()
     ax.bar(x - 0.2, [metrics.per_class[c].precision for c in labels], 0.4, label="precision")
     ax.bar(x + 0.2, [metrics.per_class[c].recall for c in labels], 0.4, label="recall")
-    ax.set(xticks=x, ylim=(0, 1.22), yticks=np.linspace(0, 1, 6), ylabel="score", title=title)
+    ax.set(xticks=x, ylim=(0, 1.32), yticks=np.linspace(0, 1, 6), ylabel="score", title=title)
     ax.set_xticklabels(labels)
     ax.legend(loc="upper center", ncols=2, fontsize=8, frameon=False)  # above bars near 1.0
     return fig
@@ -128,8 +128,9 @@ def metric_comparison(
     ax = fig.add_subplot()
     for k, metric in enumerate(metrics):
         values = [getattr(r, metric) or 0.0 for r in rows]
-        ax.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width, label=metric)
-    ax.set(xticks=x, ylim=(0, 1.22), yticks=np.linspace(0, 1, 6), title="metrics across runs")
+        bars = ax.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width, label=metric)
+        ax.bar_label(bars, fmt="%.3f", fontsize=6, rotation=90, padding=2)  # differences are small
+    ax.set(xticks=x, ylim=(0, 1.32), yticks=np.linspace(0, 1, 6), title="metrics across runs")
     ax.set_xticklabels(names, fontsize=8)
     ax.legend(loc="upper center", ncols=2, fontsize=8, frameon=False)  # above bars near 1.0
     return fig
