@@ -92,22 +92,55 @@ class AzureMLConfig(_Section):
     instance_type: str = "Standard_DS3_v2"
 
 
-class DatabricksConfig(_Section):
-    """A Databricks workspace, used by the ``automl`` backend and hive metastore tables."""
+DatabricksAuth = Literal["pat", "azure-cli", "azure-client-secret", "azure-identity", "profile"]
 
-    host: str
+
+class DatabricksConfig(_Section):
+    """A Databricks workspace, used by the ``automl`` backend, hive metastore tables and serving.
+
+    Authenticate with one of: ``token`` (a personal access token), Azure Entra ID
+    (``auth_type = "azure-cli"``, ``"azure-identity"`` through azure-identity's
+    DefaultAzureCredential, or ``"azure-client-secret"`` with the ``azure_*`` keys),
+    or a ``profile`` of ``~/.databrickscfg``.  ``auth_type`` is inferred when only one
+    method is configured and must be set when several are, so an environment variable
+    never silently switches the method.
+    """
+
+    host: str | None = None
+    auth_type: DatabricksAuth | None = None
     token: SecretStr | None = None
+    profile: str | None = None
+    azure_tenant_id: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    retry_timeout_seconds: int = Field(default=20, ge=1, le=600)
     warehouse_id: str | None = None
     catalog: str = "hive_metastore"
     spark_version: str = "15.4.x-cpu-ml-scala2.12"
     node_type_id: str = "Standard_DS3_v2"
+    dbu_per_node_hour: float = Field(default=0.75, ge=0)
+    dbu_rate: str = "DBU_jobs_premium"
+    workspace_dir: str = "/Shared/cloudml-edu"
+    library: str | None = None
+    serving_workload_size: Literal["Small", "Medium", "Large"] = "Small"
 
     @field_validator("host")
     @classmethod
-    def _https_host(cls, value: str) -> str:
-        if not value.startswith("https://"):
+    def _https_host(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
             raise ValueError(f"{value!r} must start with https:// (copy it from the browser)")
-        return value.rstrip("/")
+        return value.rstrip("/") if value is not None else None
+
+    def methods(self) -> list[str]:
+        """The authentication methods this section configures (more than one needs ``auth_type``)."""
+        found = []
+        if self.token is not None:
+            found.append("pat")
+        if self.azure_client_secret is not None:
+            found.append("azure-client-secret")
+        if self.profile is not None:
+            found.append("profile")
+        return found
 
 
 class PowerBIConfig(_Section):

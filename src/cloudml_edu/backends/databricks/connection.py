@@ -1,0 +1,220 @@
+"""One ``WorkspaceClient`` per workspace, built lazily from ``[databricks]``, and its errors.
+
+The authentication method is always passed to the SDK as an explicit
+``auth_type``: the SDK otherwise also reads ``DATABRICKS_*`` variables and
+``~/.databrickscfg`` and refuses (or silently switches) when two methods are
+configured.  ``retry_timeout_seconds`` bounds the SDK's own retries (429, 503,
+connection errors; 300 s by default in the SDK), including the
+``/.well-known/databricks-config`` probe it sends when the client is built.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from cloudml_edu._secrets import redact
+from cloudml_edu.errors import (
+    AuthError,
+    CloudMLError,
+    ConfigError,
+    NotFoundError,
+    ServiceError,
+    ThrottledError,
+)
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+
+    from cloudml_edu.config import DatabricksConfig
+    from cloudml_edu.workspace import Workspace
+
+__all__ = [
+    "AZURE_DATABRICKS_SCOPE",
+    "Timing",
+    "client_for",
+    "databricks_config",
+    "sdk_arguments",
+    "translate_error",
+]
+
+#: The Entra ID application of Azure Databricks: tokens for it sign in to any workspace.
+AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
+
+
+class Timing:
+    """How the adapter waits; :func:`cloudml_edu.testing.databricks` swaps these for instant ones.
+
+    ``clock`` is handed to the SDK (its retries sleep on it); ``interval`` and
+    ``max_interval`` are the polling bounds of every waiter of this package.
+    """
+
+    clock: Any = None
+    interval: float = 2.0
+    max_interval: float = 30.0
+
+
+_lock = threading.Lock()
+_clients: weakref.WeakKeyDictionary[Workspace, WorkspaceClient] = weakref.WeakKeyDictionary()
+
+
+def databricks_config(ws: Workspace) -> DatabricksConfig:
+    """The workspace's ``[databricks]`` section, or ConfigError saying how to add one."""
+    found = ws.config.databricks
+    if found is None:
+        raise ConfigError(
+            "this workspace has no [databricks] section; add host and token (see "
+            "docs/databricks.md) or use Workspace.local()"
+        )
+    return found
+
+
+def _auth_type(cfg: DatabricksConfig) -> str:
+    methods = cfg.methods()
+    if cfg.auth_type is not None:
+        return cfg.auth_type
+    if len(methods) > 1:
+        raise ConfigError(
+            f"[databricks] configures {' and '.join(methods)}; set [databricks] auth_type to "
+            "the one to use (CLOUDML_DATABRICKS__AUTH_TYPE)"
+        )
+    if not methods:
+        raise ConfigError(
+            "[databricks] has no credentials: set token (a personal access token), "
+            'auth_type = "azure-cli" / "azure-identity", or profile (a ~/.databrickscfg section)'
+        )
+    return methods[0]
+
+
+def sdk_arguments(cfg: DatabricksConfig) -> dict[str, Any]:
+    """Keyword arguments of ``databricks.sdk.core.Config`` for ``cfg`` (secrets included)."""
+    auth = _auth_type(cfg)
+    args: dict[str, Any] = {
+        "retry_timeout_seconds": cfg.retry_timeout_seconds,
+        "http_timeout_seconds": 60,
+        "product": "cloudml-edu",
+    }
+    if cfg.host is not None:
+        args["host"] = cfg.host
+    elif auth != "profile":
+        raise ConfigError("[databricks] host is required (https://adb-<id>.<n>.azuredatabricks.net)")
+    if auth == "pat":
+        if cfg.token is None:
+            raise ConfigError('[databricks] auth_type = "pat" needs [databricks] token')
+        args.update(auth_type="pat", token=cfg.token.get_secret_value())
+    elif auth == "azure-client-secret":
+        missing = [
+            k
+            for k in ("azure_tenant_id", "azure_client_id", "azure_client_secret")
+            if getattr(cfg, k) is None
+        ]
+        if missing:
+            raise ConfigError(f"[databricks] azure-client-secret needs {', '.join(missing)}")
+        assert cfg.azure_client_secret is not None
+        args.update(
+            auth_type="azure-client-secret",
+            azure_tenant_id=cfg.azure_tenant_id,
+            azure_client_id=cfg.azure_client_id,
+            azure_client_secret=cfg.azure_client_secret.get_secret_value(),
+        )
+    elif auth == "profile":
+        if cfg.profile is None:
+            raise ConfigError('[databricks] auth_type = "profile" needs [databricks] profile')
+        args["profile"] = cfg.profile
+    elif auth == "azure-identity":
+        args["credentials_strategy"] = _azure_identity_strategy(cfg)
+    else:
+        args["auth_type"] = auth
+    return args
+
+
+def _azure_identity_strategy(cfg: DatabricksConfig) -> Any:
+    """An SDK credentials strategy that asks azure-identity for Entra ID tokens."""
+    from databricks.sdk.credentials_provider import credentials_strategy
+
+    def headers_for(sdk_config: Any) -> Any:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+        cached: dict[str, Any] = {}
+
+        def headers() -> dict[str, str]:
+            token = cached.get("token")
+            if token is None or token.expires_on - 60 < time.time():
+                try:
+                    token = credential.get_token(AZURE_DATABRICKS_SCOPE)
+                except Exception as exc:
+                    raise AuthError(
+                        "no Entra ID token for Azure Databricks from azure-identity: run `az login` "
+                        f"or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET ({exc})"
+                    ) from exc
+                cached["token"] = token
+            return {"Authorization": f"Bearer {token.token}"}
+
+        return headers
+
+    decorate: Any = credentials_strategy("azure-identity", ["host"])
+    return decorate(headers_for)
+
+
+def client_for(ws: Workspace) -> WorkspaceClient:
+    """The workspace's ``WorkspaceClient``, built at first use and then reused."""
+    with _lock:
+        found = _clients.get(ws)
+    if found is not None:
+        return found
+    cfg = databricks_config(ws)
+    args = sdk_arguments(cfg)
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.core import Config
+
+    try:
+        sdk_config = Config(clock=Timing.clock, **args)
+    except ValueError as exc:
+        raise ConfigError(
+            f"cannot set up the Databricks client for {cfg.host or cfg.profile}: "
+            f"{redact(str(exc)).splitlines()[0]}; check [databricks] in your config"
+        ) from exc
+    client = WorkspaceClient(config=sdk_config)
+    with _lock:
+        _clients[ws] = client
+    return client
+
+
+def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLError:
+    """A :class:`CloudMLError` for an SDK or HTTP failure, naming what failed and what to do."""
+    from databricks.sdk import errors
+
+    if isinstance(exc, CloudMLError):
+        return exc
+    detail = redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, errors.Unauthenticated):
+        return AuthError(
+            f"{action}: {where} rejected the credentials ({detail}); check [databricks] token "
+            "or sign in again (az login)"
+        )
+    if isinstance(exc, errors.PermissionDenied):
+        return AuthError(
+            f"{action}: {where} denied access ({detail}); ask the workspace admin for the "
+            "permission it names"
+        )
+    if isinstance(exc, errors.NotFound):
+        return NotFoundError(f"{action}: {where} does not exist ({detail}); check its name")
+    if isinstance(exc, errors.TooManyRequests):
+        return ThrottledError(f"{action}: {where} kept throttling (429); run it again later")
+    if isinstance(exc, TimeoutError) and "Timed out after" in str(exc):
+        cause = exc.__cause__
+        if isinstance(cause, errors.TooManyRequests | errors.TemporarilyUnavailable):
+            return ThrottledError(
+                f"{action}: {where} kept answering {type(cause).__name__} until the retry bound "
+                "([databricks] retry_timeout_seconds); run it again later"
+            )
+        return ServiceError(
+            f"{action}: could not reach {where} within the retry bound ({detail}); check "
+            "[databricks] host and your network"
+        )
+    if isinstance(exc, errors.BadRequest):
+        return ConfigError(f"{action}: {where} refused the request ({detail}); fix what it names")
+    return ServiceError(f"{action}: {where} failed: {detail}; run it again later")
