@@ -2,7 +2,9 @@
 
 ``cloudml_workspace`` gives a fresh local workspace in a temporary folder, with
 progress bars off, so a student's script runs end to end in a test without any
-cloud account.
+cloud account.  ``mock_databricks`` runs the real databricks-sdk client against a
+fake Databricks workspace (:mod:`cloudml_edu.testing.databricks`), with its
+tables' storage on an Azurite started once per session.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from cloudml_edu.testing.azurite import Azurite
+    from cloudml_edu.testing.databricks import FakeDatabricks
     from cloudml_edu.workspace import Workspace
 
 
@@ -24,3 +28,47 @@ def cloudml_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
     yield Workspace.local(tmp_path / "cloudml-workspace", owner="tester")
+
+
+@pytest.fixture(scope="session")
+def cloudml_azurite() -> Iterator[Azurite]:
+    """An Azurite blob emulator for the session (needs ``azurite-blob``, see testing.azurite)."""
+    from cloudml_edu.testing.azurite import Azurite
+
+    with Azurite() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def mock_databricks(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cloudml_azurite: Azurite,
+    request: pytest.FixtureRequest,
+) -> Iterator[FakeDatabricks]:
+    """A fake Databricks workspace at the HTTP boundary; ``.workspace`` targets it.
+
+    ``DATABRICKS_*`` variables are cleared and ``HOME`` points at an empty folder,
+    so no real credential or ``~/.databrickscfg`` is read.  Storage is a fresh
+    container on the session's Azurite.
+    """
+    import os
+
+    from cloudml_edu.config import StorageConfig
+    from cloudml_edu.testing.databricks import fake_databricks
+
+    for name in list(os.environ):
+        if name.startswith(("DATABRICKS_", "CLOUDML_DATABRICKS__")):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
+    container = f"dbx{abs(hash(request.node.nodeid)) % 10**10:010d}"
+    storage = StorageConfig(
+        kind="azure_blob",
+        container=container,
+        connection_string=cloudml_azurite.connection_string,
+    )
+    with fake_databricks(tmp_path / "cloudml-workspace", storage=storage) as fake:
+        yield fake

@@ -99,7 +99,9 @@ def sdk_arguments(cfg: DatabricksConfig) -> dict[str, Any]:
     if cfg.host is not None:
         args["host"] = cfg.host
     elif auth != "profile":
-        raise ConfigError("[databricks] host is required (https://adb-<id>.<n>.azuredatabricks.net)")
+        raise ConfigError(
+            "[databricks] host is required (https://adb-<id>.<n>.azuredatabricks.net)"
+        )
     if auth == "pat":
         if cfg.token is None:
             raise ConfigError('[databricks] auth_type = "pat" needs [databricks] token')

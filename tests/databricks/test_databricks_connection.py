@@ -1,0 +1,83 @@
+"""The Databricks connection: auth methods, one client per workspace, errors, bounded retries."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudml_edu.backends.databricks.connection import (
+    client_for,
+    sdk_arguments,
+    translate_error,
+)
+from cloudml_edu.config import DatabricksConfig
+from cloudml_edu.errors import AuthError, ConfigError, NotFoundError, ThrottledError
+from cloudml_edu.testing.databricks import FakeDatabricks
+
+HOST = "https://adb-1.2.azuredatabricks.net"
+
+
+def test_auth_type_is_explicit_for_each_method() -> None:
+    token = "dapi" + "1" * 32
+    assert sdk_arguments(DatabricksConfig(host=HOST, token=token))["auth_type"] == "pat"
+    cli = sdk_arguments(DatabricksConfig(host=HOST, auth_type="azure-cli"))
+    assert cli["auth_type"] == "azure-cli" and "token" not in cli
+    secret = sdk_arguments(
+        DatabricksConfig(
+            host=HOST, azure_tenant_id="t", azure_client_id="c", azure_client_secret="s" * 8
+        )
+    )
+    assert secret["auth_type"] == "azure-client-secret" and secret["azure_client_id"] == "c"
+    profile = sdk_arguments(DatabricksConfig(profile="course"))
+    assert profile["profile"] == "course" and "host" not in profile
+    assert sdk_arguments(DatabricksConfig(host=HOST, token=token))["retry_timeout_seconds"] == 20
+
+
+def test_two_methods_without_auth_type_are_refused() -> None:
+    both = DatabricksConfig(host=HOST, token="dapi" + "2" * 32, profile="course")
+    with pytest.raises(ConfigError, match="auth_type"):
+        sdk_arguments(both)
+    chosen = both.model_copy(update={"auth_type": "profile"})
+    assert sdk_arguments(chosen)["profile"] == "course"
+    with pytest.raises(ConfigError, match="no credentials"):
+        sdk_arguments(DatabricksConfig(host=HOST))
+
+
+def test_secrets_stay_out_of_the_config_repr() -> None:
+    token = "dapi" + "3" * 32
+    assert token not in repr(DatabricksConfig(host=HOST, token=token))
+
+
+def test_one_client_per_workspace_and_the_well_known_probe(
+    mock_databricks: FakeDatabricks,
+) -> None:
+    first = client_for(mock_databricks.workspace)
+    assert client_for(mock_databricks.workspace) is first
+    probes = mock_databricks.sent("GET", r"/\.well-known/databricks-config")
+    assert len(probes) == 1
+
+
+def test_errors_are_translated(mock_databricks: FakeDatabricks) -> None:
+    client = client_for(mock_databricks.workspace)
+    for status, kind in ((401, AuthError), (403, AuthError), (404, NotFoundError)):
+        mock_databricks.fail("GET", r"/api/2\.2/jobs/runs/get", status=status, message="nope")
+        with pytest.raises(Exception) as caught:
+            client.jobs.get_run(1010)
+        error = translate_error(caught.value, action="read run 1010", where="the workspace")
+        assert isinstance(error, kind), (status, error)
+        assert "read run 1010" in str(error)
+
+
+def test_429_is_retried_within_the_bound(mock_databricks: FakeDatabricks) -> None:
+    client = client_for(mock_databricks.workspace)
+    mock_databricks.fail(
+        "POST", r"/api/2\.2/jobs/runs/submit", status=429, times=2, headers={"Retry-After": "3"}
+    )
+    assert client.jobs.submit(run_name="x", tasks=[]).run_id == 1010
+    assert len(mock_databricks.sent("POST", r"/api/2\.2/jobs/runs/submit")) == 3
+    assert [round(s) for s in mock_databricks.clock.slept][:2] in ([3, 3], [4, 4], [3, 4], [4, 3])
+    mock_databricks.fail("POST", r"/api/2\.2/jobs/runs/submit", status=429, times=1000)
+    with pytest.raises(Exception) as caught:
+        client.jobs.submit(run_name="x", tasks=[])
+    error = translate_error(caught.value, action="submit", where="the workspace")
+    assert isinstance(error, ThrottledError)
+    assert sum(mock_databricks.clock.slept) <= 20 + 3 + 1 + 8  # the bound, plus one last sleep
