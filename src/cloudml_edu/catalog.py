@@ -12,6 +12,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from cloudml_edu.errors import ConfigError, NotFoundError
 from cloudml_edu.manifest import Manifest
@@ -71,6 +72,9 @@ def table_name(name: str, *, schema: str) -> str:
 
 class Catalog:
     """Registered dataset versions, kept in SQLite."""
+
+    #: Whether registered datasets must be in the packed layout (the Databricks tables' must).
+    packed: ClassVar[bool] = False
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -302,27 +302,35 @@ class Dataset:
     ) -> str:
         """Upload (if needed) and record this dataset in the workspace catalog.
 
-        Returns the table-shaped name ``hive_metastore.<schema>.<name>`` that
-        :meth:`load` accepts, locally now and on Databricks later.
+        Returns the table name ``hive_metastore.<schema>.<name>`` that :meth:`load`
+        accepts: a local catalog row, or with ``[databricks] warehouse_id`` an
+        external hive metastore table over the packed (Parquet) upload.
         """
+        from cloudml_edu.backends import table_catalog
+
         ws = resolve_workspace(workspace)
+        catalog = table_catalog(ws)
         wanted_version = version or self.manifest.version or "1"
         uploaded = self
-        if self.manifest.version != wanted_version or not self.source.location.startswith(
-            ws.store.url
+        if (
+            self.manifest.version != wanted_version
+            or not self.source.location.startswith(ws.store.url)
+            or (catalog.packed and self.manifest.layout != "parquet")
         ):
-            uploaded = self.upload(ws, name=name, version=wanted_version)
-        return ws.catalog.register(
+            layout: Layout = "parquet" if catalog.packed else self.manifest.layout
+            uploaded = self.upload(ws, name=name, version=wanted_version, layout=layout)
+        return catalog.register(
             uploaded.manifest, store_url=ws.store.url, schema=ws.schema, name=name
         )
 
     @classmethod
     def load(cls, workspace: Workspace | None, name: str, *, version: str | None = None) -> Dataset:
         """A registered dataset by name (``digits`` or ``hive_metastore.<schema>.digits``)."""
+        from cloudml_edu.backends import table_catalog
         from cloudml_edu.storage.sync import open_dataset
 
         ws = resolve_workspace(workspace)
-        entry = ws.catalog.get(name, version=version, schema=ws.schema)
+        entry = table_catalog(ws).get(name, version=version, schema=ws.schema)
         return open_dataset(ws.store, entry.prefix)
 
 

@@ -15,10 +15,21 @@ from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import Backend, TrainOptions
+    from cloudml_edu.backends.databricks.tables import DatabricksTables
+    from cloudml_edu.catalog import Catalog
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["BACKENDS", "REGISTRY", "load_backend", "refresh_run", "target_for", "track_live"]
+__all__ = [
+    "BACKENDS",
+    "REGISTRY",
+    "TABLE_CATALOGS",
+    "load_backend",
+    "refresh_run",
+    "table_catalog",
+    "target_for",
+    "track_live",
+]
 
 #: (backend name, target) -> "module:class"
 REGISTRY: dict[tuple[str, str], str] = {
@@ -38,6 +49,24 @@ def target_for(name: str, workspace: Workspace) -> str:
     cloud = CLOUD_TARGET[name]
     configured = workspace.config.azure_ml if cloud == "azureml" else workspace.config.databricks
     return cloud if configured is not None else "local"
+
+
+#: Where registered datasets are kept when the workspace configures a service: "module:Class".
+TABLE_CATALOGS: dict[str, str] = {
+    "databricks": "cloudml_edu.backends.databricks.tables:DatabricksTables",
+}
+
+
+def table_catalog(workspace: Workspace) -> Catalog | DatabricksTables:
+    """The dataset catalog: hive metastore tables with a Databricks warehouse, else the local one."""
+    settings = workspace.config.databricks
+    if settings is None or not settings.warehouse_id:
+        return workspace.catalog
+    module_name, class_name = TABLE_CATALOGS["databricks"].split(":")
+    found: Catalog | DatabricksTables = getattr(importlib.import_module(module_name), class_name)(
+        workspace
+    )
+    return found
 
 
 def load_backend(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
+
+if TYPE_CHECKING:
+    from cloudml_edu.storage.manage import VersionInfo
 
 __all__ = ["app"]
 
@@ -26,6 +29,12 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} B"
+
+
+def _prefix(version: VersionInfo) -> str:
+    from cloudml_edu.storage.sync import version_prefix
+
+    return version_prefix(version.owner, version.name, version.version)
 
 
 @app.command("upload")
@@ -82,18 +91,23 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
+    from cloudml_edu.backends import table_catalog
     from cloudml_edu.storage.manage import list_versions
 
-    found = list_versions(workspace_from_option(config), all_owners=all_owners)
+    ws = workspace_from_option(config)
+    found = list_versions(ws, all_owners=all_owners)
+    tables = {entry.prefix: entry.full_name for entry in table_catalog(ws).list()}
     if json_output:
-        print_json([dataclasses.asdict(v) for v in found])
+        print_json([{**dataclasses.asdict(v), "table": tables.get(_prefix(v))} for v in found])
         return
-    table = Table("owner", "name", "version", "status", "layout", "images", "objects", "size")
+    table = Table(
+        "owner", "name", "version", "status", "layout", "images", "objects", "size", "table"
+    )
     for v in found:
         table.add_row(
             v.owner, v.name, v.version, "complete" if v.complete else "incomplete",
             v.layout or "-", str(v.images if v.images is not None else "-"),
-            str(v.objects), _size(v.bytes),
+            str(v.objects), _size(v.bytes), tables.get(_prefix(v), "-"),
         )  # fmt: skip
     Console().print(table)
 
@@ -135,6 +149,9 @@ def delete_command(
     ws = workspace_from_option(config)
     if not yes and not json_output:
         typer.confirm(f"delete {name} version {version} from {ws.store.url}?", abort=True)
+    from cloudml_edu.backends import table_catalog
+
+    table_catalog(ws).delete(name, version=version, schema=ws.schema)
     deleted = delete_version(ws, name, version=version, progress=False if json_output else None)
     if json_output:
         print_json({"name": name, "version": version, "deleted_objects": deleted})
