@@ -122,6 +122,7 @@ class DatabricksConfig(_Section):
     dbu_rate: str = "DBU_jobs_premium"
     workspace_dir: str = "/Shared/cloudml-edu"
     library: str | None = None
+    single_user_name: str | None = None
     serving_workload_size: Literal["Small", "Medium", "Large"] = "Small"
 
     @field_validator("host")

@@ -117,7 +117,10 @@ class Metrics(BaseModel):
     def from_native(cls, metrics: Mapping[str, float]) -> Metrics:
         """Map any backend's metric names onto this schema (see :data:`NATIVE_NAMES`)."""
         values: dict[str, Any] = {}
-        for name, value in metrics.items():
+        # A held-out test metric wins over its validation twin (Databricks AutoML logs both).
+        for name, value in sorted(
+            metrics.items(), key=lambda item: not item[0].startswith("test_")
+        ):
             target = NATIVE_NAMES.get(name, name if name in _SCALARS else None)
             if target is not None and target not in values:
                 values[target] = value
@@ -171,7 +174,8 @@ NATIVE_NAMES: dict[str, str] = {
     "precision_score_weighted": "precision_weighted",
     "recall_score_weighted": "recall_weighted",
     "f1_score_weighted": "f1_weighted",
-    # Databricks AutoML (mlflow.sklearn.eval_and_log_metrics, weighted averages)
+    # Databricks AutoML (mlflow.sklearn.eval_and_log_metrics): its f1, precision and recall
+    # are weighted averages over classes, so they map to the *_weighted fields only
     "test_accuracy_score": "accuracy",
     "test_f1_score": "f1_weighted",
     "test_precision_score": "precision_weighted",

@@ -36,6 +36,7 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("designer", "local"): "cloudml_edu.backends.local.designer:DesignerBackend",
     ("sdk", "local"): "cloudml_edu.backends.local.sdk:SdkBackend",
     ("automl", "local"): "cloudml_edu.backends.local.automl:AutoMLBackend",
+    ("automl", "databricks"): "cloudml_edu.backends.databricks.automl:DatabricksAutoML",
 }
 #: The cloud service each backend targets when the workspace configures it.
 CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}

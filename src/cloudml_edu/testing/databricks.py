@@ -104,6 +104,7 @@ class FakeDatabricks:
     host = FAKE_HOST
     token = FAKE_TOKEN
     warehouse_id = FAKE_WAREHOUSE
+    user = "tester@example.edu"
 
     workspace: Workspace
     clock: FakeClock
@@ -552,6 +553,7 @@ _ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", r"/api/2\.2/jobs/runs/get"): FakeDatabricks._get_run,
     ("GET", r"/api/2\.2/jobs/runs/get-output"): FakeDatabricks._get_output,
     ("POST", r"/api/2\.2/jobs/runs/cancel"): FakeDatabricks._cancel,
+    ("GET", r"/api/2\.0/preview/scim/v2/Me"): lambda fake, sent: (200, {"userName": fake.user}),
     ("POST", r"/api/2\.0/workspace/mkdirs"): lambda fake, sent: (200, {}),
     ("POST", r"/api/2\.0/workspace/import"): FakeDatabricks._import,
     ("POST", r"/api/2\.0/sql/statements/?"): FakeDatabricks._execute,

@@ -1,0 +1,528 @@
+"""The ``automl`` backend on Databricks: AutoML on a feature table, as a one-time job run.
+
+``begin_fit`` (1) turns the images into a feature table with the local
+backends' featurizer and split (:mod:`cloudml_edu.training.tabular`), writes it
+as Parquet to the workspace's blob container and registers it as a hive
+metastore table; (2) uploads :mod:`.automl_task` to the Databricks workspace;
+(3) submits a one-time run (``POST /api/2.2/jobs/runs/submit``) on a
+single-node, single-user Runtime ML cluster.  The poller follows
+``jobs/runs/get``; at the end the task's output (``get-output`` of the *task*
+run) names the best trial, whose MLflow run gives the metrics.  The feature
+table and the task file are content-addressed and remembered, so a second fit
+of the same data sends neither again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cloudml_edu.backends.databricks.connection import (
+    Timing,
+    client_for,
+    databricks_config,
+    translate_error,
+)
+from cloudml_edu.backends.databricks.tables import (
+    create_table_sql,
+    run_sql,
+    schema_sql,
+    storage_location,
+)
+from cloudml_edu.catalog import CATALOG
+from cloudml_edu.errors import BackendError, ConfigError
+from cloudml_edu.metrics import Compute, Metrics
+from cloudml_edu.pricing import estimate_cost, price_of
+from cloudml_edu.run import TERMINAL, Plan, PlanStep, RunStatus, TrainingRun, TrialRecord
+
+if TYPE_CHECKING:
+    from cloudml_edu._polling import Poller
+    from cloudml_edu.backends.base import TrainOptions
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["AUTOML_METRICS", "DatabricksAutoML", "automl_minutes"]
+
+log = logging.getLogger(__name__)
+
+#: The library's primary metrics in AutoML's names.  AutoML's ``f1`` (like its
+#: precision and recall) is the *weighted* average over classes for multiclass.
+AUTOML_METRICS = {
+    "accuracy": "accuracy",
+    "f1_weighted": "f1",
+    "f1_macro": "f1",
+    "log_loss": "log_loss",
+}
+#: AutoML refuses a time budget under 5 minutes.
+MIN_AUTOML_MINUTES = 5
+#: Cluster start, AutoML's data checks and model registration, on top of the search.
+OVERHEAD_MINUTES = 8.0
+TASK_FILE = Path(__file__).with_name("automl_task.py")
+RESULT_MARKER = "CLOUDML_RESULT "
+_RUNNING = {"RUNNING", "TERMINATING"}
+_ENDED = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
+
+
+def automl_minutes(options: TrainOptions) -> int:
+    """AutoML's ``timeout_minutes`` for ``options``, with a warning where it differs."""
+    if "max_trials" in options.model_fields_set:
+        log.warning(
+            "Databricks AutoML cannot limit trials (max_trials is not supported on Runtime 11 ML "
+            "and above); max_trials=%d is ignored, the search runs for timeout_minutes",
+            options.max_trials,
+        )
+    minutes = max(MIN_AUTOML_MINUTES, round(options.timeout_minutes))
+    if minutes != options.timeout_minutes:
+        log.warning(
+            "Databricks AutoML runs whole minutes, at least %d: timeout_minutes=%g becomes %d",
+            MIN_AUTOML_MINUTES,
+            options.timeout_minutes,
+            minutes,
+        )
+    return minutes
+
+
+def _status(life_cycle: str, result: str | None) -> RunStatus:
+    if life_cycle in _ENDED:
+        if result == "SUCCESS":
+            return "Completed"
+        return "Canceled" if result == "CANCELED" else "Failed"
+    return "Running" if life_cycle in _RUNNING else "NotStarted"
+
+
+class DatabricksAutoML:
+    """Databricks AutoML on the images' feature table, started and followed from here."""
+
+    name: ClassVar[str] = "automl"
+    target: ClassVar[str] = "databricks"
+
+    def __init__(
+        self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+    ) -> None:
+        self.workspace = workspace
+        self.options = options
+        self.progress = progress
+        self.settings = databricks_config(workspace)
+        if options.primary_metric == "f1_macro":
+            log.warning(
+                "Databricks AutoML ranks by its f1, a weighted average over classes; "
+                "f1_macro is reported as None for Databricks runs"
+            )
+        if options.families:
+            log.warning("Databricks AutoML chooses its own model families; families is ignored")
+        self.minutes = automl_minutes(options)
+        price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
+
+    # ---- names and bodies (no network) -------------------------------------------
+    def _feature_key(self, dataset: Dataset) -> str:
+        o = self.options
+        text = json.dumps(
+            [dataset.manifest.fingerprint(), o.feature_spec().to_dict(), o.test_size, o.seed]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def _feature_prefix(self, dataset: Dataset) -> str:
+        return f"{self.workspace.owner}/features/{dataset.name}/{self._feature_key(dataset)}"
+
+    def _feature_table(self, dataset: Dataset) -> str:
+        name = dataset.name.lower().replace("-", "_")
+        return f"{CATALOG}.{self.workspace.schema}.{name}_features_{self._feature_key(dataset)}"
+
+    def _source(self, dataset: Dataset) -> str:
+        """What the task reads: the registered table, or the Parquet folder without a warehouse."""
+        if self.settings.warehouse_id:
+            return self._feature_table(dataset)
+        return storage_location(self.workspace, self._feature_prefix(dataset))
+
+    def _table_sql(self, dataset: Dataset) -> list[str]:
+        if not self.settings.warehouse_id:
+            return []
+        location = storage_location(self.workspace, self._feature_prefix(dataset))
+        properties = {"cloudml.owner": self.workspace.owner, "cloudml.dataset": dataset.name}
+        return [
+            schema_sql(self.workspace),
+            create_table_sql(self._feature_table(dataset), location, properties),
+        ]
+
+    def _task_path(self) -> str:
+        from cloudml_edu import __version__
+
+        digest = hashlib.sha256(TASK_FILE.read_bytes()).hexdigest()[:8]
+        folder = f"{self.settings.workspace_dir}/{self.workspace.owner}"
+        return f"{folder}/automl_task-{__version__}-{digest}.py"
+
+    def _model_name(self, dataset: Dataset) -> str:
+        return f"cloudml_{self.workspace.schema.removeprefix('cloudml_')}_{dataset.name}".replace(
+            "-", "_"
+        )
+
+    def submit_body(self, dataset: Dataset, *, single_user: str) -> dict[str, Any]:
+        """The ``jobs/runs/submit`` body: one task on a single-node, single-user ML cluster."""
+        from cloudml_edu import __version__
+
+        s, o = self.settings, self.options
+        cluster: dict[str, Any] = {
+            "spark_version": s.spark_version,
+            "node_type_id": s.node_type_id,
+            "num_workers": 0,
+            "data_security_mode": "SINGLE_USER",
+            "single_user_name": single_user,
+            "spark_conf": {
+                "spark.databricks.cluster.profile": "singleNode",
+                "spark.master": "local[*, 4]",
+            },
+            "custom_tags": {"ResourceClass": "SingleNode", "cloudml-owner": self.workspace.owner},
+        }
+        cluster.update(o.backend_options.get("new_cluster", {}))
+        parameters = {
+            "--source": self._source(dataset),
+            "--primary-metric": AUTOML_METRICS[o.primary_metric],
+            "--timeout-minutes": str(self.minutes),
+            "--experiment-dir": f"{s.workspace_dir}/{self.workspace.owner}/experiments",
+            "--model-name": self._model_name(dataset),
+            "--feature-spec": json.dumps(o.feature_spec().to_dict()),
+        }
+        body: dict[str, Any] = {
+            "run_name": f"cloudml-{self.workspace.owner}-automl-{dataset.name}",
+            "timeout_seconds": int((self.minutes + 2 * OVERHEAD_MINUTES) * 60),
+            "tasks": [
+                {
+                    "task_key": "automl",
+                    "spark_python_task": {
+                        "python_file": self._task_path(),
+                        "source": "WORKSPACE",
+                        "parameters": [x for pair in parameters.items() for x in pair],
+                    },
+                    "new_cluster": cluster,
+                    "libraries": [
+                        {"pypi": {"package": s.library or f"cloudml-edu=={__version__}"}}
+                    ],
+                }
+            ],
+        }
+        body.update({k: v for k, v in o.backend_options.items() if k != "new_cluster"})
+        return body
+
+    def _cost(self, minutes: float) -> float:
+        s = self.settings
+        return estimate_cost(
+            s.node_type_id,
+            minutes / 60,
+            overrides=self.workspace.config.prices,
+            dbu_per_node_hour=s.dbu_per_node_hour,
+            dbu_rate=s.dbu_rate,
+        )
+
+    def plan(self, dataset: Dataset) -> Plan:
+        """The feature table, the SQL, the task upload and the submit body, with a cost estimate."""
+        s = self.settings
+        single_user = s.single_user_name or "<you: the signed-in user>"
+        minutes = self.minutes + OVERHEAD_MINUTES
+        vm = price_of(s.node_type_id, overrides=self.workspace.config.prices)
+        dbu = price_of(s.dbu_rate, overrides=self.workspace.config.prices)
+        steps = [
+            PlanStep(
+                name="featurize",
+                action="turn the images into a feature table (same featurizer and split as locally)",
+                detail={
+                    "features": self.options.feature_spec().to_dict(),
+                    "parquet": storage_location(self.workspace, self._feature_prefix(dataset)),
+                },
+            ),
+            PlanStep(
+                name="register",
+                action="register the feature table in the hive metastore (SQL warehouse)",
+                detail={"sql": self._table_sql(dataset), "warehouse_id": s.warehouse_id},
+            ),
+            PlanStep(
+                name="upload",
+                action="upload the AutoML task to the workspace",
+                detail={"path": self._task_path()},
+            ),
+            PlanStep(
+                name="submit",
+                action=f"one-time run: AutoML classify for {self.minutes} min on a single-node ML cluster",
+                detail={
+                    "POST /api/2.2/jobs/runs/submit": self.submit_body(
+                        dataset, single_user=single_user
+                    )
+                },
+            ),
+        ]
+        return Plan(
+            backend=self.name,
+            target="databricks",
+            dataset=dataset.name,
+            steps=steps,
+            compute_sku=s.node_type_id,
+            nodes=1,
+            estimated_minutes=round(minutes, 1),
+            estimated_cost_usd=self._cost(minutes),
+            price_source=f"{vm.describe()} + {s.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
+        )
+
+    # ---- starting ------------------------------------------------------------------
+    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
+        """Start and (by default) wait for the run."""
+        poller = self.begin_fit(dataset)
+        return poller.result() if wait else poller.value
+
+    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
+        """Featurize and upload (unless already there), submit, and return a poller of the run."""
+        from cloudml_edu._polling import Poller
+        from cloudml_edu.backends.local.tracking import save_record, start_run
+
+        if len(dataset) == 0:
+            raise ConfigError(f"dataset {dataset.name} has no images; nothing to train on")
+        client = client_for(self.workspace)
+        plan = self.plan(dataset)
+        self._ensure_features(dataset)
+        self._ensure_task(client)
+        body = self.submit_body(dataset, single_user=self._single_user(client))
+        with start_run(
+            self.workspace,
+            experiment=self.options.experiment,
+            backend=self.name,
+            dataset=dataset.name,
+            tags={"cloudml.kind": "training", "cloudml.target": "databricks"},
+        ) as active:
+            run = TrainingRun(
+                id=active.info.run_id,
+                backend=self.name,
+                target=self.target,
+                owner=self.workspace.owner,
+                dataset=dataset.name,
+                status="NotStarted",
+                plan=plan,
+                tracking_uri=self.workspace.tracking_uri,
+            )
+            body["idempotency_token"] = run.id  # a retried submit starts no second run
+            from databricks.sdk.service.jobs import SubmitTask
+
+            try:
+                submitted = client.jobs.submit(
+                    **{k: v for k, v in body.items() if k != "tasks"},
+                    tasks=[SubmitTask.from_dict(t) for t in body["tasks"]],
+                )
+            except Exception as exc:
+                run.status, run.error = "Failed", f"submit: {exc}"
+                save_record(run)
+                raise translate_error(
+                    exc, action="submit the AutoML run", where=self.settings.host or "Databricks"
+                ) from exc
+            _set_remote(run, run_id=submitted.run_id, url="", status="PENDING")
+            save_record(run)
+        from cloudml_edu.backends import track_live
+
+        track_live(run, self)
+        return Poller(
+            run,
+            refresh=self.refresh,
+            status_of=lambda r: r.status,
+            terminal=TERMINAL,
+            describe=_describe,
+            finish=_finish,
+            cancel=self.cancel,
+            progress=self.progress,
+            interval=Timing.interval,
+            max_interval=Timing.max_interval,
+        )
+
+    def _single_user(self, client: Any) -> str:
+        if self.settings.single_user_name:
+            return self.settings.single_user_name
+        try:
+            return str(client.current_user.me().user_name)
+        except Exception as exc:
+            raise translate_error(
+                exc, action="read the signed-in user", where=self.settings.host or "Databricks"
+            ) from exc
+
+    def _ensure_features(self, dataset: Dataset) -> None:
+        """Write the feature table to the blob container and register it, unless already done."""
+        import io
+
+        from cloudml_edu.training.tabular import feature_frame
+
+        key = self._feature_prefix(dataset) + "/part-00000.parquet"
+        store = self.workspace.store
+        storage_location(self.workspace, key)  # ConfigError without Azure Blob
+        if store.info(key) is not None and _remembered(self.workspace, key):
+            return
+        o = self.options
+        frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        store.put_bytes(key, buffer.getvalue())
+        for statement in self._table_sql(dataset):
+            run_sql(self.workspace, statement)
+        _remember(self.workspace, key)
+
+    def _ensure_task(self, client: Any) -> None:
+        """Upload the task file (content-addressed name) unless this workspace already has it."""
+        from databricks.sdk.service.workspace import ImportFormat
+
+        path = self._task_path()
+        if _remembered(self.workspace, path):
+            return
+        try:
+            client.workspace.mkdirs(path.rsplit("/", 1)[0])
+            client.workspace.upload(
+                path, TASK_FILE.read_bytes(), format=ImportFormat.AUTO, overwrite=True
+            )
+        except Exception as exc:
+            raise translate_error(
+                exc, action=f"upload {path}", where=self.settings.host or "Databricks"
+            ) from exc
+        _remember(self.workspace, path)
+
+    # ---- following ------------------------------------------------------------------
+    def refresh(self, run: TrainingRun) -> TrainingRun:
+        """Ask Databricks for the run's state; at the end, read the task's output and metrics."""
+        from cloudml_edu.backends.local.tracking import save_record, use_workspace
+
+        run_id, _ = _remote(run)
+        client = client_for(self.workspace)
+        try:
+            remote = client.jobs.get_run(run_id)
+        except Exception as exc:
+            raise translate_error(
+                exc, action=f"read run {run_id}", where=self.settings.host or "Databricks"
+            ) from exc
+        state = remote.state
+        life = state.life_cycle_state.value if state and state.life_cycle_state else "PENDING"
+        result = state.result_state.value if state and state.result_state else None
+        status = _status(life, result)
+        url = remote.run_page_url or ""
+        _set_remote(run, run_id=run_id, url=url, status=result or life)
+        if status in TERMINAL and run.status not in TERMINAL:
+            seconds = ((remote.end_time or 0) - (remote.start_time or 0)) / 1000
+            task_run = (remote.tasks[0].run_id if remote.tasks else None) or run_id
+            if status == "Completed":
+                try:
+                    self._collect(run, task_run, max(seconds, 0.0))
+                except BackendError as exc:
+                    status, run.error = "Failed", str(exc)
+            else:
+                run.error = self._task_error(task_run, result, state, url)
+            run.ended = datetime.now(UTC)
+        run.status = status
+        use_workspace(self.workspace, self.options.experiment)
+        save_record(run)
+        return run
+
+    def _output(self, task_run: int) -> Any:
+        try:
+            return client_for(self.workspace).jobs.get_run_output(task_run)
+        except Exception as exc:
+            raise translate_error(
+                exc,
+                action=f"read the output of task run {task_run}",
+                where=self.settings.host or "Databricks",
+            ) from exc
+
+    def _task_error(self, task_run: int, result: str | None, state: Any, url: str) -> str:
+        output = self._output(task_run)
+        detail = output.error or (state.state_message if state else "") or "no error text"
+        return f"Databricks run ended {result}: {detail}; see {url}"
+
+    def _collect(self, run: TrainingRun, task_run: int, seconds: float) -> None:
+        """Trials and model from the task's output, metrics from the best trial's MLflow run."""
+        output = self._output(task_run)
+        lines = [x for x in (output.logs or "").splitlines() if x.startswith(RESULT_MARKER)]
+        if not lines:
+            raise BackendError(
+                f"the AutoML task of run {run.id} ended without a result line; see its logs "
+                f"in {_remote(run)[1]}"
+            )
+        result = json.loads(lines[-1][len(RESULT_MARKER) :])
+        client = client_for(self.workspace)
+        try:
+            best = client.experiments.get_run(result["best_run_id"]).run
+            found = best.data.metrics if best and best.data else None
+        except Exception as exc:
+            raise translate_error(
+                exc, action="read the best trial's metrics", where="Databricks MLflow"
+            ) from exc
+        native = {m.key: m.value for m in found or [] if m.key and m.value is not None}
+        node_hours = seconds / 3600
+        compute = Compute(sku=self.settings.node_type_id, nodes=1, node_hours=round(node_hours, 4))
+        metrics = Metrics.from_native(native)
+        run.metrics = metrics.model_copy(
+            update={
+                "compute": compute,
+                "cost_usd": self._cost(seconds / 60),
+                "train_seconds": seconds,
+            }
+        )
+        run.trials = [
+            TrialRecord(
+                number=number,
+                family=str(trial["model"]).split("(", 1)[0],
+                params=dict(trial.get("params", {})),
+                score=trial.get("score"),
+                seconds=float(trial.get("duration", 0.0)),
+                run_id=str(trial["run_id"]),
+            )
+            for number, trial in enumerate(result["trials"], 1)
+        ]
+        run.model = f"models:/{result['model_name']}/{result['model_version']}"
+
+    def cancel(self, run: TrainingRun) -> None:
+        """Ask Databricks to cancel the run (the poller refreshes it afterwards)."""
+        run_id, _ = _remote(run)
+        try:
+            client_for(self.workspace).jobs.cancel_run(run_id)
+        except Exception as exc:
+            raise translate_error(
+                exc, action=f"cancel run {run_id}", where=self.settings.host or "Databricks"
+            ) from exc
+
+
+def _describe(run: TrainingRun, elapsed: float) -> str:
+    _, url = _remote(run)
+    native = run.job.command[-1] if run.job else "?"
+    return f"automl on Databricks: {native} after {elapsed:.0f} s ({url or 'starting'})"
+
+
+def _finish(run: TrainingRun) -> TrainingRun:
+    if run.status != "Completed":
+        raise BackendError(f"automl run {run.id} on Databricks {run.status}: {run.error}")
+    return run
+
+
+# ---- where the Databricks run is kept on the record ---------------------------------------
+def _set_remote(run: TrainingRun, *, run_id: int, url: str, status: str) -> None:
+    from cloudml_edu.run import JobRecord
+
+    run.job = JobRecord(command=["databricks-run", str(run_id), status], log_path=url)
+
+
+def _remote(run: TrainingRun) -> tuple[int, str]:
+    if run.job is None or len(run.job.command) < 2:
+        raise ConfigError(
+            f"run {run.id} has no Databricks run id; it was not started on Databricks"
+        )
+    return int(run.job.command[1]), run.job.log_path
+
+
+# ---- what this workspace already holds on Databricks ---------------------------------------
+def _memo_path(ws: Workspace) -> Path:
+    return ws.root / "databricks-uploads.json"
+
+
+def _remembered(ws: Workspace, key: str) -> bool:
+    path = _memo_path(ws)
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    return key in known.get(databricks_config(ws).host or "", [])
+
+
+def _remember(ws: Workspace, key: str) -> None:
+    path = _memo_path(ws)
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    known.setdefault(databricks_config(ws).host or "", []).append(key)
+    path.write_text(json.dumps(known, indent=1))
