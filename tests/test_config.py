@@ -133,3 +133,13 @@ def test_local_workspace_layout(tmp_path: Path) -> None:
     assert ws.endpoints_dir.is_dir() and ws.runs_dir.is_dir()
     with pytest.raises(ConfigError, match="owner"):
         Workspace.local(tmp_path / "x", owner="not valid!")
+
+
+@pytest.mark.parametrize("wrong", [".cloudml", Path("cloudml.toml"), 3])
+def test_a_workspace_argument_that_is_not_a_workspace_says_how_to_make_one(
+    wrong: object, tmp_path: Path
+) -> None:
+    from cloudml_edu.workspace import resolve_workspace
+
+    with pytest.raises(ConfigError, match=r"workspace= takes a Workspace.*Workspace\.local"):
+        resolve_workspace(wrong)  # type: ignore[arg-type]

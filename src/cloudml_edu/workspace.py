@@ -125,5 +125,21 @@ class Workspace:
 
 
 def resolve_workspace(workspace: Workspace | None) -> Workspace:
-    """``workspace``, or the default local one (``.cloudml/``) when None: local by default."""
-    return workspace if workspace is not None else Workspace.local()
+    """``workspace``, or the default local one (``.cloudml/``) when None: local by default.
+
+    Anything else (a path string, a config file name) is a ConfigError saying how to
+    make a Workspace from it, before anything is written.
+    """
+    if workspace is None:
+        return Workspace.local()
+    if not isinstance(workspace, Workspace):
+        shown = (
+            repr(workspace)
+            if isinstance(workspace, str | os.PathLike)
+            else type(workspace).__name__
+        )
+        raise ConfigError(
+            f"workspace= takes a Workspace, got {shown}; pass Workspace.local(<folder>) or "
+            "Workspace.from_config(<cloudml.toml>)"
+        )
+    return workspace
