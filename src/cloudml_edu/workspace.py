@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
 from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
 from cloudml_edu.errors import ConfigError
@@ -33,8 +34,7 @@ class Workspace:
     def __init__(self, config: CloudMLConfig) -> None:
         install_log_filter()
         self.config = config
-        self.root = Path(config.root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = ensure_dir(Path(config.root).resolve(), what="workspace folder")
 
     @classmethod
     def local(
@@ -123,23 +123,17 @@ class Workspace:
     @property
     def artifact_root(self) -> Path:
         """Where MLflow artifacts (models, plots) are written."""
-        path = self.root / "artifacts"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "artifacts", what="workspace artifacts folder")
 
     @property
     def runs_dir(self) -> Path:
         """Working folders of training runs (step outputs, job logs)."""
-        path = self.root / "runs"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "runs", what="workspace runs folder")
 
     @property
     def endpoints_dir(self) -> Path:
         """The registry of local endpoints (one JSON file each)."""
-        path = self.root / "endpoints"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "endpoints", what="workspace endpoints folder")
 
 
 def resolve_workspace(workspace: Workspace | None) -> Workspace:
