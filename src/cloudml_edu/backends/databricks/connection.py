@@ -15,15 +15,9 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._http import error_class
 from cloudml_edu._secrets import redact
-from cloudml_edu.errors import (
-    AuthError,
-    CloudMLError,
-    ConfigError,
-    NotFoundError,
-    ServiceError,
-    ThrottledError,
-)
+from cloudml_edu.errors import AuthError, CloudMLError, ConfigError, ServiceError, ThrottledError
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -185,27 +179,51 @@ def client_for(ws: Workspace) -> WorkspaceClient:
     return client
 
 
-def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLError:
-    """A :class:`CloudMLError` for an SDK or HTTP failure, naming what failed and what to do."""
+def _status_of(exc: BaseException) -> int:
+    """The HTTP status behind an SDK error (the SDK maps statuses to these classes)."""
     from databricks.sdk import errors
+
+    for kind, status in (
+        (errors.Unauthenticated, 401),
+        (errors.PermissionDenied, 403),
+        (errors.NotFound, 404),
+        (errors.ResourceConflict, 409),
+        (errors.TooManyRequests, 429),
+        (errors.BadRequest, 400),
+        (errors.TemporarilyUnavailable, 503),
+    ):
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+_NEXT_STEP = {
+    401: "check [databricks] token (or sign in again with az login)",
+    403: "ask the workspace admin for the permission it names",
+    404: "check its name",
+    409: "it exists already or is busy: check its state in the Databricks UI",
+    429: "run it again later",
+    400: "fix what it names",
+}
+
+
+def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLError:
+    """A :class:`CloudMLError` for an SDK or HTTP failure, naming what failed and what to do.
+
+    The class follows the library's one HTTP policy (:func:`cloudml_edu._http.error_class`):
+    401/403 AuthError, 404 NotFoundError, 429 ThrottledError, quota QuotaError.
+    """
+    from databricks.sdk import errors
+    from databricks.sdk.errors.base import DatabricksError
 
     if isinstance(exc, CloudMLError):
         return exc
     detail = redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, errors.Unauthenticated):
-        return AuthError(
-            f"{action}: {where} rejected the credentials ({detail}); check [databricks] token "
-            "or sign in again (az login)"
-        )
-    if isinstance(exc, errors.PermissionDenied):
-        return AuthError(
-            f"{action}: {where} denied access ({detail}); ask the workspace admin for the "
-            "permission it names"
-        )
-    if isinstance(exc, errors.NotFound):
-        return NotFoundError(f"{action}: {where} does not exist ({detail}); check its name")
-    if isinstance(exc, errors.TooManyRequests):
-        return ThrottledError(f"{action}: {where} kept throttling (429); run it again later")
+    if isinstance(exc, DatabricksError):
+        status = _status_of(exc)
+        step = _NEXT_STEP.get(status, "run it again later")
+        verb = "rejected the credentials" if status == 401 else "answered"
+        return error_class(status, detail)(f"{action}: {where} {verb} ({detail}); {step}")
     if isinstance(exc, TimeoutError) and "Timed out after" in str(exc):
         cause = exc.__cause__
         if isinstance(cause, errors.TooManyRequests | errors.TemporarilyUnavailable):
@@ -217,6 +235,4 @@ def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLEr
             f"{action}: could not reach {where} within the retry bound ({detail}); check "
             "[databricks] host and your network"
         )
-    if isinstance(exc, errors.BadRequest):
-        return ConfigError(f"{action}: {where} refused the request ({detail}); fix what it names")
     return ServiceError(f"{action}: {where} failed: {detail}; run it again later")
