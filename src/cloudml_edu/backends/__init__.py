@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKENDS",
+    "ENDPOINT_PROVIDERS",
     "REGISTRY",
     "TABLE_CATALOGS",
     "load_backend",
@@ -52,6 +53,10 @@ def target_for(name: str, workspace: Workspace) -> str:
     return cloud if configured is not None else "local"
 
 
+#: Endpoint target -> "module:Class" of its :class:`~cloudml_edu.backends.base.EndpointProvider`.
+ENDPOINT_PROVIDERS: dict[str, str] = {
+    "databricks": "cloudml_edu.backends.databricks.serving:DatabricksEndpointProvider",
+}
 #: Where registered datasets are kept when the workspace configures a service: "module:Class".
 TABLE_CATALOGS: dict[str, str] = {
     "databricks": "cloudml_edu.backends.databricks.tables:DatabricksTables",

@@ -458,7 +458,7 @@ class FakeDatabricks:
 
     def _endpoint(self, name: str) -> dict[str, Any]:
         found = self.endpoints[name]
-        polls = self._endpoint_gets[name]
+        polls = self._endpoint_gets.get(name, 0)
         if self.endpoint_failure is not None and polls >= 1:
             state = {"ready": "NOT_READY", "config_update": "UPDATE_FAILED"}
         elif polls > self.endpoint_not_ready:
@@ -479,7 +479,7 @@ class FakeDatabricks:
                 "error_code": "RESOURCE_DOES_NOT_EXIST",
                 "message": f"Endpoint '{name}' does not exist.",
             }
-        self._endpoint_gets[name] += 1
+        self._endpoint_gets[name] = self._endpoint_gets.get(name, 0) + 1
         return 200, self._endpoint(name)
 
     def _list_endpoints(self, sent: SentRequest) -> tuple[int, Any]:
