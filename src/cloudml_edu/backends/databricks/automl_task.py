@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--experiment-dir", required=True)
     parser.add_argument("--model-name", required=True)
     parser.add_argument("--feature-spec", required=True, help="FeatureSpec as JSON")
+    parser.add_argument(
+        "--registry-uri", default="databricks", help="the workspace model registry (not UC)"
+    )
     args = parser.parse_args(argv)
 
     import importlib
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     columns = [c for c in frame.columns if c not in {"label", "split"}]
     spec = FeatureSpec.from_dict(json.loads(args.feature_spec))
     model = FrameClassifier(mlflow.sklearn.load_model(best.model_path), columns)
-    mlflow.set_registry_uri("databricks")
+    mlflow.set_registry_uri(args.registry_uri)
     with mlflow.start_run(experiment_id=summary.experiment.experiment_id, run_name="image-model"):
         uri = log_model(model, spec)
     version = mlflow.register_model(uri, args.model_name)
