@@ -137,3 +137,27 @@ def test_max_trials_and_short_budget_warn(
     assert "max_trials=5 is ignored" in caplog.text
     assert "timeout_minutes=2 becomes 5" in caplog.text
     assert trainer._backend.target == "databricks"
+
+
+def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
+    mock_databricks: FakeDatabricks, shapes: Dataset
+) -> None:
+    trainer = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=10)
+    plan = trainer.plan(shapes)
+    assert mock_databricks.requests == []
+    assert plan.target == "databricks" and plan.compute_sku == "Standard_DS3_v2"
+    steps = {step.name: step for step in plan.steps}
+    sql = steps["register"].detail["sql"]
+    assert sql[0].startswith("CREATE SCHEMA IF NOT EXISTS hive_metastore.cloudml_tester")
+    assert "USING PARQUET LOCATION 'abfss://" in sql[1]
+    body = steps["submit"].detail["POST /api/2.2/jobs/runs/submit"]
+    assert body["tasks"][0]["new_cluster"]["data_security_mode"] == "SINGLE_USER"
+    # 10 min of search + 8 min overhead on one DS3_v2 node: VM + 0.75 DBU/h at the premium rate
+    assert plan.estimated_minutes == 18.0
+    assert plan.estimated_cost_usd == pytest.approx(0.3 * (0.293 + 0.75 * 0.30), abs=1e-3)
+    assert "DBU" in plan.price_source
+    text = plan.model_dump_json() + str(plan)
+    assert mock_databricks.token not in text
+    settings = mock_databricks.workspace.config.storage
+    assert settings.connection_string is not None
+    assert settings.connection_string.get_secret_value() not in text
