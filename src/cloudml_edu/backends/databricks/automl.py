@@ -280,9 +280,10 @@ class DatabricksAutoML:
             raise ConfigError(f"dataset {dataset.name} has no images; nothing to train on")
         client = client_for(self.workspace)
         plan = self.plan(dataset)
+        single_user = self._single_user(client)  # also checks the credentials, before featurizing
         self._ensure_features(dataset)
         self._ensure_task(client)
-        body = self.submit_body(dataset, single_user=self._single_user(client))
+        body = self.submit_body(dataset, single_user=single_user)
         with start_run(
             self.workspace,
             experiment=self.options.experiment,
@@ -333,14 +334,20 @@ class DatabricksAutoML:
         )
 
     def _single_user(self, client: Any) -> str:
+        """``[databricks] single_user_name``, else the signed-in user (asked once, remembered)."""
         if self.settings.single_user_name:
             return self.settings.single_user_name
+        known = _memo(self.workspace).get("user")
+        if isinstance(known, str):
+            return known
         try:
-            return str(client.current_user.me().user_name)
+            user = str(client.current_user.me().user_name)
         except Exception as exc:
             raise translate_error(
                 exc, action="read the signed-in user", where=self.settings.host or "Databricks"
             ) from exc
+        _update_memo(self.workspace, user=user)
+        return user
 
     def _ensure_features(self, dataset: Dataset) -> None:
         """Write the feature table to the blob container and register it, unless already done."""
@@ -512,17 +519,31 @@ def _remote(run: TrainingRun) -> tuple[int, str]:
 
 # ---- what this workspace already holds on Databricks ---------------------------------------
 def _memo_path(ws: Workspace) -> Path:
-    return ws.root / "databricks-uploads.json"
+    return ws.root / "databricks-memo.json"
+
+
+def _memo(ws: Workspace) -> dict[str, Any]:
+    """What was sent to this Databricks host before: uploaded keys and the signed-in user."""
+    path = _memo_path(ws)
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    found: dict[str, Any] = known.get(databricks_config(ws).host or "", {})
+    return found
+
+
+def _update_memo(ws: Workspace, *, uploaded: str | None = None, user: str | None = None) -> None:
+    path = _memo_path(ws)
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    entry = known.setdefault(databricks_config(ws).host or "", {})
+    if uploaded is not None:
+        entry.setdefault("uploaded", []).append(uploaded)
+    if user is not None:
+        entry["user"] = user
+    path.write_text(json.dumps(known, indent=1))
 
 
 def _remembered(ws: Workspace, key: str) -> bool:
-    path = _memo_path(ws)
-    known = json.loads(path.read_text()) if path.is_file() else {}
-    return key in known.get(databricks_config(ws).host or "", [])
+    return key in _memo(ws).get("uploaded", [])
 
 
 def _remember(ws: Workspace, key: str) -> None:
-    path = _memo_path(ws)
-    known = json.loads(path.read_text()) if path.is_file() else {}
-    known.setdefault(databricks_config(ws).host or "", []).append(key)
-    path.write_text(json.dumps(known, indent=1))
+    _update_memo(ws, uploaded=key)
