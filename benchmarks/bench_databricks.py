@@ -61,6 +61,7 @@ def _plain_sdk_script(fake: FakeDatabricks, body: dict[str, Any]) -> int:
         run_name=body["run_name"], tasks=[SubmitTask.from_dict(t) for t in body["tasks"]]
     )
     run = waiter.result()  # polls jobs/runs/get until TERMINATED (sleeps 1 s, 2 s...)
+    assert run.tasks and run.tasks[0].run_id is not None
     output = client.jobs.get_run_output(run.tasks[0].run_id)
     best = next(x for x in (output.logs or "").splitlines() if x.startswith("CLOUDML_RESULT"))
     import json
@@ -136,7 +137,7 @@ def main() -> int:
             second = _counted(fake, mark)
             body = plan.steps[-1].detail["POST /api/2.2/jobs/runs/submit"]
             plain = _plain_sdk_script(fake, body)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         ("what", "measured"),
         ("bad token -> AuthError", f"{bad_token_seconds:.2f} s"),
         ("plan(): requests to Databricks", str(plan_requests)),

@@ -191,7 +191,7 @@ class DatabricksAutoML:
             "timeout_seconds": int((self.minutes + 2 * OVERHEAD_MINUTES) * 60),
             "tasks": [
                 {
-                    "task_key": "automl",
+                    "task_key": "automl_classify",
                     "spark_python_task": {
                         "python_file": self._task_path(),
                         "source": "WORKSPACE",
