@@ -81,3 +81,63 @@ def test_429_is_retried_within_the_bound(mock_databricks: FakeDatabricks) -> Non
     error = translate_error(caught.value, action="submit", where="the workspace")
     assert isinstance(error, ThrottledError)
     assert sum(mock_databricks.clock.slept) <= 20 + 3 + 1 + 8  # the bound, plus one last sleep
+
+
+def test_azure_identity_signs_requests_with_an_entra_token(
+    mock_databricks: FakeDatabricks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import azure.identity
+    from azure.core.credentials import AccessToken
+
+    from cloudml_edu import Workspace
+
+    scopes: list[str] = []
+
+    class Credential:
+        def get_token(self, scope: str) -> AccessToken:
+            scopes.append(scope)
+            return AccessToken("entra-token-for-databricks", 1_900_000_000)
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", Credential)
+    ws = mock_databricks.workspace
+    settings = ws.config.databricks
+    assert settings is not None
+    entra = settings.model_copy(update={"token": None, "auth_type": "azure-identity"})
+    workspace = Workspace(ws.config.model_copy(update={"databricks": entra}))
+    mock_databricks.token = "entra-token-for-databricks"
+    client_for(workspace).jobs.submit(run_name="x", tasks=[])
+    (submit,) = mock_databricks.sent("POST", r"/api/2\.2/jobs/runs/submit")
+    assert submit.authorization == "Bearer entra-token-for-databricks"
+    assert scopes == ["2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"]
+
+
+def test_the_token_never_reaches_the_sdk_logs(
+    mock_databricks: FakeDatabricks, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG, logger="databricks"):
+        client = client_for(mock_databricks.workspace)
+        client.jobs.submit(run_name="x", tasks=[])
+        mock_databricks.fail("GET", r"/api/2\.2/jobs/runs/get", status=403, message="no access")
+        with pytest.raises(Exception) as caught:
+            client.jobs.get_run(1010)
+    assert "runs/submit" in caplog.text  # the SDK did log the requests
+    assert mock_databricks.token not in caplog.text
+    error = translate_error(caught.value, action="read", where="the workspace")
+    assert mock_databricks.token not in str(error)
+
+
+def test_a_cluster_policy_refusal_is_a_config_error(mock_databricks: FakeDatabricks) -> None:
+    client = client_for(mock_databricks.workspace)
+    mock_databricks.fail(
+        "POST",
+        r"/api/2\.2/jobs/runs/submit",
+        status=400,
+        message="Cluster validation error: Validation failed for spark_version, the value must "
+        "be one of [15.4.x-scala2.12] (is 15.4.x-cpu-ml-scala2.12)",
+    )
+    with pytest.raises(Exception) as caught:
+        client.jobs.submit(run_name="x", tasks=[])
+    error = translate_error(caught.value, action="submit the AutoML run", where="the workspace")
+    assert isinstance(error, ConfigError) and "spark_version" in str(error)
