@@ -33,7 +33,7 @@ from cloudml_edu.backends.databricks.tables import (
     schema_sql,
     storage_location,
 )
-from cloudml_edu.catalog import CATALOG
+from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Compute, Metrics
 from cloudml_edu.pricing import estimate_cost, price_of
@@ -129,8 +129,8 @@ class DatabricksAutoML:
         return f"{self.workspace.owner}/features/{dataset.name}/{self._feature_key(dataset)}"
 
     def _feature_table(self, dataset: Dataset) -> str:
-        name = dataset.name.lower().replace("-", "_")
-        return f"{CATALOG}.{self.workspace.schema}.{name}_features_{self._feature_key(dataset)}"
+        table = f"{dataset.name}_features_{self._feature_key(dataset)}"
+        return table_name(table, schema=self.workspace.schema)  # ConfigError for a bad name
 
     def _source(self, dataset: Dataset) -> str:
         """What the task reads: the registered table, or the Parquet folder without a warehouse."""
