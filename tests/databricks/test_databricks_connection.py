@@ -141,3 +141,23 @@ def test_a_cluster_policy_refusal_is_a_config_error(mock_databricks: FakeDatabri
         client.jobs.submit(run_name="x", tasks=[])
     error = translate_error(caught.value, action="submit the AutoML run", where="the workspace")
     assert isinstance(error, ConfigError) and "spark_version" in str(error)
+
+
+def test_an_unreachable_host_fails_within_the_bound(
+    mock_databricks: FakeDatabricks,
+) -> None:
+    from cloudml_edu import Workspace
+    from cloudml_edu.errors import ServiceError
+
+    ws = mock_databricks.workspace
+    settings = ws.config.databricks
+    assert settings is not None
+    wrong = settings.model_copy(update={"host": "https://adb-999.9.azuredatabricks.net"})
+    workspace = Workspace(ws.config.model_copy(update={"databricks": wrong}))
+    client = client_for(workspace)  # the probe fails (fast here: nothing answers) and is skipped
+    assert client.config.retry_timeout_seconds == 20
+    with pytest.raises(Exception) as caught:
+        client.jobs.get_run(1)
+    error = translate_error(caught.value, action="read run 1", where="adb-999")
+    assert isinstance(error, ServiceError) and "check [databricks] host" in str(error)
+    assert 20 <= sum(mock_databricks.clock.slept) <= 20 + 11

@@ -38,6 +38,10 @@ __all__ = [
 AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 
 
+#: Bound of the SDK's ``/.well-known/databricks-config`` probe (only OAuth sign-ins use its answer).
+PROBE_SECONDS = 5
+
+
 class Timing:
     """How the adapter waits; :func:`cloudml_edu.testing.databricks` swaps these for instant ones.
 
@@ -167,7 +171,10 @@ def client_for(ws: Workspace) -> WorkspaceClient:
     from databricks.sdk.core import Config
 
     try:
-        sdk_config = Config(clock=Timing.clock, **args)
+        # The well-known probe made while building Config retries on the real clock: keep it short.
+        probe = {**args, "retry_timeout_seconds": min(PROBE_SECONDS, cfg.retry_timeout_seconds)}
+        sdk_config = Config(clock=Timing.clock, **probe)
+        sdk_config.retry_timeout_seconds = cfg.retry_timeout_seconds
     except ValueError as exc:
         raise ConfigError(
             f"cannot set up the Databricks client for {cfg.host or cfg.profile}: "
