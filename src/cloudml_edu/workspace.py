@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._locks import file_lock
 from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
 from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Workspace", "resolve_workspace"]
 
 DEFAULT_CONFIG = "cloudml.toml"
+#: Seconds to wait for another process creating the workspace's stores.
+STORE_LOCK_TIMEOUT = 120.0
 
 
 class Workspace:
@@ -119,6 +122,22 @@ class Workspace:
     def tracking_uri(self) -> str:
         """The MLflow tracking store: SQLite under root."""
         return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    def ensure_tracking_store(self) -> str:
+        """Create the MLflow SQLite store once, under a lock, and return its URI.
+
+        Two commands started at once on a fresh workspace would otherwise both
+        create MLflow's tables and one would fail ("duplicate column").
+        """
+        ready = self.root / ".mlflow-ready"
+        if not ready.exists():
+            with file_lock(self.root / ".mlflow.lock", timeout=STORE_LOCK_TIMEOUT):
+                if not ready.exists():
+                    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+                    SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())
+                    ready.touch()
+        return self.tracking_uri
 
     @property
     def artifact_root(self) -> Path:
