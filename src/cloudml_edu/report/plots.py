@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from cloudml_edu.report.comparison import primary_metric_of
 from cloudml_edu.report.palette import OKABE_ITO, class_styles
+from cloudml_edu.report.projection import pca_2d
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -234,27 +235,6 @@ def trial_curve(run: TrainingRun) -> Figure:
     ax.margins(x=0.05, y=0.12)  # the best score stays off the frame
     _legend_outside(ax, fontsize=8, title="model family", title_fontsize=8)
     return fig
-
-
-def pca_2d(features: npt.ArrayLike, *, seed: int = 0) -> npt.NDArray[np.float64]:
-    """The first two principal components of ``features`` (rows are samples).
-
-    A randomized range finder with power iterations (Halko et al.): a few matrix
-    products instead of a full SVD, which is ten times slower at a few hundred features.
-    """
-    data = np.asarray(features, dtype=np.float64)
-    if data.ndim != 2 or data.shape[0] < 2:
-        return np.zeros((len(data), 2))
-    centered = data - data.mean(axis=0)
-    rank = min(10, *centered.shape)
-    basis = centered @ np.random.default_rng(seed).standard_normal((centered.shape[1], rank))
-    for _ in range(4):
-        basis, _ = np.linalg.qr(centered @ (centered.T @ basis))
-    _, _, components = np.linalg.svd(basis.T @ centered, full_matrices=False)
-    projected = centered @ components[:2].T
-    if projected.shape[1] < 2:  # a single feature: pad the second axis
-        projected = np.column_stack([projected, np.zeros(len(projected))])
-    return np.asarray(projected, dtype=np.float64)
 
 
 def feature_map(features: npt.ArrayLike, labels: Sequence[str], predicted: Sequence[str]) -> Figure:
