@@ -29,7 +29,7 @@ from tenacity import (
 )
 
 from cloudml_edu._http import error_for_status, retry_after
-from cloudml_edu._secrets import install_log_filter, register_secret
+from cloudml_edu._secrets import install_log_filter, redact, register_secret
 from cloudml_edu.errors import AuthError, ServiceError
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
 
@@ -238,7 +238,9 @@ class PowerBIClient:
                     headers={"Authorization": f"Bearer {self._bearer()}"},
                 )
             except requests.ConnectionError as exc:
-                raise ServiceError(f"cannot reach Power BI ({exc}); check the network") from exc
+                raise ServiceError(
+                    redact(f"cannot reach Power BI ({exc}); check the network")
+                ) from exc
             if response.status_code == 429 or (idempotent and response.status_code >= 500):
                 raise _RetryableError(response)
             return response
@@ -275,7 +277,9 @@ class PowerBIClient:
         if status >= 400:
             raise error_for_status(
                 status,
-                f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}",
+                redact(
+                    f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}"
+                ),
                 body=response.text,
             )
         return response
