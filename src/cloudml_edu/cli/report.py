@@ -29,7 +29,10 @@ __all__ = ["compare_command", "powerbi_app", "report_command", "select_runs"]
 
 RunIds = Annotated[
     list[str] | None,
-    typer.Argument(metavar="[RUN_IDS]...", help="Run ids (or their first 8 characters) to include (default: see --owner)."),
+    typer.Argument(
+        metavar="[RUN_IDS]...",
+        help="Run ids (or their first 8 characters) to include (default: see --owner).",
+    ),
 ]
 OwnerOption = Annotated[
     str | None, typer.Option("--owner", help="Only this owner's runs (default: yours).")

@@ -27,7 +27,7 @@ from cloudml_edu.report.profiles import PROFILES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from cloudml_edu.report._tracking import RunFiles
+    from cloudml_edu.report._artifacts import RunFiles
     from cloudml_edu.run import TrainingRun
 
 __all__ = ["Report", "write_report"]
@@ -290,7 +290,7 @@ def write_report(
     ``prices`` overrides the recorded price table; pass ``comparison`` to reuse one.
     """
     from cloudml_edu.report import plots
-    from cloudml_edu.report._tracking import RunFiles
+    from cloudml_edu.report._artifacts import RunFiles
 
     chosen = list(runs)
     table = comparison or compare(chosen, prices=prices)

@@ -17,11 +17,12 @@ import numpy.typing as npt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import primary_metric_of
 
 if TYPE_CHECKING:
     from cloudml_edu.metrics import Metrics
-    from cloudml_edu.report._tracking import Misclassified
+    from cloudml_edu.report._artifacts import Misclassified
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
 
@@ -148,11 +149,11 @@ def best_so_far(scores: Sequence[float], *, lower_is_better: bool = False) -> li
 def trial_curve(run: TrainingRun) -> Figure:
     """Each trial's score and the best score so far against the trial number."""
     metric = primary_metric_of(run)
-    lower_is_better = metric == "log_loss"
+    lower = lower_is_better(metric)
     trials = sorted((t for t in run.trials if t.score is not None), key=lambda t: t.number)
     numbers = [t.number for t in trials]
     scores = [float(t.score or 0.0) for t in trials]
-    best = best_so_far(scores, lower_is_better=lower_is_better)
+    best = best_so_far(scores, lower_is_better=lower)
     fig = _figure(5.5, 3.2)
     ax = fig.add_subplot()
     ax.scatter(numbers, scores, s=18, color="tab:gray", label="trial")
@@ -167,7 +168,7 @@ def trial_curve(run: TrainingRun) -> Figure:
             textcoords="offset points",
         )
     ax.set(xlabel="trial", ylabel=f"validation {metric}", title="AutoML trials")
-    ax.legend(loc="lower right" if not lower_is_better else "upper right")
+    ax.legend(loc="upper right" if lower else "lower right")
     return fig
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cloudml_edu.errors import ConfigError, NotFoundError
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import compare, model_family
 from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES, ColumnType
 
@@ -46,24 +47,25 @@ Format = Literal["parquet", "csv"]
 #: Reads a run's test predictions (``label``, ``predicted``, ``score``, ``path`` columns).
 PredictionLoader = Callable[["TrainingRun"], pd.DataFrame]
 
-#: Metrics of ``fact_metric``: name -> (description, higher is better, per class).
-METRICS: dict[str, tuple[str, bool, bool]] = {
-    "accuracy": ("share of test images classified correctly", True, False),
-    "precision_macro": ("precision averaged over classes", True, False),
-    "recall_macro": ("recall averaged over classes", True, False),
-    "f1_macro": ("F1 averaged over classes", True, False),
-    "precision_weighted": ("precision averaged by class support", True, False),
-    "recall_weighted": ("recall averaged by class support", True, False),
-    "f1_weighted": ("F1 averaged by class support", True, False),
-    "log_loss": ("cross-entropy of the predicted probabilities", False, False),
-    "train_seconds": ("seconds spent fitting the model", False, False),
-    "wall_seconds": ("seconds from start to end of the run", False, False),
-    "node_hours": ("compute node-hours used", False, False),
-    "cost_usd": ("estimated compute cost in USD", False, False),
-    "precision": ("precision of one class", True, True),
-    "recall": ("recall of one class", True, True),
-    "f1": ("F1 of one class", True, True),
-    "support": ("test images of one class", True, True),
+#: Metrics of ``fact_metric``: name -> (description, per class); which way is better comes
+#: from :func:`cloudml_edu.metrics.lower_is_better`.
+METRICS: dict[str, tuple[str, bool]] = {
+    "accuracy": ("share of test images classified correctly", False),
+    "precision_macro": ("precision averaged over classes", False),
+    "recall_macro": ("recall averaged over classes", False),
+    "f1_macro": ("F1 averaged over classes", False),
+    "precision_weighted": ("precision averaged by class support", False),
+    "recall_weighted": ("recall averaged by class support", False),
+    "f1_weighted": ("F1 averaged by class support", False),
+    "log_loss": ("cross-entropy of the predicted probabilities", False),
+    "train_seconds": ("seconds spent fitting the model", False),
+    "wall_seconds": ("seconds from start to end of the run", False),
+    "node_hours": ("compute node-hours used", False),
+    "cost_usd": ("estimated compute cost in USD", False),
+    "precision": ("precision of one class", True),
+    "recall": ("recall of one class", True),
+    "f1": ("F1 of one class", True),
+    "support": ("test images of one class", True),
 }
 
 _PANDAS_TYPES: dict[ColumnType, str] = {
@@ -186,7 +188,7 @@ def load_endpoints(workspace: Workspace) -> list[dict[str, Any]]:
 
 
 def _predictions_from_mlflow(folder: Path) -> PredictionLoader:
-    from cloudml_edu.report._tracking import RunFiles
+    from cloudml_edu.report._artifacts import RunFiles
 
     def load(run: TrainingRun) -> pd.DataFrame:
         return RunFiles(run, folder / run.id).predictions()
@@ -297,8 +299,8 @@ def _build(
         "dim_metric": _frame(
             "dim_metric",
             [
-                (k, name, description, higher, per_class)
-                for k, (name, (description, higher, per_class)) in enumerate(METRICS.items(), 1)
+                (k, name, description, not lower_is_better(name), per_class)
+                for k, (name, (description, per_class)) in enumerate(METRICS.items(), 1)
             ],
         ),
     }
@@ -340,7 +342,7 @@ def _fact_metric(
         m = run.metrics
         if m is None:
             continue
-        overall = {name: getattr(m, name, None) for name, (_, _, per) in METRICS.items() if not per}
+        overall = {name: getattr(m, name, None) for name, (_, per) in METRICS.items() if not per}
         overall.update(
             wall_seconds=row.wall_seconds, node_hours=row.node_hours, cost_usd=row.cost_usd
         )
