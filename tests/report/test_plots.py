@@ -10,7 +10,7 @@ from PIL import Image
 from report_fakes import Trained, synthetic_run
 
 from cloudml_edu.report import compare, plots
-from cloudml_edu.report._tracking import Misclassified, RunFiles
+from cloudml_edu.report._artifacts import Misclassified, RunFiles
 from cloudml_edu.run import TrialRecord
 
 # One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from cloudml_edu.dataset import Dataset
-    from cloudml_edu.report._tracking import RunFiles
+    from cloudml_edu.report._artifacts import RunFiles
     from cloudml_edu.report.new_images import NewImage
     from cloudml_edu.report.summary import DatasetSummary
     from cloudml_edu.run import TrainingRun
@@ -415,7 +415,7 @@ def write_report(
     ``new_images`` adds a "new images" section (see :mod:`cloudml_edu.report.new_images`).
     """
     from cloudml_edu.report import plots
-    from cloudml_edu.report._tracking import RunFiles
+    from cloudml_edu.report._artifacts import RunFiles
     from cloudml_edu.report.summary import summarize
 
     chosen = list(runs)

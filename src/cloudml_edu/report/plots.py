@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import primary_metric_of
 from cloudml_edu.report.palette import OKABE_ITO, class_styles
 from cloudml_edu.report.projection import pca_2d
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from cloudml_edu.metrics import Metrics
-    from cloudml_edu.report._tracking import Misclassified
+    from cloudml_edu.report._artifacts import Misclassified
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
 
@@ -206,11 +207,11 @@ def best_so_far(scores: Sequence[float], *, lower_is_better: bool = False) -> li
 def trial_curve(run: TrainingRun) -> Figure:
     """Each trial's score (coloured by model family) and the best score so far, per trial."""
     metric = primary_metric_of(run)
-    lower_is_better = metric == "log_loss"
+    lower = lower_is_better(metric)
     trials = sorted((t for t in run.trials if t.score is not None), key=lambda t: t.number)
     numbers = [t.number for t in trials]
     scores = [float(t.score or 0.0) for t in trials]
-    best = best_so_far(scores, lower_is_better=lower_is_better)
+    best = best_so_far(scores, lower_is_better=lower)
     fig = _figure(7.2, 3.4, right=2.0, left=0.85)
     ax = fig.add_subplot()
     ax.step(numbers, best, where="post", color="black", linewidth=1.5, label="best so far")

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cloudml_edu.errors import ConfigError, NotFoundError
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import compare, model_family
 from cloudml_edu.report.powerbi.features import (
     DatasetFinder,
@@ -56,27 +57,26 @@ PredictionLoader = Callable[["TrainingRun"], pd.DataFrame]
 #: Reads a run's test features (``X``, ``y``, ``predicted``, ``paths`` arrays: ``features.npz``).
 FeatureLoader = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
 
-Direction = Literal["higher", "lower", "neither"]
-
-#: Metrics of ``fact_metric``: name -> (description, which way is better, per class).
-#: ``support`` is a count, not a score: neither direction is better.
-METRICS: dict[str, tuple[str, Direction, bool]] = {
-    "accuracy": ("share of test images classified correctly", "higher", False),
-    "precision_macro": ("precision averaged over classes", "higher", False),
-    "recall_macro": ("recall averaged over classes", "higher", False),
-    "f1_macro": ("F1 averaged over classes", "higher", False),
-    "precision_weighted": ("precision averaged by class support", "higher", False),
-    "recall_weighted": ("recall averaged by class support", "higher", False),
-    "f1_weighted": ("F1 averaged by class support", "higher", False),
-    "log_loss": ("cross-entropy of the predicted probabilities", "lower", False),
-    "train_seconds": ("seconds spent fitting the model", "lower", False),
-    "wall_seconds": ("seconds from start to end of the run", "lower", False),
-    "node_hours": ("compute node-hours used", "lower", False),
-    "cost_usd": ("estimated compute cost in USD", "lower", False),
-    "precision": ("precision of one class", "higher", True),
-    "recall": ("recall of one class", "higher", True),
-    "f1": ("F1 of one class", "higher", True),
-    "support": ("test images of one class (a count, not a score)", "neither", True),
+#: Metrics of ``fact_metric``: name -> (description, per class); which way is better comes
+#: from :func:`cloudml_edu.metrics.lower_is_better`, except for counts, where neither is.
+COUNTS = frozenset({"support"})
+METRICS: dict[str, tuple[str, bool]] = {
+    "accuracy": ("share of test images classified correctly", False),
+    "precision_macro": ("precision averaged over classes", False),
+    "recall_macro": ("recall averaged over classes", False),
+    "f1_macro": ("F1 averaged over classes", False),
+    "precision_weighted": ("precision averaged by class support", False),
+    "recall_weighted": ("recall averaged by class support", False),
+    "f1_weighted": ("F1 averaged by class support", False),
+    "log_loss": ("cross-entropy of the predicted probabilities", False),
+    "train_seconds": ("seconds spent fitting the model", False),
+    "wall_seconds": ("seconds from start to end of the run", False),
+    "node_hours": ("compute node-hours used", False),
+    "cost_usd": ("estimated compute cost in USD", False),
+    "precision": ("precision of one class", True),
+    "recall": ("recall of one class", True),
+    "f1": ("F1 of one class", True),
+    "support": ("test images of one class (a count, not a score)", True),
 }
 
 _PANDAS_TYPES: dict[ColumnType, str] = {
@@ -201,7 +201,7 @@ def load_endpoints(workspace: Workspace) -> list[dict[str, Any]]:
 
 def _loaders_from_mlflow(folder: Path) -> tuple[PredictionLoader, FeatureLoader]:
     """Both loaders over one download per run of its artifacts into ``folder``."""
-    from cloudml_edu.report._tracking import RunFiles
+    from cloudml_edu.report._artifacts import RunFiles
 
     files: dict[str, RunFiles] = {}
 
@@ -332,8 +332,8 @@ def _build(
         "dim_metric": _frame(
             "dim_metric",
             [
-                (k, name, description, direction, _higher(direction), per_class)
-                for k, (name, (description, direction, per_class)) in enumerate(METRICS.items(), 1)
+                (k, name, description, _direction(name), _higher(name), per_class)
+                for k, (name, (description, per_class)) in enumerate(METRICS.items(), 1)
             ],
         ),
     }
@@ -377,7 +377,7 @@ def _fact_metric(
         m = run.metrics
         if m is None:
             continue
-        overall = {name: getattr(m, name, None) for name, (_, _, per) in METRICS.items() if not per}
+        overall = {name: getattr(m, name, None) for name, (_, per) in METRICS.items() if not per}
         overall.update(
             wall_seconds=row.wall_seconds, node_hours=row.node_hours, cost_usd=row.cost_usd
         )
@@ -410,7 +410,18 @@ def _fact_confusion(
     return _frame("fact_confusion", facts)
 
 
-def _higher(direction: Direction) -> bool | None:
+Direction = Literal["higher", "lower", "neither"]
+
+
+def _direction(metric: str) -> Direction:
+    """Which way is better: from :func:`lower_is_better`; a count (``support``) has none."""
+    if metric in COUNTS:
+        return "neither"
+    return "lower" if lower_is_better(metric) else "higher"
+
+
+def _higher(metric: str) -> bool | None:
+    direction = _direction(metric)
     return None if direction == "neither" else direction == "higher"
 
 
