@@ -116,24 +116,33 @@ def test_bad_token_is_an_auth_error(mock_databricks: FakeDatabricks, shapes: Dat
         Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=5).fit(shapes)
 
 
-def test_timeout_is_bounded(mock_databricks: FakeDatabricks, shapes: Dataset) -> None:
+def test_timeout_is_bounded_and_the_run_is_found_again_by_id(
+    mock_databricks: FakeDatabricks, shapes: Dataset
+) -> None:
+    from cloudml_edu import TrainingRun
     from cloudml_edu.errors import TimeoutError
 
+    ws = mock_databricks.workspace
     mock_databricks.script_run(states=("PENDING", "RUNNING"))
-    trainer = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=5)
-    poller = trainer._backend.begin_fit(shapes)
+    poller = Trainer("automl", workspace=ws, timeout_minutes=5).begin_fit(shapes)
     with pytest.raises(TimeoutError, match="still not done"):
         poller.result(timeout=0.2)
-    poller.cancel()
+    stored = TrainingRun.get(ws, poller.value.id)  # as another process would
+    assert stored.remote is not None and stored.remote.name == "1010"
+    assert stored.remote.status == "RUNNING" and stored.status == "Running"
+    assert stored.remote.url.endswith("#job/0/run/1010")
+    stored.cancel()
     assert mock_databricks.canceled == [1010]
-    assert poller.status() == "Canceled"
+    assert stored.refresh().status == "Canceled"
+    assert TrainingRun.get(ws, stored.id).status == "Canceled"
 
 
 def test_max_trials_and_short_budget_warn(
-    mock_databricks: FakeDatabricks, caplog: pytest.LogCaptureFixture
+    mock_databricks: FakeDatabricks, shapes: Dataset, caplog: pytest.LogCaptureFixture
 ) -> None:
+    trainer = Trainer("automl", workspace=mock_databricks.workspace, max_trials=5)
     with caplog.at_level(logging.WARNING):
-        trainer = Trainer("automl", workspace=mock_databricks.workspace, max_trials=5)
+        trainer.plan(shapes)
     assert "max_trials=5 is ignored" in caplog.text
     assert "timeout_minutes=2 becomes 5" in caplog.text
     assert trainer._backend.target == "databricks"

@@ -37,12 +37,20 @@ from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Compute, Metrics
 from cloudml_edu.pricing import estimate_cost, price_of
-from cloudml_edu.run import TERMINAL, Plan, PlanStep, RunStatus, TrainingRun, TrialRecord
+from cloudml_edu.run import (
+    TERMINAL,
+    Plan,
+    PlanStep,
+    RemoteJob,
+    RunStatus,
+    TrainingRun,
+    TrialRecord,
+)
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
-    from cloudml_edu.backends.base import TrainOptions
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["AUTOML_METRICS", "DatabricksAutoML", "automl_minutes"]
@@ -67,15 +75,17 @@ _RUNNING = {"RUNNING", "TERMINATING"}
 _ENDED = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 
 
-def automl_minutes(options: TrainOptions) -> int:
-    """AutoML's ``timeout_minutes`` for ``options``, with a warning where it differs."""
+def automl_minutes(options: TrainOptions, *, warn: bool = True) -> int:
+    """AutoML's ``timeout_minutes`` for ``options``; with ``warn``, say where it differs."""
+    minutes = max(MIN_AUTOML_MINUTES, round(options.timeout_minutes))
+    if not warn:
+        return minutes
     if "max_trials" in options.model_fields_set:
         log.warning(
             "Databricks AutoML cannot limit trials (max_trials is not supported on Runtime 11 ML "
             "and above); max_trials=%d is ignored, the search runs for timeout_minutes",
             options.max_trials,
         )
-    minutes = max(MIN_AUTOML_MINUTES, round(options.timeout_minutes))
     if minutes != options.timeout_minutes:
         log.warning(
             "Databricks AutoML runs whole minutes, at least %d: timeout_minutes=%g becomes %d",
@@ -83,6 +93,13 @@ def automl_minutes(options: TrainOptions) -> int:
             options.timeout_minutes,
             minutes,
         )
+    if options.primary_metric == "f1_macro":
+        log.warning(
+            "Databricks AutoML ranks by its f1, a weighted average over classes; "
+            "f1_macro is reported as None for Databricks runs"
+        )
+    if options.families:
+        log.warning("Databricks AutoML chooses its own model families; families is ignored")
     return minutes
 
 
@@ -107,14 +124,7 @@ class DatabricksAutoML:
         self.options = options
         self.progress = progress
         self.settings = databricks_config(workspace)
-        if options.primary_metric == "f1_macro":
-            log.warning(
-                "Databricks AutoML ranks by its f1, a weighted average over classes; "
-                "f1_macro is reported as None for Databricks runs"
-            )
-        if options.families:
-            log.warning("Databricks AutoML chooses its own model families; families is ignored")
-        self.minutes = automl_minutes(options)
+        self.minutes = automl_minutes(options, warn=False)
         price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
 
     # ---- names and bodies (no network) -------------------------------------------
@@ -219,6 +229,7 @@ class DatabricksAutoML:
 
     def plan(self, dataset: Dataset) -> Plan:
         """The feature table, the SQL, the task upload and the submit body, with a cost estimate."""
+        automl_minutes(self.options)  # warns about options AutoML treats differently
         s = self.settings
         single_user = s.single_user_name or "<you: the signed-in user>"
         minutes = self.minutes + OVERHEAD_MINUTES
@@ -266,15 +277,12 @@ class DatabricksAutoML:
         )
 
     # ---- starting ------------------------------------------------------------------
-    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
-        """Start and (by default) wait for the run."""
-        poller = self.begin_fit(dataset)
-        return poller.result() if wait else poller.value
-
     def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
         """Featurize and upload (unless already there), submit, and return a poller of the run."""
+        from databricks.sdk.service.jobs import SubmitTask
+
         from cloudml_edu._polling import Poller
-        from cloudml_edu.backends.local.tracking import save_record, start_run
+        from cloudml_edu.run_store import create_record_run
 
         if len(dataset) == 0:
             raise ConfigError(f"dataset {dataset.name} has no images; nothing to train on")
@@ -284,42 +292,50 @@ class DatabricksAutoML:
         self._ensure_features(dataset)
         self._ensure_task(client)
         body = self.submit_body(dataset, single_user=single_user)
-        with start_run(
+        run_id = create_record_run(
             self.workspace,
             experiment=self.options.experiment,
             backend=self.name,
+            target=self.target,
             dataset=dataset.name,
-            tags={"cloudml.kind": "training", "cloudml.target": "databricks"},
-        ) as active:
-            run = TrainingRun(
-                id=active.info.run_id,
-                backend=self.name,
-                target=self.target,
-                owner=self.workspace.owner,
-                dataset=dataset.name,
-                status="NotStarted",
-                plan=plan,
-                tracking_uri=self.workspace.tracking_uri,
+        )
+        train, test = dataset.split(test_size=self.options.test_size, seed=self.options.seed)
+        run = TrainingRun(
+            id=run_id,
+            backend=self.name,
+            target=self.target,
+            owner=self.workspace.owner,
+            dataset=dataset.name,
+            status="NotStarted",
+            options=self.options.for_record(),
+            plan=plan,
+            remote=RemoteJob(
+                service="databricks",
+                name="",
+                url="",
+                status="SUBMITTING",
+                compute=self.settings.node_type_id,
+                nodes=1,
+                details={"images": {"train+validate": len(train), "test": len(test)}},
+            ),
+            tracking_uri=self.workspace.tracking_uri,
+        ).bind(self.workspace)
+        body["idempotency_token"] = run.id  # a retried submit starts no second run
+        try:
+            submitted = client.jobs.submit(
+                **{k: v for k, v in body.items() if k != "tasks"},
+                tasks=[SubmitTask.from_dict(t) for t in body["tasks"]],
             )
-            body["idempotency_token"] = run.id  # a retried submit starts no second run
-            from databricks.sdk.service.jobs import SubmitTask
-
-            try:
-                submitted = client.jobs.submit(
-                    **{k: v for k, v in body.items() if k != "tasks"},
-                    tasks=[SubmitTask.from_dict(t) for t in body["tasks"]],
-                )
-            except Exception as exc:
-                run.status, run.error = "Failed", f"submit: {exc}"
-                save_record(run)
-                raise translate_error(
-                    exc, action="submit the AutoML run", where=self.settings.host or "Databricks"
-                ) from exc
-            _set_remote(run, run_id=submitted.run_id, url="", status="PENDING")
-            save_record(run)
-        from cloudml_edu.backends import track_live
-
-        track_live(run, self)
+        except Exception as exc:
+            run.status, run.error, run.ended = "Failed", f"submit: {exc}", datetime.now(UTC)
+            run.save()
+            raise translate_error(
+                exc, action="submit the AutoML run", where=self.settings.host or "Databricks"
+            ) from exc
+        run.remote = _remote(run).model_copy(
+            update={"name": str(submitted.run_id), "status": "PENDING"}
+        )
+        run.save()
         return Poller(
             run,
             refresh=self.refresh,
@@ -390,36 +406,40 @@ class DatabricksAutoML:
     # ---- following ------------------------------------------------------------------
     def refresh(self, run: TrainingRun) -> TrainingRun:
         """Ask Databricks for the run's state; at the end, read the task's output and metrics."""
-        from cloudml_edu.backends.local.tracking import save_record, use_workspace
-
-        run_id, _ = _remote(run)
+        remote = _remote(run)
+        run_id = int(remote.name)
         client = client_for(self.workspace)
         try:
-            remote = client.jobs.get_run(run_id)
+            found = client.jobs.get_run(run_id)
         except Exception as exc:
             raise translate_error(
                 exc, action=f"read run {run_id}", where=self.settings.host or "Databricks"
             ) from exc
-        state = remote.state
+        state = found.state
         life = state.life_cycle_state.value if state and state.life_cycle_state else "PENDING"
         result = state.result_state.value if state and state.result_state else None
         status = _status(life, result)
-        url = remote.run_page_url or ""
-        _set_remote(run, run_id=run_id, url=url, status=result or life)
+        run.remote = remote.model_copy(
+            update={
+                "url": found.run_page_url or remote.url,
+                "status": result or life,
+                "started": _time(found.start_time),
+                "ended": _time(found.end_time),
+            }
+        )
         if status in TERMINAL and run.status not in TERMINAL:
-            seconds = ((remote.end_time or 0) - (remote.start_time or 0)) / 1000
-            task_run = (remote.tasks[0].run_id if remote.tasks else None) or run_id
+            seconds = ((found.end_time or 0) - (found.start_time or 0)) / 1000
+            task_run = (found.tasks[0].run_id if found.tasks else None) or run_id
             if status == "Completed":
                 try:
                     self._collect(run, task_run, max(seconds, 0.0))
                 except BackendError as exc:
                     status, run.error = "Failed", str(exc)
             else:
-                run.error = self._task_error(task_run, result, state, url)
+                run.error = self._task_error(task_run, result, state, run.remote.url)
             run.ended = datetime.now(UTC)
         run.status = status
-        use_workspace(self.workspace, self.options.experiment)
-        save_record(run)
+        run.bind(self.workspace).save()
         return run
 
     def _output(self, task_run: int) -> Any:
@@ -444,7 +464,7 @@ class DatabricksAutoML:
         if not lines:
             raise BackendError(
                 f"the AutoML task of run {run.id} ended without a result line; see its logs "
-                f"in {_remote(run)[1]}"
+                f"in {_remote(run).url}"
             )
         result = json.loads(lines[-1][len(RESULT_MARKER) :])
         client = client_for(self.workspace)
@@ -459,8 +479,11 @@ class DatabricksAutoML:
         node_hours = seconds / 3600
         compute = Compute(sku=self.settings.node_type_id, nodes=1, node_hours=round(node_hours, 4))
         metrics = Metrics.from_native(native)
+        images = _remote(run).details.get("images", {})
         run.metrics = metrics.model_copy(
             update={
+                "n_train": int(images.get("train+validate", 0)),
+                "n_test": int(images.get("test", 0)),
                 "compute": compute,
                 "cost_usd": self._cost(seconds / 60),
                 "train_seconds": seconds,
@@ -481,7 +504,7 @@ class DatabricksAutoML:
 
     def cancel(self, run: TrainingRun) -> None:
         """Ask Databricks to cancel the run (the poller refreshes it afterwards)."""
-        run_id, _ = _remote(run)
+        run_id = int(_remote(run).name)
         try:
             client_for(self.workspace).jobs.cancel_run(run_id)
         except Exception as exc:
@@ -491,30 +514,27 @@ class DatabricksAutoML:
 
 
 def _describe(run: TrainingRun, elapsed: float) -> str:
-    _, url = _remote(run)
-    native = run.job.command[-1] if run.job else "?"
-    return f"automl on Databricks: {native} after {elapsed:.0f} s ({url or 'starting'})"
+    remote = _remote(run)
+    return (
+        f"automl on Databricks: {remote.status.lower()} after {elapsed:.0f} s "
+        f"({remote.url or 'starting'})"
+    )
 
 
 def _finish(run: TrainingRun) -> TrainingRun:
     if run.status != "Completed":
-        raise BackendError(f"automl run {run.id} on Databricks {run.status}: {run.error}")
+        raise BackendError(f"automl run {run.id[:8]} on Databricks {run.status}: {run.error}")
     return run
 
 
-# ---- where the Databricks run is kept on the record ---------------------------------------
-def _set_remote(run: TrainingRun, *, run_id: int, url: str, status: str) -> None:
-    from cloudml_edu.run import JobRecord
+def _remote(run: TrainingRun) -> RemoteJob:
+    if run.remote is None or run.remote.service != "databricks":
+        raise ConfigError(f"run {run.id} was not started on Databricks; it has no Databricks run")
+    return run.remote
 
-    run.job = JobRecord(command=["databricks-run", str(run_id), status], log_path=url)
 
-
-def _remote(run: TrainingRun) -> tuple[int, str]:
-    if run.job is None or len(run.job.command) < 2:
-        raise ConfigError(
-            f"run {run.id} has no Databricks run id; it was not started on Databricks"
-        )
-    return int(run.job.command[1]), run.job.log_path
+def _time(epoch_ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else None
 
 
 # ---- what this workspace already holds on Databricks ---------------------------------------
