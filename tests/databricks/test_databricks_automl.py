@@ -170,3 +170,21 @@ def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
     settings = mock_databricks.workspace.config.storage
     assert settings.connection_string is not None
     assert settings.connection_string.get_secret_value() not in text
+
+
+@pytest.mark.slow
+def test_a_databricks_run_is_compared_and_reported_like_a_local_one(
+    mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
+) -> None:
+    from cloudml_edu import TrainingRun
+    from cloudml_edu.report import compare, write_report
+
+    ws = mock_databricks.workspace
+    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
+    (run,) = TrainingRun.list(ws)
+    assert run.target == "databricks"
+    comparison = compare([run], prices=ws.config.prices)
+    assert comparison.rows[0].accuracy == pytest.approx(0.947)
+    report = write_report([run], tmp_path / "report", comparison=comparison)
+    assert (tmp_path / "report" / "report.html").is_file()
+    assert any("trial" in p.name for p in (tmp_path / "report").glob("*.png")), report
