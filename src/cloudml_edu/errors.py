@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "NotFoundError",
+    "QuotaError",
     "ServiceError",
     "ThrottledError",
     "TimeoutError",
@@ -50,6 +51,10 @@ class ServiceError(CloudMLError):
 
 class ThrottledError(ServiceError):
     """The service kept answering 429 / quota exceeded after retries."""
+
+
+class QuotaError(ServiceError):
+    """The subscription's quota (cores, endpoints, instances) does not allow the request."""
 
 
 class BackendError(CloudMLError):
