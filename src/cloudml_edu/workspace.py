@@ -38,14 +38,32 @@ class Workspace:
 
     @classmethod
     def local(
-        cls, root: str | os.PathLike[str] = ".cloudml", *, owner: str = "student"
+        cls, root: str | os.PathLike[str] | None = None, *, owner: str | None = None
     ) -> Workspace:
-        """Everything on this machine, under ``root``: no cloud account needed."""
+        """Everything on this machine, under ``root``: no cloud account needed.
+
+        ``root`` and ``owner`` default to ``$CLOUDML_ROOT`` and ``$CLOUDML_OWNER``,
+        then to ``.cloudml`` and ``student``.
+        """
+        if root is not None and not isinstance(root, str | os.PathLike):
+            raise ConfigError(
+                f"root= takes a folder path, got {type(root).__name__}; e.g. "
+                'Workspace.local(".cloudml")'
+            )
+        if owner is not None and not isinstance(owner, str):
+            raise ConfigError(f"owner= takes a name, got {type(owner).__name__}")
+        chosen_owner = owner if owner is not None else os.environ.get("CLOUDML_OWNER", "student")
+        chosen_root = root if root is not None else os.environ.get("CLOUDML_ROOT", ".cloudml")
         try:
-            config = CloudMLConfig(owner=owner, root=Path(root))
+            config = CloudMLConfig(owner=chosen_owner, root=Path(chosen_root))
         except ValueError as exc:
-            raise ConfigError(f"invalid owner {owner!r}: {exc}") from None
+            raise ConfigError(f"invalid owner {chosen_owner!r}: {exc}") from None
         return cls(config)
+
+    @classmethod
+    def from_environment(cls) -> Workspace:
+        """Settings from ``CLOUDML_*`` environment variables alone (no config file)."""
+        return cls(load_config(None))
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
@@ -125,5 +143,21 @@ class Workspace:
 
 
 def resolve_workspace(workspace: Workspace | None) -> Workspace:
-    """``workspace``, or the default local one (``.cloudml/``) when None: local by default."""
-    return workspace if workspace is not None else Workspace.local()
+    """``workspace``, or the default local one (``.cloudml/``) when None: local by default.
+
+    Anything else (a path string, a config file name) is a ConfigError saying how to
+    make a Workspace from it, before anything is written.
+    """
+    if workspace is None:
+        return Workspace.local()
+    if not isinstance(workspace, Workspace):
+        shown = (
+            repr(workspace)
+            if isinstance(workspace, str | os.PathLike)
+            else type(workspace).__name__
+        )
+        raise ConfigError(
+            f"workspace= takes a Workspace, got {shown}; pass Workspace.local(<folder>) or "
+            "Workspace.from_config(<cloudml.toml>)"
+        )
+    return workspace
