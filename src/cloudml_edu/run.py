@@ -16,7 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloudml_edu.errors import BackendError, TimeoutError
 from cloudml_edu.metrics import Metrics
 
-__all__ = ["JobRecord", "Plan", "PlanStep", "RunStatus", "StepRecord", "TrainingRun", "TrialRecord"]
+__all__ = [
+    "JobRecord",
+    "Plan",
+    "PlanStep",
+    "RemoteJob",
+    "RunStatus",
+    "StepRecord",
+    "TrainingRun",
+    "TrialRecord",
+]
 
 RunStatus = Literal["NotStarted", "Running", "Completed", "Failed", "Canceled"]
 TERMINAL: frozenset[str] = frozenset({"Completed", "Failed", "Canceled"})
@@ -64,6 +73,7 @@ class StepRecord(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     inputs: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
+    url: str = ""
 
 
 class TrialRecord(BaseModel):
@@ -88,6 +98,20 @@ class JobRecord(BaseModel):
     seconds: float = 0.0
 
 
+class RemoteJob(BaseModel):
+    """The cloud job behind a run: its service, name, studio URL, native status and compute."""
+
+    service: Literal["azureml", "databricks"]
+    name: str
+    url: str = ""
+    status: str = ""
+    compute: str = ""
+    nodes: int = 1
+    started: datetime | None = None
+    ended: datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
 class TrainingRun(BaseModel):
     """The result of ``Trainer.fit``: status, metrics, model and how the backend got there."""
 
@@ -107,6 +131,7 @@ class TrainingRun(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     trials: list[TrialRecord] = Field(default_factory=list)
     job: JobRecord | None = None
+    remote: RemoteJob | None = None
     error: str | None = None
     tracking_uri: str = ""
 

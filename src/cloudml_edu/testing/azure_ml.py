@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -514,6 +514,10 @@ class FakeAzureML:
         if script is None:
             return self._error(404, "NotFound", f"run {run_id} was not found")
         details: dict[str, Any] = {"runId": run_id, "status": script.status}
+        if script.started is not None:
+            details["startTimeUtc"] = script.started.isoformat()
+        if script.ended is not None:
+            details["endTimeUtc"] = script.ended.isoformat()
         if script.error:
             details["error"] = {"error": {"code": "UserError", "message": script.error}}
         return self._json(200, details)
@@ -627,9 +631,3 @@ class FakeAzureML:
 
 def _http_date() -> str:
     return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-
-
-def fake_azure_ml(root: Path, *, owner: str = "student") -> Iterator[FakeAzureML]:
-    """Run a :class:`FakeAzureML` for the length of a test (the ``mock_azure_ml`` fixture)."""
-    with FakeAzureML(root=root, owner=owner) as fake:
-        yield fake

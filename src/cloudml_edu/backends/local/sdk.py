@@ -7,7 +7,6 @@ subprocess of this Python; its arguments, log and exit code are kept on the run.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudml_edu.backends import track_live
+from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
 from cloudml_edu.backends.local.tracking import save_record, use_workspace
 from cloudml_edu.errors import BackendError
@@ -42,31 +42,10 @@ class SdkBackend(LocalBackend):
 
     def command(self, data: Path | str, manifest: Path | str | None) -> list[str]:
         """The job's command line (the same one an Azure ML command job runs)."""
-        o = self.options
-        cmd = [
-            sys.executable,
-            "-m",
-            "cloudml_edu.training",
-            "--data",
-            str(data),
-            "--model",
-            o.model,
-            "--params",
-            json.dumps(o.model_params(), sort_keys=True),
-            "--test-size",
-            str(o.test_size),
-            "--seed",
-            str(o.seed),
-            "--image-size",
-            str(o.image_size),
-            "--color-mode",
-            o.color_mode,
-        ]
-        if not o.gradients:
-            cmd.append("--no-gradients")
-        if manifest is not None:
-            cmd += ["--manifest", str(manifest)]
-        return cmd
+        arguments = training_arguments(
+            self.options, data=str(data), manifest=None if manifest is None else str(manifest)
+        )
+        return [sys.executable, "-m", "cloudml_edu.training", *arguments]
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
         return [
