@@ -77,6 +77,7 @@ class SentRequest:
     query: dict[str, str]
     body: Any
     size: int
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
