@@ -56,15 +56,34 @@ DEFAULT_METRICS: dict[str, float] = {
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding")
 
 
+def _fake_jwt(audience: str = "https://management.azure.com") -> str:
+    """An unsigned JWT with the claims azure-ai-ml reads (audience, tenant): valid nowhere."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims = {
+        "oid": "22222222-3333-4444-8555-666666666666",
+        "tid": "33333333-4444-4555-8666-777777777777",
+        "upn": "student@example.edu",
+        "exp": 4102444800,
+        "aud": audience,
+    }
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.fake"
+
+
 class FakeCredential:
     """A ``TokenCredential`` that hands out a fixed token and never touches the network."""
 
-    token = "fake-azure-token"
+    token = _fake_jwt()
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        """A token whose audience is the first scope's resource."""
         from azure.core.credentials import AccessToken
 
-        return AccessToken(self.token, int(time.time()) + 3600)
+        audience = scopes[0].removesuffix("/.default") if scopes else ""
+        token = _fake_jwt(audience) if audience else self.token
+        return AccessToken(token, int(time.time()) + 3600)
 
 
 @dataclass(frozen=True)

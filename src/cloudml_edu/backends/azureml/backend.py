@@ -87,6 +87,12 @@ class AzureMLBackend:
         """The azure-ai-ml job object to submit (no request made)."""
         raise NotImplementedError
 
+    def job_detail(self, job: Any) -> dict[str, Any]:
+        """What the plan shows of the job: the REST body azure-ai-ml would PUT."""
+        from cloudml_edu.backends.azureml.plan import rest_body
+
+        return {"body": rest_body(job)}
+
     def job_steps(self, submission: Submission) -> list[PlanStep]:
         """Extra plan steps (the designer's components); none by default."""
         return []
@@ -218,9 +224,13 @@ class AzureMLBackend:
                 "cost_usd": cost,
             }
         )
-        run.model = f"azureml://jobs/{remote.name}/outputs/artifacts/paths/model/"
+        run.model = self.model_uri(run)
         self._save(run)
         return run
+
+    def model_uri(self, run: TrainingRun) -> str:
+        """Where the job's MLflow model is (the job's ``model`` artifact folder)."""
+        return f"azureml://jobs/{_remote(run).name}/outputs/artifacts/paths/model/"
 
     def metrics_run(self, run: TrainingRun) -> str:
         """The MLflow run holding the metrics: the job itself (the designer: its evaluate step)."""

@@ -57,7 +57,7 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
         PlanStep(
             name="job",
             action=f"submit a {backend.job_type} job and poll it",
-            detail={"body": rest_body(job)},
+            detail=backend.job_detail(job),
         ),
     ]
     minutes = STARTUP_MINUTES + max(1.0, len(dataset) / 1000)
