@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._locks import file_lock
+from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
 from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
 from cloudml_edu.errors import ConfigError
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Workspace", "resolve_workspace"]
 
 DEFAULT_CONFIG = "cloudml.toml"
+#: Seconds to wait for another process creating the workspace's stores.
+STORE_LOCK_TIMEOUT = 120.0
 
 
 class Workspace:
@@ -33,8 +37,7 @@ class Workspace:
     def __init__(self, config: CloudMLConfig) -> None:
         install_log_filter()
         self.config = config
-        self.root = Path(config.root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = ensure_dir(Path(config.root).resolve(), what="workspace folder")
 
     @classmethod
     def local(
@@ -120,26 +123,36 @@ class Workspace:
         """The MLflow tracking store: SQLite under root."""
         return f"sqlite:///{self.root / 'mlflow.db'}"
 
+    def ensure_tracking_store(self) -> str:
+        """Create the MLflow SQLite store once, under a lock, and return its URI.
+
+        Two commands started at once on a fresh workspace would otherwise both
+        create MLflow's tables and one would fail ("duplicate column").
+        """
+        ready = self.root / ".mlflow-ready"
+        if not ready.exists():
+            with file_lock(self.root / ".mlflow.lock", timeout=STORE_LOCK_TIMEOUT):
+                if not ready.exists():
+                    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+                    SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())
+                    ready.touch()
+        return self.tracking_uri
+
     @property
     def artifact_root(self) -> Path:
         """Where MLflow artifacts (models, plots) are written."""
-        path = self.root / "artifacts"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "artifacts", what="workspace artifacts folder")
 
     @property
     def runs_dir(self) -> Path:
         """Working folders of training runs (step outputs, job logs)."""
-        path = self.root / "runs"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "runs", what="workspace runs folder")
 
     @property
     def endpoints_dir(self) -> Path:
         """The registry of local endpoints (one JSON file each)."""
-        path = self.root / "endpoints"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "endpoints", what="workspace endpoints folder")
 
 
 def resolve_workspace(workspace: Workspace | None) -> Workspace:
