@@ -12,8 +12,7 @@ def test_designer_submits_pipeline_of_registered_components(mock_azure_ml, image
 
     components = [r for r in mock_azure_ml.sent("PUT", "/components/")]
     assert sorted(r.path.split("/components/")[1].split("/")[0] for r in components) == sorted(
-        f"cloudml_edu_{s}"
-        for s in ("prepare", "split", "featurize", "train", "score", "evaluate")
+        f"cloudml_edu_{s}" for s in ("prepare", "split", "featurize", "train", "score", "evaluate")
     )
     (body,) = mock_azure_ml.jobs.values()
     props = body["properties"]
@@ -29,7 +28,12 @@ def test_designer_submits_pipeline_of_registered_components(mock_azure_ml, image
     assert props["inputs"]["dataset"]["jobInputType"] == "uri_folder"
     assert run.status == "Completed" and run.metrics is not None
     assert [s.name for s in run.steps] == [
-        "prepare", "split", "featurize", "train", "score", "evaluate"
+        "prepare",
+        "split",
+        "featurize",
+        "train",
+        "score",
+        "evaluate",
     ]
     assert all(s.url.startswith("https://ml.azure.com/runs/") for s in run.steps)
 

@@ -53,9 +53,7 @@ def test_plan_sends_nothing(mock_azure_ml, ds):
 
 
 def test_backend_options_reach_the_job(mock_azure_ml, ds):
-    trainer = Trainer(
-        "sdk", workspace=mock_azure_ml.workspace, backend_options={"shm_size": "2g"}
-    )
+    trainer = Trainer("sdk", workspace=mock_azure_ml.workspace, backend_options={"shm_size": "2g"})
     trainer.fit(ds)
     (body,) = mock_azure_ml.jobs.values()
     assert body["properties"]["resources"]["shmSize"] == "2g"

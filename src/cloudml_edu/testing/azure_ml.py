@@ -218,7 +218,8 @@ class FakeAzureML:
                 re.compile(path_pattern),
                 status,
                 times,
-                code or {401: "AuthenticationFailed", 404: "NotFound", 429: "TooManyRequests"}.get(
+                code
+                or {401: "AuthenticationFailed", 404: "NotFound", 429: "TooManyRequests"}.get(
                     status, "ServiceError"
                 ),
                 message,
@@ -304,10 +305,10 @@ class FakeAzureML:
         url = str(request.url)
         parts = urlsplit(url)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        raw = request.body
+        raw: Any = request.body
         if hasattr(raw, "read"):
             raw = raw.read()
-        data = raw.encode() if isinstance(raw, str) else (raw or b"")
+        data: bytes = raw.encode() if isinstance(raw, str) else bytes(raw or b"")
         body: Any = None
         if data and "json" in str(request.headers.get("Content-Type", "")):
             try:
@@ -384,14 +385,16 @@ class FakeAzureML:
 
     def _store(self, key: str, body: Any) -> dict[str, Any]:
         segments = key.split("/")
-        stored = json.loads(json.dumps(body or {}))
+        stored: dict[str, Any] = json.loads(json.dumps(body or {}))
         stored["id"] = f"{self.arm_id}/{key}"
         stored["name"] = segments[-1]
         stored.setdefault("properties", {})
         props = stored["properties"]
         props["provisioningState"] = "Succeeded"
         if segments[0] == "onlineEndpoints" and len(segments) == 2:
-            props["scoringUri"] = f"https://{segments[1]}.{self.region}.inference.ml.azure.com/score"
+            props["scoringUri"] = (
+                f"https://{segments[1]}.{self.region}.inference.ml.azure.com/score"
+            )
             props.setdefault("traffic", {})
         if segments[0] == "computes":
             props.setdefault("properties", {})
@@ -469,7 +472,9 @@ class FakeAzureML:
         if method == "PUT":
             self.jobs[name] = body
             if name not in self.scripts:
-                self.scripts[name] = self._next_scripts.pop(0) if self._next_scripts else JobScript()
+                self.scripts[name] = (
+                    self._next_scripts.pop(0) if self._next_scripts else JobScript()
+                )
             return self._json(201, self._job_view(name, status="NotStarted"))
         if name not in self.jobs:
             return self._error(404, "UserError", f"job {name} was not found")
@@ -480,7 +485,7 @@ class FakeAzureML:
         return self._json(200, self._job_view(name, status=self.scripts[name].advance()))
 
     def _job_view(self, name: str, *, status: str | None = None) -> dict[str, Any]:
-        view = json.loads(json.dumps(self.jobs[name]))
+        view: dict[str, Any] = json.loads(json.dumps(self.jobs[name]))
         view["id"] = f"{self.arm_id}/jobs/{name}"
         view["name"] = name
         props = view.setdefault("properties", {})
@@ -573,7 +578,10 @@ class FakeAzureML:
     def _mlflow_run(self, run_id: str) -> Reply:
         script = self._script_of(run_id)
         if script is None:
-            payload = {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"run {run_id} not found"}
+            payload = {
+                "error_code": "RESOURCE_DOES_NOT_EXIST",
+                "message": f"run {run_id} not found",
+            }
             return self._json(404, payload)
         now = int(time.time() * 1000)
         metrics = [

@@ -36,14 +36,18 @@ def mock_azure_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     fake; ``.requests`` lists what was sent, ``.jobs`` the job bodies by name, and
     ``.script_job(statuses=..., metrics=..., error=...)`` decides how the next job goes.
     """
-    from cloudml_edu.testing.azure_ml import FakeAzureML
-
     import cloudml_edu.backends.azureml.backend as azureml_backend
+    from cloudml_edu.testing.azure_ml import FakeAzureML
 
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setattr(azureml_backend, "POLL_INTERVAL", 0.01)  # scripted jobs end at once
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "MLFLOW_TRACKING_URI"):
+    for name in (
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "MLFLOW_TRACKING_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     with FakeAzureML(root=tmp_path / "cloudml-azureml") as fake:
         yield fake

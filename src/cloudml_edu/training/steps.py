@@ -84,7 +84,9 @@ def run_step(step: str, a: argparse.Namespace) -> None:
         joblib.dump(model, out / "model.joblib")
         (out / "train.json").write_text(json.dumps({"seconds": seconds}))
     elif step == "score":
-        scores = score(joblib.load(a.model / "model.joblib"), _features(a.features, "test").features)
+        scores = score(
+            joblib.load(a.model / "model.joblib"), _features(a.features, "test").features
+        )
         payload: dict[str, Any] = {
             "labels": scores.labels,
             "predicted": scores.predicted,
@@ -97,16 +99,16 @@ def run_step(step: str, a: argparse.Namespace) -> None:
 
         dataset = _dataset(a.dataset)
         parts = _parts(dataset, a.split)
-        test = _features(a.features, "test", dataset)
+        test_x = _features(a.features, "test", dataset)
         raw = json.loads((a.scores / "scores.json").read_text())
         scores = Scores(raw["labels"], raw["predicted"], np.asarray(raw["probabilities"]))
         seconds = json.loads((a.model / "train.json").read_text())["seconds"]
         metrics = evaluate(
-            test.labels, scores, n_train=len(parts["train"]), train_seconds=seconds
+            test_x.labels, scores, n_train=len(parts["train"]), train_seconds=seconds
         )
         model = joblib.load(a.model / "model.joblib")
         params = json.loads(a.params)
-        outcome = Outcome(model, spec, a.model_family, params, metrics, scores, test)
+        outcome = Outcome(model, spec, a.model_family, params, metrics, scores, test_x)
         outcome.extra_params["pipeline.steps"] = len(STEPS)
         with mlflow.start_run():
             log_outcome(outcome, test_set=parts["test"])

@@ -184,8 +184,8 @@ def _imports(path: Path, module: str) -> list[str]:
 
     def visit(node: Any) -> None:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                visit(child)
+            for other in node.orelse:
+                visit(other)
             return
         if isinstance(node, ast.Import):
             found.extend(a.name for a in node.names)
@@ -196,8 +196,8 @@ def _imports(path: Path, module: str) -> list[str]:
                 base = f"{anchor}.{base}" if base else anchor
             found.append(base)
             found.extend(f"{base}.{a.name}" for a in node.names)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
+        for inner in ast.iter_child_nodes(node):
+            visit(inner)
 
     visit(tree)
     return [m for m in found if m == "cloudml_edu" or m.startswith("cloudml_edu.")]

@@ -73,6 +73,7 @@ class AzureMLBackend:
     name: ClassVar[str]
     target: ClassVar[str] = "azureml"
     job_type: ClassVar[str]
+    startup_minutes: ClassVar[float] = STARTUP_MINUTES
 
     def __init__(
         self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
@@ -89,9 +90,9 @@ class AzureMLBackend:
 
     def job_detail(self, job: Any) -> dict[str, Any]:
         """What the plan shows of the job: the REST body azure-ai-ml would PUT."""
-        from cloudml_edu.backends.azureml.plan import rest_body
-
-        return {"body": rest_body(job)}
+        built = job._to_job() if hasattr(job, "_to_job") else job
+        body: dict[str, Any] = built._to_rest_object().as_dict()
+        return {"body": body}
 
     def job_steps(self, submission: Submission) -> list[PlanStep]:
         """Extra plan steps (the designer's components); none by default."""
@@ -108,12 +109,14 @@ class AzureMLBackend:
         """The submission ``fit`` would make, worked out without any request."""
         name, version = assets.data_asset_name(self.workspace, dataset)
         compute = None if self.settings.serverless else self.settings.compute
-        return Submission(f"azureml:{name}:{version}", assets.code_snapshot(self.workspace), compute)
+        return Submission(
+            f"azureml:{name}:{version}", assets.code_snapshot(self.workspace), compute
+        )
 
     def plan(self, dataset: Dataset) -> Plan:
         from cloudml_edu.backends.azureml.plan import build_plan
 
-        return build_plan(self, dataset)
+        return build_plan(self, dataset)  # plan.py is below this module: it imports nothing here
 
     # ---- fit ---------------------------------------------------------------------
     def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
@@ -150,7 +153,9 @@ class AzureMLBackend:
         track_live(run, self)
         return self.poller(run)
 
-    def fit(self, dataset: Dataset, *, wait: bool = True, timeout: float | None = None) -> TrainingRun:
+    def fit(
+        self, dataset: Dataset, *, wait: bool = True, timeout: float | None = None
+    ) -> TrainingRun:
         """Submit and (by default) wait; ``Trainer.fit`` calls this."""
         poller = self.begin_fit(dataset)
         return poller.result(timeout=timeout) if wait else poller.value

@@ -51,9 +51,9 @@ class AzureDesignerBackend(AzureMLBackend):
         from azure.ai.ml import load_component
 
         version = component_version(code)
-        loaded = {}
+        loaded: dict[str, Any] = {}
         for step in STEPS:
-            component = load_component(source=COMPONENT_DIR / f"{step}.yaml")
+            component: Any = load_component(source=COMPONENT_DIR / f"{step}.yaml")
             component.version = version
             component.code = str(code)
             component.environment = self.settings.environment
@@ -113,12 +113,12 @@ class AzureDesignerBackend(AzureMLBackend):
 
         c = self._registered or self.components(submission.code)
         o = self.options
-        features = {"image_size": o.image_size, "color_mode": o.color_mode}
+        features: dict[str, Any] = {"image_size": o.image_size, "color_mode": o.color_mode}
         if not o.gradients:
             features["no_gradients"] = "--no-gradients"
         model = {"model_family": o.model, "params": json.dumps(o.model_params(), sort_keys=True)}
 
-        @pipeline(  # type: ignore[misc]
+        @pipeline(  # type: ignore[call-overload]
             name=name,
             display_name=f"{self.workspace.owner} designer {o.model}",
             experiment_name=o.experiment,
@@ -129,7 +129,10 @@ class AzureDesignerBackend(AzureMLBackend):
             # node names are the variable names: the steps' names in the canvas
             prepare = c["prepare"](dataset=dataset)
             split = c["split"](
-                dataset=dataset, manifest=prepare.outputs.manifest, test_size=o.test_size, seed=o.seed
+                dataset=dataset,
+                manifest=prepare.outputs.manifest,
+                test_size=o.test_size,
+                seed=o.seed,
             )
             featurize = c["featurize"](dataset=dataset, split=split.outputs.split, **features)
             train = c["train"](features=featurize.outputs.features, seed=o.seed, **model)
@@ -193,6 +196,12 @@ def _outputs(child: Any) -> list[str]:
         o
         for step in STEPS
         if step == child.display_name
-        for o in {"prepare": ["manifest"], "split": ["split"], "featurize": ["features"],
-                  "train": ["model"], "score": ["scores"], "evaluate": ["metrics"]}[step]
+        for o in {
+            "prepare": ["manifest"],
+            "split": ["split"],
+            "featurize": ["features"],
+            "train": ["model"],
+            "score": ["scores"],
+            "evaluate": ["metrics"],
+        }[step]
     ]

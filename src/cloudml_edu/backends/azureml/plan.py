@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cloudml_edu.backends.azureml.assets import dataset_location
 from cloudml_edu.run import Plan, PlanStep
@@ -11,19 +11,11 @@ if TYPE_CHECKING:
     from cloudml_edu.backends.azureml.backend import AzureMLBackend
     from cloudml_edu.dataset import Dataset
 
-__all__ = ["build_plan", "rest_body"]
-
-
-def rest_body(job: Any) -> dict[str, Any]:
-    """The REST body azure-ai-ml would PUT for ``job`` (computed offline)."""
-    built = job._to_job() if hasattr(job, "_to_job") else job
-    body: dict[str, Any] = built._to_rest_object().as_dict()
-    return body
+__all__ = ["build_plan"]
 
 
 def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
     """What ``fit`` would create and run on Azure ML, and what it would cost."""
-    from cloudml_edu.backends.azureml.backend import STARTUP_MINUTES
     from cloudml_edu.pricing import estimate_cost, price_of
 
     cfg, ws = backend.settings, backend.workspace
@@ -60,7 +52,7 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
             detail=backend.job_detail(job),
         ),
     ]
-    minutes = STARTUP_MINUTES + max(1.0, len(dataset) / 1000)
+    minutes = backend.startup_minutes + max(1.0, len(dataset) / 1000)
     price = price_of(cfg.vm_size, overrides=ws.config.prices)
     return Plan(
         backend=backend.name,
@@ -70,8 +62,6 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
         compute_sku=cfg.vm_size,
         nodes=1,
         estimated_minutes=round(minutes, 1),
-        estimated_cost_usd=estimate_cost(
-            cfg.vm_size, minutes / 60, overrides=ws.config.prices
-        ),
+        estimated_cost_usd=estimate_cost(cfg.vm_size, minutes / 60, overrides=ws.config.prices),
         price_source=price.describe(),
     )

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.azureml.backend import AzureMLBackend, Submission
 
-__all__ = ["AzureSdkBackend", "JOB_PACKAGES"]
+__all__ = ["JOB_PACKAGES", "AzureSdkBackend"]
 
 #: What the curated sklearn image lacks for the training code; pip installs it at job start
 #: (a few seconds; no image build).

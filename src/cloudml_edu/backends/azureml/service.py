@@ -64,9 +64,9 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
     from cloudml_edu.metrics import Metrics
 
     uri, token = tracking_uri(ws), _token(ws)
-    store = RestStore(lambda: MlflowHostCreds(uri, token=token))
+    store = RestStore(lambda: MlflowHostCreds(uri, token=token))  # type: ignore[no-untyped-call]
     try:
-        found = store.get_run(run_id)
+        found = store.get_run(run_id)  # type: ignore[no-untyped-call]
     except MlflowException as exc:
         raise NotFoundError(
             f"no MLflow run {run_id} in the workspace's tracking store ({exc.error_code}); the "
