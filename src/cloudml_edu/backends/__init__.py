@@ -37,6 +37,8 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("sdk", "local"): "cloudml_edu.backends.local.sdk:SdkBackend",
     ("automl", "local"): "cloudml_edu.backends.local.automl:AutoMLBackend",
     ("automl", "databricks"): "cloudml_edu.backends.databricks.automl:DatabricksAutoML",
+    ("designer", "azureml"): "cloudml_edu.backends.azureml.designer:AzureDesignerBackend",
+    ("sdk", "azureml"): "cloudml_edu.backends.azureml.sdk:AzureSdkBackend",
 }
 #: The cloud service each backend targets when the workspace configures it.
 CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}

@@ -2,9 +2,10 @@
 
 ``cloudml_workspace`` gives a fresh local workspace in a temporary folder, with
 progress bars off, so a student's script runs end to end in a test without any
-cloud account.  ``mock_databricks`` runs the real databricks-sdk client against a
-fake Databricks workspace (:mod:`cloudml_edu.testing.databricks`), with its
-tables' storage on an Azurite started once per session.
+cloud account.  ``mock_azure_ml`` gives a fake Azure ML workspace (see
+:mod:`cloudml_edu.testing.azure_ml`); ``mock_databricks`` runs the real databricks-sdk
+client against a fake Databricks workspace (:mod:`cloudml_edu.testing.databricks`), with
+its tables' storage on an Azurite started once per session.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from cloudml_edu.testing.azure_ml import FakeAzureML
     from cloudml_edu.testing.azurite import Azurite
     from cloudml_edu.testing.databricks import FakeDatabricks
     from cloudml_edu.workspace import Workspace
@@ -71,4 +73,29 @@ def mock_databricks(
         connection_string=cloudml_azurite.connection_string,
     )
     with fake_databricks(tmp_path / "cloudml-workspace", storage=storage) as fake:
+        yield fake
+
+
+@pytest.fixture
+def mock_azure_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzureML]:
+    """A fake Azure ML workspace at the HTTP boundary (the real azure-ai-ml client runs).
+
+    ``mock_azure_ml.workspace`` is a workspace whose ``[azure_ml]`` points at the
+    fake; ``.requests`` lists what was sent, ``.jobs`` the job bodies by name, and
+    ``.script_job(statuses=..., metrics=..., error=...)`` decides how the next job goes.
+    """
+    import cloudml_edu.backends.azureml.backend as azureml_backend
+    from cloudml_edu.testing.azure_ml import FakeAzureML
+
+    monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setattr(azureml_backend, "POLL_INTERVAL", 0.01)  # scripted jobs end at once
+    for name in (
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "MLFLOW_TRACKING_URI",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    with FakeAzureML(root=tmp_path / "cloudml-azureml") as fake:
         yield fake
