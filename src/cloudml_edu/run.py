@@ -10,8 +10,10 @@ reading many students' runs from one store.
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -70,6 +72,16 @@ class Plan(BaseModel):
         ]
         lines += [f"  {i}. {step.name}: {step.action}" for i, step in enumerate(self.steps, 1)]
         return "\n".join(lines)
+
+    def write(self, folder: str | os.PathLike[str]) -> Path:
+        """Save the plan as ``<folder>/plan-<backend>-<target>.json`` (secrets redacted)."""
+        from cloudml_edu._paths import ensure_dir, user_paths
+        from cloudml_edu._secrets import redact
+
+        path = ensure_dir(folder, what="plan folder") / f"plan-{self.backend}-{self.target}.json"
+        with user_paths(path, what="plan file"):
+            path.write_text(redact(self.model_dump_json(indent=2)), encoding="utf-8")
+        return path
 
 
 class StepRecord(BaseModel):

@@ -149,7 +149,7 @@ def test_max_trials_and_short_budget_warn(
 
 
 def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
-    mock_databricks: FakeDatabricks, shapes: Dataset
+    mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
 ) -> None:
     trainer = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=10)
     plan = trainer.plan(shapes)
@@ -165,7 +165,10 @@ def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
     assert plan.estimated_minutes == 18.0
     assert plan.estimated_cost_usd == pytest.approx(0.3 * (0.293 + 0.75 * 0.30), abs=1e-3)
     assert "DBU" in plan.price_source
-    text = plan.model_dump_json() + str(plan)
+    saved = plan.write(tmp_path / "plans")
+    assert saved.name == "plan-automl-databricks.json"
+    text = saved.read_text() + str(plan)
+    assert '"POST /api/2.2/jobs/runs/submit"' in text
     assert mock_databricks.token not in text
     settings = mock_databricks.workspace.config.storage
     assert settings.connection_string is not None
