@@ -41,11 +41,31 @@ def cloudml_azurite() -> Iterator[Azurite]:
         yield emulator
 
 
+@pytest.fixture(scope="session")
+def cloudml_tracking_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose MLflow store is created once per session (creating one takes seconds)."""
+    from cloudml_edu.workspace import Workspace
+
+    workspace = Workspace.local(tmp_path_factory.mktemp("tracking-template") / "workspace")
+    workspace.ensure_tracking_store()
+    return workspace.root
+
+
+def _seed_tracking_store(root: Path, template: Path) -> None:
+    """Give the workspace folder ``root`` a copy of the template's empty MLflow store."""
+    import shutil
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template / "mlflow.db", root / "mlflow.db")
+    shutil.copy(template / ".mlflow-ready", root / ".mlflow-ready")
+
+
 @pytest.fixture
 def mock_databricks(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     cloudml_azurite: Azurite,
+    cloudml_tracking_template: Path,
     request: pytest.FixtureRequest,
 ) -> Iterator[FakeDatabricks]:
     """A fake Databricks workspace at the HTTP boundary; ``.workspace`` targets it.
@@ -72,7 +92,9 @@ def mock_databricks(
         container=container,
         connection_string=cloudml_azurite.connection_string,
     )
-    with fake_databricks(tmp_path / "cloudml-workspace", storage=storage) as fake:
+    root = tmp_path / "cloudml-workspace"
+    _seed_tracking_store(root, cloudml_tracking_template)
+    with fake_databricks(root, storage=storage) as fake:
         yield fake
 
 
