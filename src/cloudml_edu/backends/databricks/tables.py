@@ -163,8 +163,16 @@ class DatabricksTables:
         databricks_config(ws)
         self.ws = ws
 
-    def register(self, manifest: Manifest, *, store_url: str, schema: str, name: str | None) -> str:
-        """Create (or replace) the external table of ``manifest``; returns its full name."""
+    def register(
+        self,
+        manifest: Manifest,
+        *,
+        store_url: str,
+        schema: str,
+        name: str | None,
+        prefix: str | None = None,
+    ) -> str:
+        """Create (or replace) the external table of ``manifest`` stored at ``prefix``; returns its name."""
         from cloudml_edu.storage.sync import version_prefix
 
         if manifest.layout != "parquet":
@@ -173,7 +181,7 @@ class DatabricksTables:
                 'tables read Parquet: upload it with layout="parquet" first'
             )
         full = table_name(name or manifest.name, schema=schema)
-        prefix = version_prefix(manifest.owner, manifest.name, manifest.version)
+        prefix = prefix or version_prefix(manifest.owner, manifest.name, manifest.version)
         properties = {
             "cloudml.owner": manifest.owner,
             "cloudml.version": manifest.version,
