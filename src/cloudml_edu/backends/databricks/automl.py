@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cloudml_edu.backends.databricks import memo
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -126,6 +127,10 @@ class DatabricksAutoML:
         self.settings = databricks_config(workspace)
         self.minutes = automl_minutes(options, warn=False)
         price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
+
+    @property
+    def _where(self) -> str:
+        return self.settings.host or "Databricks"
 
     # ---- names and bodies (no network) -------------------------------------------
     def _feature_key(self, dataset: Dataset) -> str:
@@ -329,9 +334,7 @@ class DatabricksAutoML:
         except Exception as exc:
             run.status, run.error, run.ended = "Failed", f"submit: {exc}", datetime.now(UTC)
             run.save()
-            raise translate_error(
-                exc, action="submit the AutoML run", where=self.settings.host or "Databricks"
-            ) from exc
+            raise translate_error(exc, action="submit the AutoML run", where=self._where) from exc
         run.remote = _remote(run).model_copy(
             update={"name": str(submitted.run_id), "status": "PENDING"}
         )
@@ -353,16 +356,14 @@ class DatabricksAutoML:
         """``[databricks] single_user_name``, else the signed-in user (asked once, remembered)."""
         if self.settings.single_user_name:
             return self.settings.single_user_name
-        known = _memo(self.workspace).get("user")
+        known = memo.recall(self.workspace).get("user")
         if isinstance(known, str):
             return known
         try:
             user = str(client.current_user.me().user_name)
         except Exception as exc:
-            raise translate_error(
-                exc, action="read the signed-in user", where=self.settings.host or "Databricks"
-            ) from exc
-        _update_memo(self.workspace, user=user)
+            raise translate_error(exc, action="read the signed-in user", where=self._where) from exc
+        memo.remember(self.workspace, user=user)
         return user
 
     def _ensure_features(self, dataset: Dataset) -> None:
@@ -374,7 +375,7 @@ class DatabricksAutoML:
         key = self._feature_prefix(dataset) + "/part-00000.parquet"
         store = self.workspace.store
         storage_location(self.workspace, key)  # ConfigError without Azure Blob
-        if store.info(key) is not None and _remembered(self.workspace, key):
+        if store.info(key) is not None and memo.has(self.workspace, key):
             return
         o = self.options
         frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
@@ -383,14 +384,14 @@ class DatabricksAutoML:
         store.put_bytes(key, buffer.getvalue())
         for statement in self._table_sql(dataset):
             run_sql(self.workspace, statement)
-        _remember(self.workspace, key)
+        memo.remember(self.workspace, uploaded=key)
 
     def _ensure_task(self, client: Any) -> None:
         """Upload the task file (content-addressed name) unless this workspace already has it."""
         from databricks.sdk.service.workspace import ImportFormat
 
         path = self._task_path()
-        if _remembered(self.workspace, path):
+        if memo.has(self.workspace, path):
             return
         try:
             client.workspace.mkdirs(path.rsplit("/", 1)[0])
@@ -398,10 +399,8 @@ class DatabricksAutoML:
                 path, TASK_FILE.read_bytes(), format=ImportFormat.AUTO, overwrite=True
             )
         except Exception as exc:
-            raise translate_error(
-                exc, action=f"upload {path}", where=self.settings.host or "Databricks"
-            ) from exc
-        _remember(self.workspace, path)
+            raise translate_error(exc, action=f"upload {path}", where=self._where) from exc
+        memo.remember(self.workspace, uploaded=path)
 
     # ---- following ------------------------------------------------------------------
     def refresh(self, run: TrainingRun) -> TrainingRun:
@@ -412,9 +411,7 @@ class DatabricksAutoML:
         try:
             found = client.jobs.get_run(run_id)
         except Exception as exc:
-            raise translate_error(
-                exc, action=f"read run {run_id}", where=self.settings.host or "Databricks"
-            ) from exc
+            raise translate_error(exc, action=f"read run {run_id}", where=self._where) from exc
         state = found.state
         life = state.life_cycle_state.value if state and state.life_cycle_state else "PENDING"
         result = state.result_state.value if state and state.result_state else None
@@ -449,7 +446,7 @@ class DatabricksAutoML:
             raise translate_error(
                 exc,
                 action=f"read the output of task run {task_run}",
-                where=self.settings.host or "Databricks",
+                where=self._where,
             ) from exc
 
     def _task_error(self, task_run: int, result: str | None, state: Any, url: str) -> str:
@@ -508,9 +505,7 @@ class DatabricksAutoML:
         try:
             client_for(self.workspace).jobs.cancel_run(run_id)
         except Exception as exc:
-            raise translate_error(
-                exc, action=f"cancel run {run_id}", where=self.settings.host or "Databricks"
-            ) from exc
+            raise translate_error(exc, action=f"cancel run {run_id}", where=self._where) from exc
 
 
 def _describe(run: TrainingRun, elapsed: float) -> str:
@@ -535,35 +530,3 @@ def _remote(run: TrainingRun) -> RemoteJob:
 
 def _time(epoch_ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else None
-
-
-# ---- what this workspace already holds on Databricks ---------------------------------------
-def _memo_path(ws: Workspace) -> Path:
-    return ws.root / "databricks-memo.json"
-
-
-def _memo(ws: Workspace) -> dict[str, Any]:
-    """What was sent to this Databricks host before: uploaded keys and the signed-in user."""
-    path = _memo_path(ws)
-    known = json.loads(path.read_text()) if path.is_file() else {}
-    found: dict[str, Any] = known.get(databricks_config(ws).host or "", {})
-    return found
-
-
-def _update_memo(ws: Workspace, *, uploaded: str | None = None, user: str | None = None) -> None:
-    path = _memo_path(ws)
-    known = json.loads(path.read_text()) if path.is_file() else {}
-    entry = known.setdefault(databricks_config(ws).host or "", {})
-    if uploaded is not None:
-        entry.setdefault("uploaded", []).append(uploaded)
-    if user is not None:
-        entry["user"] = user
-    path.write_text(json.dumps(known, indent=1))
-
-
-def _remembered(ws: Workspace, key: str) -> bool:
-    return key in _memo(ws).get("uploaded", [])
-
-
-def _remember(ws: Workspace, key: str) -> None:
-    _update_memo(ws, uploaded=key)
