@@ -81,7 +81,8 @@ def automl_minutes(options: TrainOptions, *, warn: bool = True) -> int:
     minutes = max(MIN_AUTOML_MINUTES, round(options.timeout_minutes))
     if not warn:
         return minutes
-    if "max_trials" in options.model_fields_set:
+    default_trials = type(options).model_fields["max_trials"].default
+    if "max_trials" in options.model_fields_set and options.max_trials != default_trials:
         log.warning(
             "Databricks AutoML cannot limit trials (max_trials is not supported on Runtime 11 ML "
             "and above); max_trials=%d is ignored, the search runs for timeout_minutes",
