@@ -98,7 +98,7 @@ def test_without_a_warehouse_the_local_catalog_is_used(
 
 
 def test_cli_list_and_delete_use_the_tables(
-    mock_databricks: FakeDatabricks, tiny_dir: Path, tmp_path: Path
+    mock_databricks: FakeDatabricks, tiny_dir: Path, config_file: Path
 ) -> None:
     import json
 
@@ -106,23 +106,32 @@ def test_cli_list_and_delete_use_the_tables(
 
     from cloudml_edu.cli import app
 
-    ws = mock_databricks.workspace
-    Dataset.from_folder(tiny_dir, name="shapes").register(ws)
-    config = tmp_path / "cloudml.toml"
-    storage = ws.config.storage
-    assert storage.connection_string is not None
-    config.write_text(
-        f'owner = "tester"\nroot = "{ws.root}"\n[storage]\nkind = "azure_blob"\n'
-        f'container = "{storage.container}"\n'
-        f'connection_string = "{storage.connection_string.get_secret_value()}"\n'
-        f'[databricks]\nhost = "{mock_databricks.host}"\ntoken = "{mock_databricks.token}"\n'
-        f'warehouse_id = "{mock_databricks.warehouse_id}"\n'
-    )
+    Dataset.from_folder(tiny_dir, name="shapes").register(mock_databricks.workspace)
     runner = CliRunner()
-    listed = runner.invoke(app, ["dataset", "list", "--config", str(config), "--json"])
+    listed = runner.invoke(app, ["dataset", "list", "--config", str(config_file), "--json"])
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.output)[0]["table"] == "hive_metastore.cloudml_tester.shapes"
-    deleted = runner.invoke(app, ["dataset", "delete", "shapes", "--config", str(config), "--json"])
+    deleted = runner.invoke(
+        app, ["dataset", "delete", "shapes", "--config", str(config_file), "--json"]
+    )
     assert deleted.exit_code == 0, deleted.output
     assert "DROP TABLE IF EXISTS hive_metastore.cloudml_tester.shapes" in mock_databricks.statements
     assert mock_databricks.tables == {}
+
+
+def test_cli_train_plan_on_databricks_sends_nothing(
+    mock_databricks: FakeDatabricks, tiny_dir: Path, config_file: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cloudml_edu.cli import app
+
+    args = ["train", str(tiny_dir), "--backend", "automl", "--plan", "--config", str(config_file)]
+    done = CliRunner().invoke(app, [*args, "--json"])
+    assert done.exit_code == 0, done.output
+    plan = json.loads(done.output)
+    assert plan["target"] == "databricks" and plan["estimated_cost_usd"] > 0
+    assert mock_databricks.requests == []
+    assert mock_databricks.token not in done.output
