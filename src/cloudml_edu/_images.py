@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
-__all__ = ["ImageCheck", "check_image", "md5_file"]
-
-_CHUNK = 1 << 20
+__all__ = ["ImageCheck", "check_image"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +32,3 @@ def check_image(data: bytes) -> ImageCheck:
         return ImageCheck(problem="not an image Pillow can read")
     except (OSError, ValueError, SyntaxError) as exc:
         return ImageCheck(problem=f"corrupt image ({exc})")
-
-
-def md5_file(path: Path) -> str:
-    """Hex MD5 of a file, read in chunks."""
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -82,7 +82,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from cloudml_edu.storage.manage import list_versions
+    from cloudml_edu.datasets import list_versions
 
     found = list_versions(workspace_from_option(config), all_owners=all_owners)
     if json_output:
@@ -107,7 +107,7 @@ def download_command(
     json_output: JsonOption = False,
 ) -> None:
     """Download a version (concurrent, every file verified by MD5, resumable)."""
-    from cloudml_edu.storage.manage import download_version
+    from cloudml_edu.datasets import download_version
 
     dataset = download_version(
         workspace_from_option(config), name, dest, version=version,
@@ -130,7 +130,7 @@ def delete_command(
     json_output: JsonOption = False,
 ) -> None:
     """Delete a version: manifest first (it stops loading at once), then its objects."""
-    from cloudml_edu.storage.manage import delete_version
+    from cloudml_edu.datasets import delete_version
 
     ws = workspace_from_option(config)
     if not yes and not json_output:
@@ -151,7 +151,7 @@ def share_command(
     json_output: JsonOption = False,
 ) -> None:
     """Print short-lived, read-only SAS URLs of a version (Azure Blob only)."""
-    from cloudml_edu.storage.manage import share_version
+    from cloudml_edu.datasets import share_version
 
     shared = share_version(
         workspace_from_option(config), name, version=version, expires_in=timedelta(hours=hours)
