@@ -15,17 +15,20 @@ import hashlib
 import re
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloudml_edu.errors import DatasetError
+from cloudml_edu.errors import ConfigError, DatasetError
 
 __all__ = [
     "MANIFEST_NAME",
     "ImageRecord",
     "Layout",
     "Manifest",
+    "check_layout",
+    "check_name",
+    "check_version",
     "file_key",
     "manifest_key",
     "parse_shard",
@@ -35,6 +38,8 @@ __all__ = [
 
 MANIFEST_NAME = "_manifest.json"
 Layout = Literal["files", "parquet"]
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 _SHARD_NAME = re.compile(r"^shards/part-\d{5}-n(\d+)-([0-9a-f]{32})\.parquet$")
 
 
@@ -85,6 +90,43 @@ class Manifest(BaseModel):
         for record in sorted(self.records, key=lambda r: r.path):
             digest.update(f"{record.path}\0{record.md5}\n".encode())
         return digest.hexdigest()[:16]
+
+
+# ---- names, versions and layouts: one rule for the API, the CLI and the store -----
+def check_name(name: object, *, argument: str = "name") -> str:
+    """A dataset name: a letter or ``_``, then up to 62 letters, digits, ``_`` or ``-``.
+
+    It is a folder in the store and, lower-cased with ``-`` as ``_``, a catalog table
+    name; ``argument`` is what the caller calls it (``name``, ``--name``).
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"{argument} {name!r} is not a valid dataset name: start with a letter or '_', then "
+            "use up to 62 letters, digits, '_' or '-' (no spaces, dots or slashes), e.g. 'pets'"
+        )
+    return name
+
+
+def check_version(version: object, *, argument: str = "version") -> str:
+    """A dataset version: a letter or digit, then up to 31 letters, digits, ``.``, ``_`` or ``-``."""
+    if not isinstance(version, str) or not _VERSION.match(version) or ".." in version:
+        raise ConfigError(
+            f"{argument} {version!r} is not a valid dataset version: use letters, digits, '.', "
+            "'_' or '-' (no slashes, no '..'), starting with a letter or digit, e.g. '1' or '2.1'"
+        )
+    return version
+
+
+def check_layout(layout: object, *, argument: str = "layout") -> Layout:
+    """``"files"`` or ``"parquet"``."""
+    choices: tuple[Layout, ...] = get_args(Layout)
+    for choice in choices:
+        if layout == choice:
+            return choice
+    raise ConfigError(
+        f"{argument} {layout!r} is not a dataset layout: use "
+        + " or ".join(repr(c) for c in choices)
+    )
 
 
 # ---- where a version's objects live in a store ------------------------------

@@ -18,7 +18,15 @@ from cloudml_edu.datasets.scan import scan_folder
 from cloudml_edu.datasets.sources import FolderSource, Source, StoreSource
 from cloudml_edu.datasets.upload import read_manifest, sync_version
 from cloudml_edu.errors import DatasetError, NotFoundError
-from cloudml_edu.manifest import ImageRecord, Layout, Manifest, version_prefix
+from cloudml_edu.manifest import (
+    ImageRecord,
+    Layout,
+    Manifest,
+    check_layout,
+    check_name,
+    check_version,
+    version_prefix,
+)
 from cloudml_edu.storage.base import Store
 from cloudml_edu.workspace import resolve_workspace
 
@@ -55,6 +63,8 @@ class Dataset:
         unless ``skip_invalid=True`` (then they are skipped with a warning).  An empty
         class folder, or fewer than two classes, always raise.
         """
+        if name is not None:
+            check_name(name)
         root = Path(path).resolve()
         records, stamps = scan_folder(root, skip_invalid=skip_invalid, progress=progress)
         manifest = Manifest(name=name or root.name, records=tuple(records))
@@ -170,14 +180,18 @@ class Dataset:
         into Parquet shards of ``[storage] shard_size_mb`` (far fewer requests; what
         Spark tables read).
         """
+        chosen = self._checked_name(name)
+        check_version(version)
+        check_layout(layout)
+        records = self.source.current(self.records)
         ws = resolve_workspace(workspace)
         manifest = self.manifest.model_copy(
             update={
-                "name": name or self.name,
+                "name": chosen,
                 "version": version,
                 "owner": ws.owner,
                 "layout": layout,
-                "records": self.source.current(self.records),
+                "records": records,
             }
         )
         shard_size_mb = ws.config.storage.shard_size_mb
@@ -209,8 +223,9 @@ class Dataset:
         uploaded unless it already is this version in the workspace's own store
         (same account and container, or same folder).
         """
+        self._checked_name(name)
+        wanted_version = check_version(version or self.manifest.version or "1")
         ws = resolve_workspace(workspace)
-        wanted_version = version or self.manifest.version or "1"
         uploaded = self
         prefix = self.source.prefix_in(ws.store)
         if prefix is None or self.manifest.version != wanted_version:
@@ -220,6 +235,12 @@ class Dataset:
         return ws.catalog.register(
             uploaded.manifest, prefix=prefix, store_url=ws.store.url, schema=ws.schema, name=name
         )
+
+    def _checked_name(self, name: str | None) -> str:
+        """``name``, or this dataset's own (its folder's) name, checked before any write."""
+        if name is not None:
+            return check_name(name)
+        return check_name(self.name, argument="name (the folder's name by default; pass name=...)")
 
     @classmethod
     def load(cls, workspace: Workspace | None, name: str, *, version: str | None = None) -> Dataset:

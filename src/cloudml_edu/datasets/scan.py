@@ -83,6 +83,7 @@ def scan_folder(
         )
     files = [f.relative_to(root).as_posix() for d in class_dirs for f in sorted(_visible_files(d))]
     records, problems, stamps = _scan(root, files, progress=progress)
+    _warn_duplicates(records)
     if problems:
         listing = "\n  ".join(problems)
         if not skip_invalid:
@@ -124,4 +125,29 @@ def _scan(
 
 
 def _visible_files(folder: Path) -> Iterator[Path]:
-    return (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    """Files under ``folder``, skipping hidden ones and everything in hidden folders
+    (``.ipynb_checkpoints/``, ``.DS_Store``, ``.git/``)."""
+    for path in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if not hidden and path.is_file():
+            yield path
+
+
+def _warn_duplicates(records: list[ImageRecord]) -> None:
+    """Warn about identical images (same MD5) filed under different classes: a classifier
+    cannot learn two labels for one image, and a split may put the copies on both sides."""
+    by_md5: dict[str, list[ImageRecord]] = {}
+    for record in records:
+        by_md5.setdefault(record.md5, []).append(record)
+    clashes = [
+        " = ".join(r.path for r in group)
+        for group in by_md5.values()
+        if len({r.label for r in group}) > 1
+    ]
+    if clashes:
+        log.warning(
+            "%d image(s) appear in more than one class (same content): %s; remove the copies "
+            "from the wrong class",
+            len(clashes),
+            "; ".join(clashes[:10]) + ("; ..." if len(clashes) > 10 else ""),
+        )

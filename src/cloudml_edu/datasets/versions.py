@@ -20,7 +20,7 @@ from cloudml_edu.datasets._transfer import bounded_map
 from cloudml_edu.datasets.core import Dataset, open_dataset
 from cloudml_edu.datasets.upload import read_manifest
 from cloudml_edu.errors import ConfigError
-from cloudml_edu.manifest import file_key, manifest_key, version_prefix
+from cloudml_edu.manifest import check_name, check_version, file_key, manifest_key, version_prefix
 
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace
@@ -98,6 +98,8 @@ def download_version(
     progress: bool | None = None,
 ) -> Dataset:
     """Download a complete version of this owner's dataset ``name`` to ``dest`` (concurrent, verified)."""
+    check_name(name)
+    check_version(version)
     dataset = open_dataset(workspace.store, version_prefix(workspace.owner, name, version))
     return dataset.download(dest, progress=progress)
 
@@ -110,6 +112,8 @@ def delete_version(
     Also forgets it in the catalog.  Succeeds when it is already gone; returns the
     number of objects deleted.
     """
+    check_name(name)
+    check_version(version)
     store = workspace.store
     prefix = version_prefix(workspace.owner, name, version)
     store.delete(manifest_key(prefix))
@@ -130,6 +134,8 @@ def share_version(
     Blob SAS cannot be scoped to a folder on a flat-namespace account, so each object
     gets its own URL; none of them allows writing, listing or deleting.
     """
+    check_name(name)
+    check_version(version)
     store = workspace.store
     read_urls = getattr(store, "read_urls", None)
     if read_urls is None:
