@@ -167,13 +167,13 @@ def test_register_uploads_unless_already_in_this_store(
     tiny_dir: Path, workspace: Workspace, tmp_path: Path
 ) -> None:
     uploaded = Dataset.from_folder(tiny_dir).upload(workspace)
-    assert uploaded.source.prefix_in(workspace.store) == "student/tiny/1"
+    assert uploaded.source.stored_at() == (workspace.store, "student/tiny/1")
     before = _mtimes(workspace, "student/")
     uploaded.register(workspace)
     assert _mtimes(workspace, "student/") == before  # nothing sent again
 
     other = Workspace.local(tmp_path / "other")
-    assert uploaded.source.prefix_in(other.store) is None
+    assert other.store.identity != workspace.store.identity
     uploaded.register(other)
     assert len(_mtimes(other, "student/tiny/1/files/")) == 24
 

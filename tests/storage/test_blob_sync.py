@@ -229,13 +229,13 @@ def test_a_version_in_container_cloudml2_is_not_in_cloudml(
     try:
         elsewhere = _upload(Dataset.from_folder(png_dir, name="twin"), neighbour)
         assert elsewhere.source.location.startswith(ws.store.url)  # what the old check compared
-        assert elsewhere.source.prefix_in(ws.store) is None
-        assert elsewhere.source.prefix_in(neighbour) == "o/twin/1"
+        assert elsewhere.source.stored_at() == (neighbour, "o/twin/1")
+        assert neighbour.identity != ws.store.identity
 
         table = elsewhere.register(ws)
         assert len(list(ws.store.list("o/twin/1/files/"))) == 60  # uploaded to cloudml
         loaded = Dataset.load(ws, table)
-        assert loaded.source.prefix_in(ws.store) == "o/twin/1"
+        assert loaded.source.stored_at() == (ws.store, "o/twin/1")
         assert _contents(loaded) == _contents(elsewhere)
     finally:
         neighbour.close()

@@ -13,6 +13,7 @@ One package holds every dataset operation, above :mod:`cloudml_edu.storage`
 """
 
 from cloudml_edu.datasets.core import Dataset, open_dataset, upload_dataset
+from cloudml_edu.datasets.upload import read_manifest
 from cloudml_edu.datasets.versions import (
     SharedVersion,
     VersionInfo,
@@ -30,6 +31,7 @@ __all__ = [
     "download_version",
     "list_versions",
     "open_dataset",
+    "read_manifest",
     "share_version",
     "upload_dataset",
 ]

@@ -227,10 +227,10 @@ class Dataset:
         wanted_version = check_version(version or self.manifest.version or "1")
         ws = resolve_workspace(workspace)
         uploaded = self
-        prefix = self.source.prefix_in(ws.store)
+        prefix = _prefix_in(self.source, ws.store)
         if prefix is None or self.manifest.version != wanted_version:
             uploaded = self.upload(ws, name=name, version=wanted_version)
-            prefix = uploaded.source.prefix_in(ws.store)
+            prefix = _prefix_in(uploaded.source, ws.store)
         assert prefix is not None  # an upload's result is in the store it went to
         return ws.catalog.register(
             uploaded.manifest, prefix=prefix, store_url=ws.store.url, schema=ws.schema, name=name
@@ -251,6 +251,15 @@ class Dataset:
         dataset = open_dataset(ws.store, entry.prefix)
         dataset.table = entry.full_name
         return dataset
+
+
+def _prefix_in(source: Source, store: Store) -> str | None:
+    """The key prefix of ``source``'s version when it is in ``store`` (same account and
+    container, or same folder: compared by identity, not by URL prefix), else None."""
+    stored = source.stored_at()
+    if stored is None or stored[0].identity != store.identity:
+        return None
+    return stored[1]
 
 
 def open_dataset(store: Store, prefix: str) -> Dataset:

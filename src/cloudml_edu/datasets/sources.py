@@ -2,7 +2,7 @@
 
 A source answers the questions the rest of the library asks, instead of being
 type-checked: where its files are on this machine (:meth:`Source.local_folder`),
-whether it already is a version in a given store (:meth:`Source.prefix_in`), and
+which store and key prefix it is a complete version at (:meth:`Source.stored_at`), and
 what its files hold now (:meth:`Source.current`, run before an upload).
 """
 
@@ -36,8 +36,8 @@ class Source(Protocol):
         """The folder holding the images as ``<label>/<file>`` on this machine, or None."""
         ...
 
-    def prefix_in(self, store: Store) -> str | None:
-        """The key prefix of this complete version in ``store``, or None when it is not there."""
+    def stored_at(self) -> tuple[Store, str] | None:
+        """The store and key prefix of this complete version, or None (a local folder)."""
         ...
 
     def current(self, records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
@@ -68,7 +68,7 @@ class FolderSource:
     def local_folder(self) -> Path:
         return self.root
 
-    def prefix_in(self, store: Store) -> None:
+    def stored_at(self) -> None:
         return None
 
     def current(self, records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
@@ -142,8 +142,8 @@ class StoreSource:
             return None
         return self.store.local_path(file_key(self.prefix, "").rstrip("/"))
 
-    def prefix_in(self, store: Store) -> str | None:
-        return self.prefix if store.identity == self.store.identity else None
+    def stored_at(self) -> tuple[Store, str]:
+        return self.store, self.prefix
 
     def current(self, records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
         return tuple(records)  # a complete version is not rewritten: its objects were verified
