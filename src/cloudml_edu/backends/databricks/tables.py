@@ -170,18 +170,15 @@ class DatabricksTables:
         store_url: str,
         schema: str,
         name: str | None,
-        prefix: str | None = None,
+        prefix: str,
     ) -> str:
         """Create (or replace) the external table of ``manifest`` stored at ``prefix``; returns its name."""
-        from cloudml_edu.storage.sync import version_prefix
-
         if manifest.layout != "parquet":
             raise ConfigError(
                 f"dataset {manifest.name} v{manifest.version} is in the 'files' layout; Databricks "
                 'tables read Parquet: upload it with layout="parquet" first'
             )
         full = table_name(name or manifest.name, schema=schema)
-        prefix = prefix or version_prefix(manifest.owner, manifest.name, manifest.version)
         properties = {
             "cloudml.owner": manifest.owner,
             "cloudml.version": manifest.version,
