@@ -192,3 +192,62 @@ def test_endpoint_shows_target_state_url_and_cost(workspace: object, tiny_dir: P
         assert '<span class="tag live">live</span>' in html
         assert f'href="{endpoint.url}"' in html and "free (this machine)" in html
     assert '<span class="tag dead">dead</span>' in endpoint._repr_html_()
+
+
+@pytest.fixture
+def notebook(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Pretend to run in a Jupyter kernel without ipywidgets; collect the HTML rich displays."""
+    import importlib.util
+
+    import rich.console
+    import rich.jupyter
+
+    shown: list[str] = []
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    monkeypatch.setattr(
+        rich.jupyter,
+        "display",
+        lambda segments, text: shown.append(rich.jupyter._render_segments(segments)),
+    )
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "ipywidgets" else real_find_spec(name, *a),
+    )
+    return shown
+
+
+def test_progress_bar_in_a_notebook_prints_its_final_state_as_html(notebook: list[str]) -> None:
+    from cloudml_edu._progress import track
+
+    with track("checking images", total=3, progress=True) as bar:
+        for _ in range(3):
+            bar.advance()
+    assert len(notebook) == 1  # no redraws without ipywidgets: the final bar, once
+    assert "checking images" in notebook[0] and "3/3" in notebook[0]
+    assert "<pre" in notebook[0] and "\x1b[" not in notebook[0]
+
+
+def test_status_line_in_a_notebook_is_one_static_line(notebook: list[str]) -> None:
+    from cloudml_edu._polling import wait_until
+
+    checks = iter([False, False, True])
+    wait_until(
+        lambda elapsed: next(checks),
+        timeout=10,
+        describe=lambda elapsed: f"training <designer> [b]{elapsed:.0f} s",
+        progress=True,
+        sleep=lambda seconds: None,
+    )
+    text = re.sub(r"<[^>]+>", "", notebook[0])
+    assert len(notebook) == 1 and "training &lt;designer&gt; [b]0 s" in text, text
+    assert "\x1b[" not in notebook[0]
+
+
+def test_progress_off_shows_nothing_in_a_notebook(notebook: list[str]) -> None:
+    from cloudml_edu._progress import track
+
+    with track("checking images", total=1, progress=False) as bar:
+        bar.advance()
+    assert notebook == []
