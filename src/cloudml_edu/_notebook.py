@@ -93,12 +93,16 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: set
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<table class="cml"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _fields(pairs: Iterable[tuple[str, str]]) -> str:
     """A two-column table of (escaped name, HTML value)."""
-    return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in pairs) + "</table>"
+    return (
+        '<table class="cml">'
+        + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in pairs)
+        + "</table>"
+    )
 
 
 def _num(value: float | None, fmt: str = ".3f") -> str:
@@ -237,7 +241,7 @@ def _confusion(metrics: Metrics) -> str:
         body.append(f"<tr><th>{_e(label)}</th>{cells}</tr>")
     return (
         "<div>confusion matrix (rows: true label)</div>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f'<table class="cml"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
 

@@ -150,20 +150,20 @@ class SdkBackend(LocalBackend):
         return run
 
     def _wait(self, run: TrainingRun, *, timeout: float) -> None:
-        from cloudml_edu._progress import progress_enabled
+        from cloudml_edu._progress import progress_enabled, status_line
 
         if not progress_enabled(self.progress):
             run.wait(timeout=timeout, poll=0.2)
             return
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        with console.status(f"sdk job {run.id[:8]} running") as status:
-            deadline = time.monotonic() + timeout
+        update = status_line(f"sdk job {run.id[:8]} running", progress=self.progress)
+        deadline = time.monotonic() + timeout
+        try:
             while run.status == "Running" and time.monotonic() < deadline:
                 self.refresh(run)
-                status.update(f"sdk job {run.id[:8]} {run.seconds:.0f} s: {_last_line(run)}")
+                update(f"sdk job {run.id[:8]} {run.seconds:.0f} s: {_last_line(run)}")
                 time.sleep(0.2)
+        finally:
+            update(None)
         run.wait(timeout=max(0.0, deadline - time.monotonic()))
 
     def refresh(self, run: TrainingRun) -> None:
