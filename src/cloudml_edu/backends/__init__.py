@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cloudml_edu.backends.base import Backend, TrainOptions
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.backends.base import Backend
+    from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["BACKENDS", "REGISTRY", "load_backend", "refresh_run", "target_for", "track_live"]
+__all__ = ["BACKENDS", "REGISTRY", "load_backend", "open_backend", "target_for"]
 
 #: (backend name, target) -> "module:class"
 REGISTRY: dict[tuple[str, str], str] = {
@@ -43,10 +43,18 @@ def target_for(name: str, workspace: Workspace) -> str:
 def load_backend(
     name: str, workspace: Workspace, options: TrainOptions, *, progress: bool | None
 ) -> Backend:
-    """Instantiate the backend ``name`` for ``workspace``."""
-    target = target_for(name, workspace)
+    """Instantiate the backend ``name`` for ``workspace`` (its target chosen by the config)."""
+    return open_backend(name, target_for(name, workspace), workspace, options, progress=progress)
+
+
+def open_backend(
+    name: str, target: str, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+) -> Backend:
+    """Instantiate the backend that trains ``name`` runs on ``target`` (to refresh a stored run)."""
     path = REGISTRY.get((name, target))
     if path is None:
+        if name not in BACKENDS:
+            raise ConfigError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
         raise ConfigError(
             f"backend {name!r} has no {target} adapter in this version of cloudml-edu; remove "
             f"the [{'azure_ml' if target == 'azureml' else target}] section from your config "
@@ -56,21 +64,3 @@ def load_backend(
     cls = getattr(importlib.import_module(module_name), class_name)
     backend: Backend = cls(workspace, options, progress=progress)
     return backend
-
-
-# Runs still in flight, keyed by run id, with the backend that can refresh them.
-_LIVE: dict[str, Backend] = {}
-
-
-def track_live(run: TrainingRun, backend: Backend) -> None:
-    """Remember the backend of a run that has not finished yet."""
-    _LIVE[run.id] = backend
-
-
-def refresh_run(run: TrainingRun) -> None:
-    """Ask the run's backend for its current state."""
-    backend = _LIVE.get(run.id)
-    if backend is not None:
-        backend.refresh(run)
-        if run.status in {"Completed", "Failed", "Canceled"}:
-            _LIVE.pop(run.id, None)

@@ -38,11 +38,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def workspace_from_option(config: Path | None) -> Workspace:
     """The workspace of ``--config PATH``, else ``$CLOUDML_CONFIG`` or ``./cloudml.toml`` if
-    present, else the local workspace ``.cloudml/``."""
+    present, else the ``CLOUDML_*`` environment variables (a local ``.cloudml/`` by default)."""
     from cloudml_edu.workspace import DEFAULT_CONFIG, Workspace
 
     if config is None and "CLOUDML_CONFIG" not in os.environ and not Path(DEFAULT_CONFIG).is_file():
-        return Workspace.local()
+        return Workspace.from_environment()  # CLOUDML_OWNER, CLOUDML_STORAGE__... still count
     return Workspace.from_config(config)
 
 

@@ -29,7 +29,7 @@ from tenacity import (
 )
 
 from cloudml_edu._http import error_for_status, retry_after
-from cloudml_edu._secrets import install_log_filter, register_secret
+from cloudml_edu._secrets import install_log_filter, redact, register_secret
 from cloudml_edu.errors import AuthError, ServiceError
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
 
@@ -62,6 +62,7 @@ _DATA_TYPES: dict[ColumnType, str] = {
     "string": "String",
     "bool": "Boolean",
     "datetime": "DateTime",
+    "date": "DateTime",
 }
 
 
@@ -157,7 +158,8 @@ def _json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S")
+            utc = out[column].dt.tz is not None
+            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ" if utc else "%Y-%m-%d")
     out = out.astype(object).where(out.notna(), None)
     return list(out.to_dict(orient="records"))  # type: ignore[arg-type]
 
@@ -236,7 +238,9 @@ class PowerBIClient:
                     headers={"Authorization": f"Bearer {self._bearer()}"},
                 )
             except requests.ConnectionError as exc:
-                raise ServiceError(f"cannot reach Power BI ({exc}); check the network") from exc
+                raise ServiceError(
+                    redact(f"cannot reach Power BI ({exc}); check the network")
+                ) from exc
             if response.status_code == 429 or (idempotent and response.status_code >= 500):
                 raise _RetryableError(response)
             return response
@@ -273,7 +277,9 @@ class PowerBIClient:
         if status >= 400:
             raise error_for_status(
                 status,
-                f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}",
+                redact(
+                    f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}"
+                ),
                 body=response.text,
             )
         return response
