@@ -8,7 +8,6 @@ subprocess of this Python; its arguments, log and exit code are kept on the run.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from cloudml_edu._polling import wait_until
+from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
 from cloudml_edu.errors import TimeoutError
 from cloudml_edu.manifest import MANIFEST_NAME
@@ -47,31 +47,10 @@ class SdkBackend(LocalBackend):
 
     def command(self, data: Path | str, manifest: Path | str | None) -> list[str]:
         """The job's command line (the same one an Azure ML command job runs)."""
-        o = self.options
-        cmd = [
-            sys.executable,
-            "-m",
-            "cloudml_edu.training",
-            "--data",
-            str(data),
-            "--model",
-            o.model,
-            "--params",
-            json.dumps(o.model_params(), sort_keys=True),
-            "--test-size",
-            str(o.test_size),
-            "--seed",
-            str(o.seed),
-            "--image-size",
-            str(o.image_size),
-            "--color-mode",
-            o.color_mode,
-        ]
-        if not o.gradients:
-            cmd.append("--no-gradients")
-        if manifest is not None:
-            cmd += ["--manifest", str(manifest)]
-        return cmd
+        arguments = training_arguments(
+            self.options, data=str(data), manifest=None if manifest is None else str(manifest)
+        )
+        return [sys.executable, "-m", "cloudml_edu.training", *arguments]
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
         return [
