@@ -95,8 +95,10 @@ def main(wheel: Path) -> None:
             sys.exit(f"demo from the wheel gave {accuracies}")
         example = work / "quickstart.py"
         example.write_bytes((ROOT / "examples" / "quickstart.py").read_bytes())
-        out = run([str(bin_dir / "python"), str(example), "sdk"], cwd=work, env=env, timeout=600)
-        if "sdk: accuracy 0.9" not in out or out.count("predicted") != 5:
+        out = run(
+            [str(bin_dir / "python"), str(example), "designer"], cwd=work, env=env, timeout=600
+        )
+        if "designer: accuracy 0.9" not in out or out.count("predicted") != 5:
             sys.exit(f"quickstart from the wheel printed:\n{out}")
         print(f"wheel check passed: demo {accuracies}, quickstart ok, from {where}")
 
