@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.endpoint import Endpoint
     from cloudml_edu.metrics import Metrics
     from cloudml_edu.report.comparison import Comparison
