@@ -133,3 +133,61 @@ def test_local_workspace_layout(tmp_path: Path) -> None:
     assert ws.endpoints_dir.is_dir() and ws.runs_dir.is_dir()
     with pytest.raises(ConfigError, match="owner"):
         Workspace.local(tmp_path / "x", owner="not valid!")
+
+
+@pytest.mark.parametrize("wrong", [".cloudml", Path("cloudml.toml"), 3])
+def test_a_workspace_argument_that_is_not_a_workspace_says_how_to_make_one(
+    wrong: object, tmp_path: Path
+) -> None:
+    from cloudml_edu.workspace import resolve_workspace
+
+    with pytest.raises(ConfigError, match=r"workspace= takes a Workspace.*Workspace\.local"):
+        resolve_workspace(wrong)  # type: ignore[arg-type]
+
+
+def test_environment_counts_without_a_config_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cloudml_edu.cli._common import workspace_from_option
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDML_CONFIG", raising=False)
+    monkeypatch.setenv("CLOUDML_OWNER", "alice")
+    monkeypatch.setenv("CLOUDML_ROOT", str(tmp_path / "alice-ws"))
+    ws = workspace_from_option(None)
+    assert ws.owner == "alice" and ws.root == (tmp_path / "alice-ws").resolve()
+    assert Workspace.local().owner == "alice"
+    assert Workspace.local(owner="bob").owner == "bob"  # an argument wins over the environment
+    monkeypatch.setenv("CLOUDML_STORAGE__KIND", "azure_blob")
+    monkeypatch.setenv("CLOUDML_STORAGE__ACCOUNT_NAME", "devstoreaccount1")
+    assert workspace_from_option(None).config.storage.kind == "azure_blob"
+
+
+def test_sdk_variables_never_move_a_local_lab_to_the_cloud() -> None:
+    env = {
+        "AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k",
+        "AZURE_SUBSCRIPTION_ID": "0000",
+        "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+    }
+    config = load_config(None, environ=env)
+    assert config.storage.kind == "local" and config.storage.connection_string is None
+    assert config.azure_ml is None and config.databricks is None
+    blob = load_config(None, environ={**env, "CLOUDML_STORAGE__KIND": "azure_blob"})
+    assert blob.storage.connection_string is not None
+
+
+def test_blob_settings_with_a_local_store_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cloudml.toml"
+    path.write_text('[storage]\naccount_name = "myaccount"\n')
+    with pytest.raises(ConfigError, match=r"account_name set but kind is 'local'.*azure_blob"):
+        load_config(path, environ={})
+
+
+def test_a_key_in_the_wrong_field_is_not_echoed(tmp_path: Path) -> None:
+    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    path = tmp_path / "cloudml.toml"
+    path.write_text(f'[storage]\nkind = "azure_blob"\ncontainer = "{key}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert key not in str(caught.value)
+    assert "[storage] container" in str(caught.value) and "looks like a secret" in str(caught.value)

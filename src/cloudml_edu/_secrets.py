@@ -35,6 +35,20 @@ def register_secret(value: str | None) -> None:
             _known.add(value)
 
 
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9+/=_\-.~%]{20,}$")
+
+
+def looks_secret(value: str) -> bool:
+    """True for a value shaped like a key, token or SAS (long, no spaces, mixed characters),
+    or one :func:`redact` would change: never echo it, even from the wrong field."""
+    if redact(value) != value:
+        return True
+    if not _SECRET_SHAPE.match(value):
+        return False
+    kinds = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_\-.~%]"))
+    return kinds >= 3
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every known secret and credential pattern replaced by ``***``."""
     with _lock:

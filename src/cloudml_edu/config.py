@@ -17,9 +17,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from cloudml_edu._secrets import register_secret
+from cloudml_edu._secrets import looks_secret, register_secret
 from cloudml_edu.errors import ConfigError
 
 __all__ = [
@@ -34,6 +42,7 @@ __all__ = [
 _CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
 _OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_BLOB_ONLY = ("account_url", "account_name", "connection_string", "account_key", "sas_token")
 
 
 class _Section(BaseModel):
@@ -77,6 +86,17 @@ class StorageConfig(_Section):
                 "letters and digits"
             )
         return value
+
+    @model_validator(mode="after")
+    def _cloud_settings_need_azure_blob(self) -> StorageConfig:
+        if self.kind == "local":
+            unused = [name for name in _BLOB_ONLY if getattr(self, name) is not None]
+            if unused:
+                raise ValueError(
+                    f"{', '.join(unused)} set but kind is 'local', so it would be ignored: "
+                    'set kind = "azure_blob" to use Azure Blob Storage, or remove it'
+                )
+        return self
 
 
 class AzureMLConfig(_Section):
@@ -155,19 +175,35 @@ _TOP_LEVEL = {"owner", "root"}
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``CLOUDML_<SECTION>__<KEY>``, ``CLOUDML_OWNER`` and ``CLOUDML_ROOT`` as nested settings."""
     data: dict[str, Any] = {}
     for name, value in environ.items():
-        if name in _ALIASES:
-            section, key = _ALIASES[name]
-        elif name.startswith("CLOUDML_") and "__" in name:
-            section, key = name[len("CLOUDML_") :].lower().split("__", 1)
-        elif name.startswith("CLOUDML_") and name[len("CLOUDML_") :].lower() in _TOP_LEVEL:
-            data[name[len("CLOUDML_") :].lower()] = value
+        if not name.startswith("CLOUDML_"):
             continue
-        else:
-            continue
-        data.setdefault(section, {})[key] = value
+        key = name[len("CLOUDML_") :].lower()
+        if "__" in key:
+            section, field = key.split("__", 1)
+            data.setdefault(section, {})[field] = value
+        elif key in _TOP_LEVEL:
+            data[key] = value
     return data
+
+
+def _sdk_variables(environ: Mapping[str, str], data: dict[str, Any]) -> dict[str, Any]:
+    """The Azure and Databricks tools' own variables, for the sections already in use.
+
+    ``AZURE_STORAGE_*`` fill ``[storage]`` only when its kind is ``azure_blob``, and
+    ``DATABRICKS_*``/``AZURE_SUBSCRIPTION_ID`` only an existing ``[databricks]`` or
+    ``[azure_ml]``: a variable left over from another tool never moves a lab to the cloud.
+    """
+    extra: dict[str, Any] = {}
+    for name, (section, key) in _ALIASES.items():
+        if name not in environ or not isinstance(data.get(section), dict):
+            continue
+        if section == "storage" and data[section].get("kind") != "azure_blob":
+            continue
+        extra.setdefault(section, {})[key] = environ[name]
+    return extra
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +223,11 @@ def _explain(error: ValidationError, source: str) -> str:
         where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else loc[0] if loc else "?"
         env = "CLOUDML_" + "__".join(part.upper() for part in loc[:2])
         message = item["msg"].removeprefix("Value error, ")
+        given = item.get("input")
+        if isinstance(given, str) and looks_secret(given):
+            register_secret(given)
+            message = message.replace(repr(given), "(the value, hidden: it looks like a secret)")
+            message = message.replace(given, "***")
         if item["type"] == "missing":
             message = "is required"
         elif item["type"] == "extra_forbidden":
@@ -221,7 +262,9 @@ def load_config(
         source = str(file)
         if "root" in data:
             data["root"] = str((file.parent / data["root"]).resolve())
-    data = _merge(data, _env_overrides(env))
+    ours = _env_overrides(env)
+    # precedence: CLOUDML_* variables, then the SDKs' variables, then the file
+    data = _merge(_merge(data, _sdk_variables(env, _merge(data, ours))), ours)
     try:
         return CloudMLConfig.model_validate(data)
     except ValidationError as exc:

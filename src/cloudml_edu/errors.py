@@ -7,6 +7,8 @@ underlying SDK or HTTP error, when there is one, is chained as ``__cause__``.
 
 from __future__ import annotations
 
+import builtins
+
 __all__ = [
     "AuthError",
     "BackendError",
@@ -14,6 +16,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "NotFoundError",
+    "QuotaError",
     "ServiceError",
     "ThrottledError",
     "TimeoutError",
@@ -52,9 +55,17 @@ class ThrottledError(ServiceError):
     """The service kept answering 429 / quota exceeded after retries."""
 
 
+class QuotaError(ServiceError):
+    """The subscription or workspace is out of quota (cores, endpoints, DBUs) for this request."""
+
+
 class BackendError(CloudMLError):
     """A training backend failed: the job, a pipeline step or every AutoML trial."""
 
 
-class TimeoutError(CloudMLError):
-    """A wait ran past its ``timeout``; the work may still be running remotely."""
+class TimeoutError(CloudMLError, builtins.TimeoutError):
+    """A wait ran past its ``timeout``; the work may still be running remotely.
+
+    Also a builtin :class:`TimeoutError`, so ``except TimeoutError`` catches it
+    whichever of the two names the caller imported.
+    """

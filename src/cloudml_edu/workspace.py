@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._locks import file_lock
+from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
 from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
 from cloudml_edu.errors import ConfigError
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Workspace", "resolve_workspace"]
 
 DEFAULT_CONFIG = "cloudml.toml"
+#: Seconds to wait for another process creating the workspace's stores.
+STORE_LOCK_TIMEOUT = 120.0
 
 
 class Workspace:
@@ -33,19 +37,36 @@ class Workspace:
     def __init__(self, config: CloudMLConfig) -> None:
         install_log_filter()
         self.config = config
-        self.root = Path(config.root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = ensure_dir(Path(config.root).resolve(), what="workspace folder")
 
     @classmethod
     def local(
-        cls, root: str | os.PathLike[str] = ".cloudml", *, owner: str = "student"
+        cls, root: str | os.PathLike[str] | None = None, *, owner: str | None = None
     ) -> Workspace:
-        """Everything on this machine, under ``root``: no cloud account needed."""
+        """Everything on this machine, under ``root``: no cloud account needed.
+
+        ``root`` and ``owner`` default to ``$CLOUDML_ROOT`` and ``$CLOUDML_OWNER``,
+        then to ``.cloudml`` and ``student``.
+        """
+        if root is not None and not isinstance(root, str | os.PathLike):
+            raise ConfigError(
+                f"root= takes a folder path, got {type(root).__name__}; e.g. "
+                'Workspace.local(".cloudml")'
+            )
+        if owner is not None and not isinstance(owner, str):
+            raise ConfigError(f"owner= takes a name, got {type(owner).__name__}")
+        chosen_owner = owner if owner is not None else os.environ.get("CLOUDML_OWNER", "student")
+        chosen_root = root if root is not None else os.environ.get("CLOUDML_ROOT", ".cloudml")
         try:
-            config = CloudMLConfig(owner=owner, root=Path(root))
+            config = CloudMLConfig(owner=chosen_owner, root=Path(chosen_root))
         except ValueError as exc:
-            raise ConfigError(f"invalid owner {owner!r}: {exc}") from None
+            raise ConfigError(f"invalid owner {chosen_owner!r}: {exc}") from None
         return cls(config)
+
+    @classmethod
+    def from_environment(cls) -> Workspace:
+        """Settings from ``CLOUDML_*`` environment variables alone (no config file)."""
+        return cls(load_config(None))
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
@@ -102,28 +123,54 @@ class Workspace:
         """The MLflow tracking store: SQLite under root."""
         return f"sqlite:///{self.root / 'mlflow.db'}"
 
+    def ensure_tracking_store(self) -> str:
+        """Create the MLflow SQLite store once, under a lock, and return its URI.
+
+        Two commands started at once on a fresh workspace would otherwise both
+        create MLflow's tables and one would fail ("duplicate column").
+        """
+        ready = self.root / ".mlflow-ready"
+        if not ready.exists():
+            with file_lock(self.root / ".mlflow.lock", timeout=STORE_LOCK_TIMEOUT):
+                if not ready.exists():
+                    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+                    SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())
+                    ready.touch()
+        return self.tracking_uri
+
     @property
     def artifact_root(self) -> Path:
         """Where MLflow artifacts (models, plots) are written."""
-        path = self.root / "artifacts"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "artifacts", what="workspace artifacts folder")
 
     @property
     def runs_dir(self) -> Path:
         """Working folders of training runs (step outputs, job logs)."""
-        path = self.root / "runs"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "runs", what="workspace runs folder")
 
     @property
     def endpoints_dir(self) -> Path:
         """The registry of local endpoints (one JSON file each)."""
-        path = self.root / "endpoints"
-        path.mkdir(exist_ok=True)
-        return path
+        return ensure_dir(self.root / "endpoints", what="workspace endpoints folder")
 
 
 def resolve_workspace(workspace: Workspace | None) -> Workspace:
-    """``workspace``, or the default local one (``.cloudml/``) when None: local by default."""
-    return workspace if workspace is not None else Workspace.local()
+    """``workspace``, or the default local one (``.cloudml/``) when None: local by default.
+
+    Anything else (a path string, a config file name) is a ConfigError saying how to
+    make a Workspace from it, before anything is written.
+    """
+    if workspace is None:
+        return Workspace.local()
+    if not isinstance(workspace, Workspace):
+        shown = (
+            repr(workspace)
+            if isinstance(workspace, str | os.PathLike)
+            else type(workspace).__name__
+        )
+        raise ConfigError(
+            f"workspace= takes a Workspace, got {shown}; pass Workspace.local(<folder>) or "
+            "Workspace.from_config(<cloudml.toml>)"
+        )
+    return workspace

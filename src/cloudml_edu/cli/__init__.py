@@ -20,7 +20,6 @@ from cloudml_edu.cli.dataset import app as dataset_app
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
 from cloudml_edu.cli.train import runs_command, train_command
-from cloudml_edu.errors import CloudMLError
 
 __all__ = ["app", "main"]
 
@@ -118,10 +117,5 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("CLOUDML_DEBUG"):
             raise
-        if isinstance(exc, CloudMLError):
-            _common.error_line(f"{type(exc).__name__}: {exc}")
-        else:
-            _common.error_line(
-                f"unexpected {type(exc).__name__}: {exc} (a bug: rerun with --debug and report it)"
-            )
+        _common.error_line(_common.describe_error(exc))
         sys.exit(1)

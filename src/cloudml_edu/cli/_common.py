@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConfigOption",
     "JsonOption",
+    "describe_error",
     "error_line",
     "fail",
     "print_json",
@@ -37,11 +38,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def workspace_from_option(config: Path | None) -> Workspace:
     """The workspace of ``--config PATH``, else ``$CLOUDML_CONFIG`` or ``./cloudml.toml`` if
-    present, else the local workspace ``.cloudml/``."""
+    present, else the ``CLOUDML_*`` environment variables (a local ``.cloudml/`` by default)."""
     from cloudml_edu.workspace import DEFAULT_CONFIG, Workspace
 
     if config is None and "CLOUDML_CONFIG" not in os.environ and not Path(DEFAULT_CONFIG).is_file():
-        return Workspace.local()
+        return Workspace.from_environment()  # CLOUDML_OWNER, CLOUDML_STORAGE__... still count
     return Workspace.from_config(config)
 
 
@@ -58,9 +59,18 @@ def error_line(message: str) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {escape(message)}")
 
 
+def describe_error(exc: BaseException) -> str:
+    """The one line a CLI user sees for ``exc``: the error's class and message, or a bug note."""
+    from cloudml_edu.errors import CloudMLError
+
+    if isinstance(exc, CloudMLError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"unexpected {type(exc).__name__}: {exc} (a bug: rerun with --debug and report it)"
+
+
 def fail(exc: BaseException) -> NoReturn:
     """Report ``exc`` as one red line and exit with status 1 (re-raise it under ``--debug``)."""
     if os.environ.get("CLOUDML_DEBUG"):
         raise exc
-    error_line(f"{type(exc).__name__}: {exc}")
+    error_line(describe_error(exc))
     raise typer.Exit(1) from exc

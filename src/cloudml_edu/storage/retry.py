@@ -23,16 +23,15 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+
+from cloudml_edu._http import RETRY_STATUSES, retry_after
 
 if TYPE_CHECKING:
     from azure.core.pipeline import PipelineRequest, PipelineResponse
     from azure.core.pipeline.policies import HTTPPolicy
 
 __all__ = ["RETRY_STATUSES", "RetrySettings", "make_retry_policy", "retry_after"]
-
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,29 +43,6 @@ class RetrySettings:
     backoff: float = 0.5
     max_backoff: float = 20.0
     timeout: float = 120.0
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds the service asked to wait (``retry-after-ms``, ``x-ms-retry-after-ms``,
-    ``Retry-After`` as seconds or an HTTP date), or None."""
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(float(value) / 1000, 0.0)
-            except ValueError:
-                pass
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 def make_retry_policy(settings: RetrySettings) -> HTTPPolicy[Any, Any]:

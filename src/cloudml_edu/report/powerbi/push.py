@@ -28,8 +28,9 @@ from tenacity import (
     stop_after_delay,
 )
 
-from cloudml_edu._secrets import install_log_filter, register_secret
-from cloudml_edu.errors import AuthError, ServiceError, ThrottledError
+from cloudml_edu._http import error_for_status, retry_after
+from cloudml_edu._secrets import install_log_filter, redact, register_secret
+from cloudml_edu.errors import AuthError, ServiceError
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
@@ -133,9 +134,9 @@ def _retry_after(state: RetryCallState) -> float:
     """Seconds to wait: the server's ``Retry-After`` if any, else exponential from 1 s."""
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, _RetryableError):
-        header = exc.response.headers.get("Retry-After", "")
-        if header.replace(".", "", 1).isdigit():
-            return min(float(header), 120.0)
+        asked = retry_after(exc.response.headers)
+        if asked is not None:
+            return min(asked, 120.0)
     return float(min(2 ** (state.attempt_number - 1), 30))
 
 
@@ -235,7 +236,9 @@ class PowerBIClient:
                     headers={"Authorization": f"Bearer {self._bearer()}"},
                 )
             except requests.ConnectionError as exc:
-                raise ServiceError(f"cannot reach Power BI ({exc}); check the network") from exc
+                raise ServiceError(
+                    redact(f"cannot reach Power BI ({exc}); check the network")
+                ) from exc
             if response.status_code == 429 or (idempotent and response.status_code >= 500):
                 raise _RetryableError(response)
             return response
@@ -253,10 +256,10 @@ class PowerBIClient:
             response = retrying(attempt)
         except _RetryableError as exc:
             status = exc.response.status_code
-            kind = ThrottledError if status == 429 else ServiceError
-            raise kind(
+            raise error_for_status(
+                status,
                 f"Power BI {method} {path} still failed with HTTP {status} after "
-                f"{self._max_attempts} attempts; wait a minute and push again"
+                f"{self._max_attempts} attempts; wait a minute and push again",
             ) from exc
         return self._check(response, method, path)
 
@@ -270,8 +273,12 @@ class PowerBIClient:
                 "and that the tenant setting 'Allow service principals to use Power BI APIs' is on"
             )
         if status >= 400:
-            raise ServiceError(
-                f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}"
+            raise error_for_status(
+                status,
+                redact(
+                    f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}"
+                ),
+                body=response.text,
             )
         return response
 
