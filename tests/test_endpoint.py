@@ -108,7 +108,6 @@ def test_deploy_starts_a_live_server_and_records_it(served: Endpoint) -> None:
     assert details["pid"] == details["processes"][0]["pid"]
     assert len(details["processes"]) == 2  # mlflow and its uvicorn
     assert "Uvicorn running" in Path(details["log_path"]).read_text()
-    assert not (served.workspace.endpoints_dir / "digits.lock").exists()
 
 
 def test_predict_by_path_bytes_and_pil_image(
@@ -141,9 +140,10 @@ def test_predict_batch_matches_predict(served: Endpoint, held_out: list[tuple[Pa
         served.predict_batch(paths, batch_size=0)
 
 
-def test_corrupt_image_is_a_service_error_naming_the_cause(served: Endpoint) -> None:
-    with pytest.raises(
-        ServiceError, match=r"HTTP 400: ValueError: an input is not a readable image"
+def test_corrupt_image_is_rejected_naming_the_cause(served: Endpoint) -> None:
+    with pytest.raises(  # a 4xx: the request itself is wrong (cloudml_edu._http's one table)
+        ConfigError,
+        match=r"rejected the request \(HTTP 400: ValueError: an input is not a readable image",
     ):
         served.predict(b"these bytes are not an image")
 
@@ -267,7 +267,6 @@ def test_a_model_the_server_cannot_load_fails_with_the_log_and_leaves_no_process
     assert "broken.log" in str(info.value)
     assert _server_pids(str(folder.resolve())) == []
     assert not (served.workspace.endpoints_dir / "broken.json").exists()
-    assert not (served.workspace.endpoints_dir / "broken.lock").exists()
 
 
 def test_a_missing_run_fails_before_any_server_starts(served: Endpoint) -> None:
@@ -491,13 +490,12 @@ def test_two_deploys_of_one_name_at_once_cannot_both_succeed(
     worker.start()
     try:
         assert stand_in.entered.wait(timeout=30)  # the first deploy holds the name
-        with pytest.raises(ConfigError, match=r"'twice' is being deployed.*twice.lock"):
+        with pytest.raises(ConfigError, match=r"'twice' is being deployed.*holds .*twice.lock"):
             Endpoint.deploy(folder, workspace=workspace, name="twice")
     finally:
         stand_in.gate.set()
         worker.join(timeout=30)
     assert [e.name for e in first] == ["twice"]
-    assert not (workspace.endpoints_dir / "twice.lock").exists()
     with pytest.raises(ConfigError, match="already running"):  # and now it is live
         Endpoint.deploy(folder, workspace=workspace, name="twice")
 
@@ -509,7 +507,8 @@ def test_a_failed_deploy_is_deleted_and_not_recorded(
     with pytest.raises(ServiceError, match="gave up"):
         Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="doomed")
     assert stand_in.calls[-1] == ("delete", "doomed")
-    assert list(workspace.endpoints_dir.iterdir()) == []
+    assert Endpoint.list(workspace) == []
+    Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="doomed", replace=True)
 
 
 def test_runs_that_did_not_complete_are_refused_before_anything_starts(
@@ -665,16 +664,18 @@ def test_a_wrong_count_or_non_json_answer_is_a_service_error(
         endpoint.predict(b"png")
 
 
-def test_auth_and_throttling_answers_have_their_own_errors(
+def test_auth_throttling_and_missing_answers_have_their_own_errors(
     canned: tuple[Endpoint, Canned],
 ) -> None:
     from cloudml_edu import AuthError, ThrottledError
 
     endpoint, adapter = canned
-    adapter.replies += [(401, b"{}"), (429, b"{}")]
+    adapter.replies += [(401, b"{}"), (429, b"{}"), (404, b"{}")]
     with pytest.raises(AuthError, match="refused the credentials"):
         endpoint.predict(b"png")
     with pytest.raises(ThrottledError, match="throttling"):
+        endpoint.predict(b"png")
+    with pytest.raises(NotFoundError, match=r"nothing at http://127.*/invocations.*redeploy it"):
         endpoint.predict(b"png")
 
 

@@ -23,7 +23,7 @@ import builtins
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -419,21 +419,22 @@ def _save(ws: Workspace, record: EndpointRecord) -> None:
 
 @contextmanager
 def _deploying(ws: Workspace, name: str) -> Iterator[None]:
-    """Hold ``<name>.lock`` (created exclusively) while ``name`` is being deployed."""
+    """Hold the exclusive lock on ``<name>.lock`` while ``name`` is being deployed; never wait.
+
+    The operating system lets go of it when the process ends, however it ends.
+    """
+    from cloudml_edu._locks import file_lock
+
     lock = ws.endpoints_dir / f"{name}.lock"
-    try:
-        with lock.open("x") as file:
-            file.write(f"{os.getpid()}\n")
-    except FileExistsError:
-        raise ConfigError(
-            f"endpoint {name!r} is being deployed by another call right now (lock file {lock}); "
-            "wait for it to finish, pick another name, or delete the lock file if no deploy "
-            "is running (a deploy killed with SIGKILL leaves it)"
-        ) from None
-    try:
+    with ExitStack() as held:
+        try:
+            held.enter_context(file_lock(lock, timeout=0))
+        except TimeoutError:
+            raise ConfigError(
+                f"endpoint {name!r} is being deployed by another call right now (it holds "
+                f"{lock}); wait for it to finish, or pick another name"
+            ) from None
         yield
-    finally:
-        lock.unlink(missing_ok=True)
 
 
 def _clear_name(

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
-from cloudml_edu.errors import AuthError, DatasetError, ServiceError, ThrottledError, TimeoutError
+from cloudml_edu._http import error_for_status
+from cloudml_edu.errors import DatasetError, ServiceError, TimeoutError
 from cloudml_edu.training.columns import INPUT_COLUMN, PROBA_PREFIX
 
 if TYPE_CHECKING:
@@ -200,9 +201,12 @@ def post_json(
 ) -> Any:
     """POST ``body`` to ``url`` (plus ``headers``, e.g. ``Authorization``); return the JSON answer.
 
-    Errors raise ServiceError (TimeoutError past ``timeout``, AuthError on 401/403,
-    ThrottledError on 429); ``when_down`` and ``when_failed`` say what to do when
-    the server is unreachable or answers 5xx.  Header values never appear in errors.
+    A failed answer raises the error :func:`cloudml_edu._http.error_for_status`
+    picks (401/403 AuthError, 404 NotFoundError, 429 ThrottledError, other 4xx
+    ConfigError, 5xx ServiceError); no answer raises ServiceError, or TimeoutError
+    past ``timeout``.  ``when_down`` and ``when_failed`` say what to do when the
+    endpoint is unreachable (or gone) or answers 5xx.  Header values never appear
+    in errors.
     """
     import requests
 
@@ -223,22 +227,26 @@ def post_json(
     status = response.status_code
     if status >= 400:
         reason = error_message(status, response.text)
-        if status in (401, 403):
-            raise AuthError(
+        if status >= 500:
+            message = f"endpoint {name!r} failed ({reason}); {when_failed}"
+        elif status in (401, 403):
+            message = (
                 f"endpoint {name!r} refused the credentials ({reason}); check that you may "
                 "call it, and sign in again"
             )
-        if status == 429:
-            raise ThrottledError(
+        elif status == 404:
+            message = f"endpoint {name!r} has nothing at {url} ({reason}); {when_down}"
+        elif status == 429:
+            message = (
                 f"endpoint {name!r} is throttling requests ({reason}); send fewer or smaller "
                 "requests, or wait a minute"
             )
-        if status >= 500:
-            raise ServiceError(f"endpoint {name!r} failed ({reason}); {when_failed}")
-        raise ServiceError(
-            f"endpoint {name!r} rejected the request ({reason}); "
-            "send PNG or JPEG files like those the model was trained on"
-        )
+        else:
+            message = (
+                f"endpoint {name!r} rejected the request ({reason}); "
+                "send PNG or JPEG files like those the model was trained on"
+            )
+        raise error_for_status(status, message, body=response.text)
     try:
         return response.json()
     except ValueError as exc:
