@@ -503,12 +503,14 @@ def test_two_deploys_of_one_name_at_once_cannot_both_succeed(
 def test_a_failed_deploy_is_deleted_and_not_recorded(
     stand_in: type[StandIn], workspace: Workspace, tmp_path: Path
 ) -> None:
+    folder = _model_folder(tmp_path)
     stand_in.fail_with = ServiceError("the service gave up")
     with pytest.raises(ServiceError, match="gave up"):
-        Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="doomed")
+        Endpoint.deploy(folder, workspace=workspace, name="doomed")
     assert stand_in.calls[-1] == ("delete", "doomed")
     assert Endpoint.list(workspace) == []
-    Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="doomed", replace=True)
+    stand_in.fail_with = None
+    assert Endpoint.deploy(folder, workspace=workspace, name="doomed").state == "live"  # name free
 
 
 def test_runs_that_did_not_complete_are_refused_before_anything_starts(
