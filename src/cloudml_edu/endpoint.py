@@ -65,9 +65,7 @@ _CLEANUP_TIMEOUT = 60.0
 def model_uri_of(model: TrainingRun | str | os.PathLike[str]) -> tuple[str, str | None]:
     """The MLflow model URI and run id of a training run, run id, model URI or model folder."""
     if isinstance(model, TrainingRun):
-        _check_run(model)
-        assert model.model is not None  # _check_run refuses runs without one
-        return model_uri_of(model.model)[0], model.id
+        return model_uri_of(_completed_model(model))[0], model.id
     text = str(model)
     if _RUN_ID.fullmatch(text):
         return f"runs:/{text}/model", text
@@ -83,8 +81,8 @@ def model_uri_of(model: TrainingRun | str | os.PathLike[str]) -> tuple[str, str 
     )
 
 
-def _check_run(run: TrainingRun) -> None:
-    """ConfigError unless ``run`` completed with a model."""
+def _completed_model(run: TrainingRun) -> str:
+    """The model URI of ``run``; ConfigError unless it completed with a model."""
     if run.status == "Failed":
         raise ConfigError(
             f"run {run.id} ({run.backend}) failed ({run.error or 'no message'}), so it has no "
@@ -99,6 +97,7 @@ def _check_run(run: TrainingRun) -> None:
         raise ConfigError(
             f"run {run.id} has no model (status {run.status}); deploy a completed run"
         )
+    return run.model
 
 
 def _resolve_model(
@@ -119,7 +118,7 @@ def _resolve_model(
     from cloudml_edu.backends.local.tracking import load_run
 
     run = load_run(ws, run_id)  # NotFoundError when the workspace has no such run
-    _check_run(run)
+    _completed_model(run)
     return model_uri, run
 
 
