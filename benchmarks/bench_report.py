@@ -25,13 +25,13 @@ EXPORT_TARGET_S = 5.0
 
 
 def _train(root: Path, count: int) -> list[str]:
-    from cloudml_edu.backends.local.tracking import list_runs
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.run import TrainingRun
     from cloudml_edu.trainer import Trainer
     from cloudml_edu.workspace import Workspace
 
     ws = Workspace.local(root)
-    runs = list_runs(ws)
+    runs = TrainingRun.list(ws)
     if len(runs) < count:
         data = Dataset.sample("digits", root / "digits", progress=False)
         families = ["svc", "knn", "logistic_regression", "random_forest", "mlp"]
@@ -39,18 +39,18 @@ def _train(root: Path, count: int) -> list[str]:
             Trainer(
                 "designer", workspace=ws, progress=False, model=families[i % len(families)]
             ).fit(data)
-        runs = list_runs(ws)
+        runs = TrainingRun.list(ws)
     return [run.id for run in runs[:count]]
 
 
 def bench_report(root: Path, count: int) -> tuple[float, float]:
-    from cloudml_edu.backends.local.tracking import load_run
     from cloudml_edu.report import write_report
+    from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
     ids = _train(root, count)
     ws = Workspace.local(root)
-    runs = [load_run(ws, run_id) for run_id in ids]
+    runs = [TrainingRun.get(ws, run_id) for run_id in ids]
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         report = write_report(runs, out)

@@ -153,14 +153,14 @@ def test_served_models_carry_only_what_inference_needs(
 
 
 def test_runs_are_recorded_and_listed(trained: tuple[Workspace, dict[str, TrainingRun]]) -> None:
-    from cloudml_edu.backends.local.tracking import list_runs, load_run
-
     ws, runs = trained
-    listed = {r.backend: r for r in list_runs(ws)}
+    listed = {r.backend: r for r in TrainingRun.list(ws)}
     assert set(listed) == set(BACKENDS)
     for name, run in runs.items():
-        assert load_run(ws, run.id).metrics == run.metrics
+        assert TrainingRun.get(ws, run.id).metrics == run.metrics
+        assert TrainingRun.get(ws, run.id[:8]).id == run.id
         assert listed[name].id == run.id
+        assert listed[name].options == run.options is not None
 
 
 def test_plan_is_a_dry_run(workspace: Workspace, tiny_dir: Path) -> None:
@@ -197,9 +197,7 @@ def test_a_failing_job_fails_the_run_with_its_log(workspace: Workspace, tiny_dir
     with pytest.raises(BackendError, match="exited with code 1") as caught:
         trainer.fit(Dataset.from_folder(tiny_dir))
     assert "C" in str(caught.value)
-    from cloudml_edu.backends.local.tracking import list_runs
-
-    assert [r.status for r in list_runs(workspace)] == ["Failed"]
+    assert [r.status for r in TrainingRun.list(workspace)] == ["Failed"]
 
 
 def test_the_job_entry_point_reports_bad_input_with_exit_code_2(tmp_path: Path) -> None:
@@ -243,11 +241,12 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(
 def test_an_sdk_job_can_be_submitted_then_waited_for(workspace: Workspace, tiny_dir: Path) -> None:
     from cloudml_edu import TimeoutError as CloudTimeout
 
-    run = Trainer("sdk", workspace=workspace, model="knn", params={"n_neighbors": 1}).fit(
-        Dataset.from_folder(tiny_dir), wait=False
-    )
-    assert run.status == "Running" and run.metrics is None
-    with pytest.raises(CloudTimeout, match="still Running"):
-        run.wait(timeout=0.0)
-    assert run.wait(timeout=120).status == "Completed"
+    trainer = Trainer("sdk", workspace=workspace, model="knn", params={"n_neighbors": 1})
+    poller = trainer.begin_fit(Dataset.from_folder(tiny_dir))
+    run = poller.value
+    assert poller.status() == "Running" and run.metrics is None and not poller.done()
+    with pytest.raises(CloudTimeout, match=f"sdk job {run.id[:8]}.*still not done after 0 s"):
+        poller.result(timeout=0.0)
+    assert poller.result(timeout=120) is run and run.status == "Completed"
     assert run.metrics is not None and run.job is not None and run.job.exit_code == 0
+    assert TrainingRun.get(workspace, run.id).status == "Completed"

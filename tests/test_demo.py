@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 
 def test_demo_runs_the_whole_lab(tmp_path: Path) -> None:
@@ -36,3 +39,21 @@ def test_demo_runs_the_whole_lab(tmp_path: Path) -> None:
     assert not list((tmp_path / ".cloudml" / "endpoints").glob("*.json")), (
         "demo left its endpoint running"
     )
+
+
+def test_closing_lines_name_commands_that_work_from_this_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudml_edu.demo import command_for, next_steps
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")  # the venv is not activated
+    assert shutil.which("cloudml-edu") is None
+    cli = command_for("cloudml-edu")
+    assert Path(cli).is_file() and Path(cli).name == "cloudml-edu"
+    steps = dict(next_steps(".cloudml"))
+    assert steps["compare again"] == f"{cli} compare"
+    assert steps["MLflow runs"].split()[0] == str(Path(cli).with_name("mlflow"))
+    assert steps["MLflow runs"].endswith(f"sqlite:///{tmp_path.resolve()}/.cloudml/mlflow.db")
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # activated: the bare name
+    assert command_for("cloudml-edu") == "cloudml-edu"

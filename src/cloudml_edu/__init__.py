@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._quiet import quiet_third_party
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import (
     AuthError,
@@ -28,6 +29,8 @@ from cloudml_edu.errors import (
     ThrottledError,
     TimeoutError,
 )
+
+quiet_third_party()  # before anything imports MLflow; see cloudml_edu._quiet
 
 if TYPE_CHECKING:
     from cloudml_edu.dataset import Dataset

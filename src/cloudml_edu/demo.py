@@ -6,6 +6,10 @@ is ``.cloudml/`` and the sample images land in ``data/digits/``.
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +47,33 @@ class DemoResult(BaseModel):
     endpoint_url: str | None
     predictions: list[DemoPrediction]
     report: str | None = None
+
+
+def command_for(program: str) -> str:
+    """How to start ``program`` from this shell: its name when it is on PATH, else its path
+    next to this Python (``.venv/bin/cloudml-edu`` after ``make demo``), relative when shorter."""
+    if shutil.which(program):
+        return program
+    beside = Path(sys.executable).parent / program
+    if not beside.exists():
+        return program
+    try:
+        relative = os.path.relpath(beside)
+    except ValueError:  # another drive on Windows
+        relative = str(beside)
+    return shlex.quote(min(relative, str(beside), key=len))
+
+
+def next_steps(workspace: str) -> list[tuple[str, str]]:
+    """What to run after the demo, each a command that works from the shell that ran it."""
+    cli = command_for("cloudml-edu")
+    store = Path(workspace, "mlflow.db").resolve()
+    return [
+        ("workspace", workspace),
+        ("MLflow runs", f"{command_for('mlflow')} ui --backend-store-uri sqlite:///{store}"),
+        ("compare again", f"{cli} compare"),
+        ("HTML report", f"{cli} report --out report/"),
+    ]
 
 
 def run_demo(

@@ -114,10 +114,7 @@ def _resolve_model(
         return model_uri, model
     if run_id is None:
         return model_uri, None
-    # TODO(runs): TrainingRun.get(ws, run_id) once the public run store lands.
-    from cloudml_edu.backends.local.tracking import load_run
-
-    run = load_run(ws, run_id)  # NotFoundError when the workspace has no such run
+    run = TrainingRun.get(ws, run_id)  # NotFoundError when the workspace has no such run
     _completed_model(run)
     return model_uri, run
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ClassReport", "Compute", "Metrics", "metrics_json_schema"]
+__all__ = ["ClassReport", "Compute", "Metrics", "lower_is_better", "metrics_json_schema"]
 
 ARTIFACT_NAME = "metrics.json"
 
@@ -34,6 +34,17 @@ _SCALARS = (
     "train_seconds",
     "cost_usd",
 )
+
+
+#: Metrics where a smaller value is the better one: losses, time and money.
+_LOWER_IS_BETTER = frozenset(
+    {"log_loss", "train_seconds", "wall_seconds", "node_hours", "cost_usd"}
+)
+
+
+def lower_is_better(metric: str) -> bool:
+    """True for a metric where smaller wins (``log_loss``, time, cost); False for scores."""
+    return metric in _LOWER_IS_BETTER
 
 
 class ClassReport(BaseModel):

@@ -1,26 +1,44 @@
-"""What a training run records: its steps, trials or job, its plan, metrics and model.
+"""What a training run records: its steps, trials or job, its plan, options, metrics and model.
 
-A :class:`TrainingRun` is backed by an MLflow run.  Its record (``run.json``) is
-logged as an artifact, so runs can be listed and compared later, by a student
-or by an instructor reading many students' runs from one tracking store.
+A :class:`TrainingRun` is backed by an MLflow run in the workspace's run store
+(:mod:`cloudml_edu.run_store`).  Its record (``run.json``) is saved there, so a
+run can be found again by id from another process (``TrainingRun.get``),
+refreshed and waited on, listed and compared, by a student or by an instructor
+reading many students' runs from one store.
 """
 
 from __future__ import annotations
 
-import time
+import builtins
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from cloudml_edu.errors import BackendError, TimeoutError
+from cloudml_edu._polling import Poller
+from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
+from cloudml_edu.options import TrainOptions
 
-__all__ = ["JobRecord", "Plan", "PlanStep", "RunStatus", "StepRecord", "TrainingRun", "TrialRecord"]
+if TYPE_CHECKING:
+    from cloudml_edu.backends.base import Backend
+    from cloudml_edu.workspace import Workspace
+
+__all__ = [
+    "JobRecord",
+    "Plan",
+    "PlanStep",
+    "RemoteJob",
+    "RunStatus",
+    "StepRecord",
+    "TrainingRun",
+    "TrialRecord",
+    "run_poller",
+]
 
 RunStatus = Literal["NotStarted", "Running", "Completed", "Failed", "Canceled"]
 TERMINAL: frozenset[str] = frozenset({"Completed", "Failed", "Canceled"})
-RUN_RECORD = "run.json"
 
 
 class PlanStep(BaseModel):
@@ -64,6 +82,7 @@ class StepRecord(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     inputs: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
+    url: str = Field(default="", description="Where the step can be opened (a studio page)")
 
 
 class TrialRecord(BaseModel):
@@ -80,16 +99,40 @@ class TrialRecord(BaseModel):
 
 
 class JobRecord(BaseModel):
-    """A command job: what ran, how it ended, where its log is."""
+    """A command job: what ran, how it ended, where its log is.
+
+    A local job also keeps its process id and the process's start time (seconds
+    since the epoch), so any process can tell whether that job still runs.
+    """
 
     command: list[str]
     exit_code: int | None = None
     log_path: str = ""
     seconds: float = 0.0
+    pid: int | None = None
+    process_started: float | None = None
+
+
+class RemoteJob(BaseModel):
+    """The cloud job behind a run: its service, name, page and native status."""
+
+    service: Literal["azureml", "databricks"]
+    name: str
+    url: str
+    status: str = Field(description="The service's own status name")
+    compute: str = ""
+    nodes: int = 1
+    started: datetime | None = None
+    ended: datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class TrainingRun(BaseModel):
-    """The result of ``Trainer.fit``: status, metrics, model and how the backend got there."""
+    """The result of ``Trainer.fit``: status, metrics, model and how the backend got there.
+
+    Found again by id with :meth:`get` (also in another process), refreshed with
+    :meth:`refresh`, waited on with :meth:`wait`.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -103,40 +146,92 @@ class TrainingRun(BaseModel):
     ended: datetime | None = None
     metrics: Metrics | None = None
     model: str | None = Field(default=None, description="MLflow model URI")
+    options: TrainOptions | None = Field(
+        default=None, description="What the run was asked to do (secrets redacted)"
+    )
     plan: Plan | None = None
-    steps: list[StepRecord] = Field(default_factory=list)
-    trials: list[TrialRecord] = Field(default_factory=list)
+    # ``builtins.list``: the classmethod ``list`` below shadows the name inside this class.
+    steps: builtins.list[StepRecord] = Field(default_factory=list)
+    trials: builtins.list[TrialRecord] = Field(default_factory=list)
     job: JobRecord | None = None
+    remote: RemoteJob | None = None
     error: str | None = None
     tracking_uri: str = ""
+    _workspace: Workspace | None = PrivateAttr(default=None)
+
+    @classmethod
+    def get(cls, workspace: Workspace, run_id: str) -> TrainingRun:
+        """The run ``run_id`` (a full id, or a unique prefix of at least 8 characters) of ``workspace``."""
+        from cloudml_edu import run_store
+
+        return cls._loaded(run_store.load_record(workspace, run_id), workspace)
+
+    @classmethod
+    def list(cls, workspace: Workspace, *, owner: str | None = None) -> builtins.list[TrainingRun]:
+        """Every training run of ``workspace`` (optionally one owner's), newest first."""
+        from cloudml_edu import run_store
+
+        return [
+            cls._loaded(text, workspace) for text in run_store.list_records(workspace, owner=owner)
+        ]
+
+    @classmethod
+    def _loaded(cls, record: str, workspace: Workspace) -> TrainingRun:
+        run = cls.model_validate_json(record)
+        run.tracking_uri = (
+            workspace.tracking_uri
+        )  # where it was read from, even if the folder moved
+        return run.bind(workspace)
+
+    def bind(self, workspace: Workspace) -> TrainingRun:
+        """Remember the workspace this run lives in (``save``, ``refresh`` and ``wait`` use it)."""
+        self._workspace = workspace
+        return self
+
+    def save(self) -> None:
+        """Write this run's record to its workspace's run store."""
+        from cloudml_edu import run_store
+
+        store = self._workspace.tracking_uri if self._workspace is not None else self.tracking_uri
+        if not store:
+            raise ConfigError(
+                f"run {self.id} does not know its run store; load it with "
+                "TrainingRun.get(workspace, run_id) or call run.bind(workspace) first"
+            )
+        run_store.save_record(store, self.id, self.model_dump_json(indent=1))
+
+    def refresh(self, workspace: Workspace | None = None) -> TrainingRun:
+        """Ask the run's backend (a fresh one, found by backend and target) for its state now."""
+        return self._backend(workspace).refresh(self)
+
+    def wait(self, *, timeout: float | None = None) -> TrainingRun:
+        """Block until the run ends; BackendError if it failed, TimeoutError past ``timeout`` s."""
+        return run_poller(self, self._backend(None)).result(timeout=timeout)
+
+    def cancel(self, workspace: Workspace | None = None) -> None:
+        """Ask the run's backend to stop it (a no-op once it has ended)."""
+        backend = self._backend(workspace)
+        if self.status not in TERMINAL:
+            backend.cancel(self)
+
+    def _backend(self, workspace: Workspace | None) -> Backend:
+        from cloudml_edu.backends import open_backend
+
+        chosen = workspace or self._workspace
+        if chosen is None:
+            raise ConfigError(
+                f"run {self.id} does not know its workspace; pass it (run.refresh(workspace=ws)) "
+                "or load the run with TrainingRun.get(ws, run_id)"
+            )
+        self._workspace = chosen
+        options = self.options or TrainOptions()
+        return open_backend(self.backend, self.target, chosen, options, progress=None)
 
     @property
     def seconds(self) -> float:
         """Wall time from start to end (or to now while running)."""
         end = self.ended or datetime.now(UTC)
         return (end - self.started).total_seconds()
-
-    def wait(self, *, timeout: float = 3600.0, poll: float = 0.5) -> TrainingRun:
-        """Block until the run ends; raises BackendError if it failed, TimeoutError past ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while self.status not in TERMINAL:
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"run {self.id} still {self.status} after {timeout:.0f} s; call wait() "
-                    "again with a longer timeout, or cancel it"
-                )
-            self.refresh()
-            if self.status not in TERMINAL:
-                time.sleep(poll)
-        if self.status != "Completed":
-            raise BackendError(f"run {self.id} ({self.backend}) {self.status}: {self.error}")
-        return self
-
-    def refresh(self) -> None:
-        """Update status from the backend; local runs are already final when returned."""
-        from cloudml_edu.backends import refresh_run
-
-        refresh_run(self)
 
     def summary(self) -> str:
         """A one-line summary for terminals and logs."""
@@ -146,3 +241,40 @@ class TrainingRun(BaseModel):
             f"{self.backend} {self.id[:8]} {self.status}: accuracy {self.metrics.accuracy:.3f}, "
             f"F1 macro {self.metrics.f1_macro or 0:.3f}, {self.seconds:.1f} s"
         )
+
+
+def run_poller(
+    run: TrainingRun,
+    backend: Backend,
+    *,
+    progress: bool | None = None,
+    describe: Callable[[TrainingRun, float], str] | None = None,
+) -> Poller[TrainingRun]:
+    """A poller over ``run`` that refreshes and cancels it through ``backend``.
+
+    ``result()`` returns the run once Completed and raises BackendError when it
+    Failed or was Canceled.
+    """
+    return Poller(
+        run,
+        refresh=backend.refresh,
+        status_of=lambda r: r.status,
+        terminal=TERMINAL,
+        describe=describe or _describe,
+        finish=_completed,
+        cancel=backend.cancel,
+        progress=progress,
+    )
+
+
+def _describe(run: TrainingRun, elapsed: float) -> str:
+    return f"{run.backend} run {run.id[:8]} {run.status.lower()}, {elapsed:.0f} s"
+
+
+def _completed(run: TrainingRun) -> TrainingRun:
+    if run.status != "Completed":
+        raise BackendError(
+            f"run {run.id[:8]} ({run.backend}) {run.status}: {run.error}; "
+            f"see `cloudml-edu runs` and the run's log"
+        )
+    return run

@@ -9,8 +9,10 @@ from pydantic import ValidationError
 from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cloudml_edu.backends.base import Backend, TrainOptions
+    from cloudml_edu._polling import Poller
+    from cloudml_edu.backends.base import Backend
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.options import TrainOptions
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
@@ -35,7 +37,7 @@ class Trainer:
         **options: Any,
     ) -> None:
         from cloudml_edu.backends import load_backend
-        from cloudml_edu.backends.base import TrainOptions
+        from cloudml_edu.options import TrainOptions
         from cloudml_edu.workspace import resolve_workspace
 
         workspace = resolve_workspace(workspace)
@@ -60,6 +62,18 @@ class Trainer:
         """What :meth:`fit` would create and run, and what it would cost, without running it."""
         return self._backend.plan(dataset)
 
-    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
-        """Train on ``dataset`` (split inside, by ``test_size`` and ``seed``) and evaluate."""
-        return self._backend.fit(dataset, wait=wait)
+    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
+        """Start training on ``dataset``; the poller's ``result(timeout=)`` waits for the run.
+
+        The run is in the workspace's run store at once: ``TrainingRun.get(ws, run_id)``
+        finds it from another process, notebook or terminal.
+        """
+        return self._backend.begin_fit(dataset)
+
+    def fit(self, dataset: Dataset, *, timeout: float | None = None) -> TrainingRun:
+        """Train on ``dataset`` (split inside, by ``test_size`` and ``seed``), evaluate, return the run.
+
+        Waits at most ``timeout`` seconds (TimeoutError past it; the run goes on);
+        BackendError when the run fails.
+        """
+        return self.begin_fit(dataset).result(timeout=timeout)

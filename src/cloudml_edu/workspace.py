@@ -135,7 +135,7 @@ class Workspace:
                 if not ready.exists():
                     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-                    SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())
+                    SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())  # type: ignore[no-untyped-call]
                     ready.touch()
         return self.tracking_uri
 

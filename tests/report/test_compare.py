@@ -10,11 +10,11 @@ import pytest
 from report_fakes import Trained, synthetic_run
 from rich.console import Console
 
-from cloudml_edu.backends.local.tracking import list_runs
 from cloudml_edu.pricing import PRICES
 from cloudml_edu.report import PROFILES, compare, latest_per_backend
 from cloudml_edu.report.comparison import model_family
 from cloudml_edu.report.profiles import BackendProfile
+from cloudml_edu.run import TrainingRun
 
 # One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("report")
@@ -66,7 +66,7 @@ def test_renders_to_terminal_frame_html_and_json(trained: Trained) -> None:
 
 
 def test_instructor_view_adds_the_owner_column(trained: Trained) -> None:
-    runs = list_runs(trained.workspace())
+    runs = TrainingRun.list(trained.workspace())
     assert {r.owner for r in runs} == {"student", "alice"}
     table = compare(runs)
     assert set(table.owners) == {"alice", "student"}

@@ -98,7 +98,7 @@ def test_files_round_trip_with_their_types(schema, tmp_path: Path) -> None:  # t
     assert {p.name for p in written} == {f"{t}.{f}" for t in TABLES for f in ("parquet", "csv")}
     types = pq.read_table(tmp_path / "dim_run.parquet").schema
     assert str(types.field("run_key").type) == "int64"
-    assert str(types.field("started").type).startswith("timestamp")
+    assert str(types.field("started").type) == "timestamp[us, tz=UTC]"
     assert str(types.field("cost_usd").type) == "double"
     empty = pq.read_table(tmp_path / "dim_endpoint.parquet")
     assert empty.num_rows == 0 and empty.column_names == list(TABLES["dim_endpoint"])
@@ -130,9 +130,9 @@ def test_export_reads_the_endpoint_registry_and_writes_to_the_store(trained: Tra
     assert endpoints["run_key"].tolist() == schema["dim_run"]["run_key"].tolist()
     assert 20261126 in set(schema["dim_date"]["date_key"])
     assert schema.dangling_keys() == []
-    assert sorted(keys) == sorted(f"exports/pbi/{t}.parquet" for t in TABLES)
-    stored = ws.store.get_bytes("exports/pbi/dim_endpoint.parquet")
-    info = ws.store.info("exports/pbi/dim_endpoint.parquet")
+    assert sorted(keys) == sorted(f"student/exports/pbi/{t}.parquet" for t in TABLES)  # owner's
+    stored = ws.store.get_bytes("student/exports/pbi/dim_endpoint.parquet")
+    info = ws.store.info("student/exports/pbi/dim_endpoint.parquet")
     assert info is not None and info.md5 == hashlib.md5(stored).hexdigest()
 
 
@@ -166,3 +166,81 @@ def test_failed_runs_appear_in_dim_run_only() -> None:
     assert schema["dim_run"]["status"].tolist() == ["Failed"] and schema.notes == []
     assert all(len(schema[t]) == 0 for t in ("fact_metric", "fact_prediction", "fact_confusion"))
     assert schema.dangling_keys() == []
+
+
+def test_metric_directions_leave_counts_without_a_better_side(schema) -> None:  # type: ignore[no-untyped-def]
+    metrics = schema["dim_metric"].set_index("metric")
+    assert metrics.loc["support", "direction"] == "neither"
+    assert pd.isna(metrics.loc["support", "higher_is_better"])
+    assert (
+        metrics.loc["accuracy", "higher_is_better"]
+        and metrics.loc["accuracy", "direction"] == "higher"
+    )
+    assert not metrics.loc["log_loss", "higher_is_better"]
+
+
+def test_timestamps_are_utc_in_frames_and_csv(schema, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert str(schema["dim_run"]["started"].dt.tz) == "UTC"
+    schema.write(tmp_path, formats=["csv"])
+    started = pd.read_csv(tmp_path / "dim_run.csv")["started"]
+    assert started.str.endswith("Z").all()
+
+
+def test_dim_run_names_the_dataset(schema, trained: Trained) -> None:  # type: ignore[no-untyped-def]
+    runs = schema["dim_run"].set_index("run_id")
+    assert set(runs["dataset"]) == {trained.runs["sdk"].dataset}
+
+
+def test_image_features_place_every_test_image_with_readable_statistics(trained: Trained) -> None:
+    ws = trained.workspace()
+    run = trained.runs["sdk"]
+    schema, _ = export_powerbi([run], workspace=ws, to_store=True, formats=["parquet"])
+    features = schema["fact_image_feature"]
+    assert run.metrics is not None and len(features) == run.metrics.n_test
+    assert schema.dangling_keys() == [] and schema.notes == []
+    assert features[["pc1", "pc2", "brightness", "width"]].notna().all().all()
+    assert features["pc1"].std() > 0 and (features["width"] == 32).all()
+    gray = features[["red_mean", "green_mean", "blue_mean"]]
+    assert (gray.max(axis=1) - gray.min(axis=1)).max() < 1e-9  # digits are grayscale
+    # the reference names owner, dataset and version; the URL points into the store
+    first = features.iloc[0]
+    assert first["image"] == f"student/{run.dataset}/1/{first['path']}"
+    assert first["image_url"].startswith(ws.store.url) and first["image_url"].endswith(
+        first["path"]
+    )
+    predictions = schema["fact_prediction"]
+    assert set(predictions["image"]) == set(features["image"])
+    assert features["correct"].mean() == pytest.approx(run.metrics.accuracy)
+
+
+def test_image_features_without_a_store_keep_the_embedding_and_say_why() -> None:
+    import numpy as np
+
+    run = synthetic_run()
+    arrays = {
+        "X": np.arange(12, dtype=float).reshape(4, 3) ** 2,
+        "y": np.array(["cat", "dog", "cat", "dog"]),
+        "predicted": np.array(["cat", "cat", "cat", "dog"]),
+        "paths": np.array([f"{i}.png" for i in range(4)]),
+    }
+    frame = pd.DataFrame(
+        {
+            "label": arrays["y"],
+            "predicted": arrays["predicted"],
+            "score": 0.9,
+            "path": arrays["paths"],
+            "md5": ["0" * 32] * 4,
+        }
+    )
+    schema = build_star_schema(
+        [run],
+        predictions=lambda r: frame,
+        features=lambda r: arrays,
+        find_dataset=lambda r, m: None,
+        artifacts=False,
+    )
+    features = schema["fact_image_feature"]
+    assert len(features) == 4 and features["brightness"].isna().all()
+    assert features["image"].tolist()[0] == "student/pets/?/0.png"
+    assert features["correct"].tolist() == [True, False, True, True]
+    assert schema.notes and "student/pets" in schema.notes[0]

@@ -29,10 +29,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+NEW_IMAGE = "3/0003.png"
+
+
 @pytest.fixture(scope="module")
-def report(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def report(trained: Trained, tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> Any:
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.report.new_images import NewImage
+
     runs = [*trained.student, trained.runs["alice"]]
-    return write_report(runs, tmp_path_factory.mktemp("report"), title="lab 3 report")
+    new = NewImage(str(digits_dir / NEW_IMAGE), "3", 0.91, {"3": 0.91, "8": 0.06, "5": 0.03})
+    return write_report(
+        runs,
+        tmp_path_factory.mktemp("report"),
+        title="lab 3 report",
+        datasets=[Dataset.from_folder(digits_dir, progress=False)],
+        new_images=[new],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +71,19 @@ def test_writes_one_page_and_every_chart_as_png(report: Any, trained: Trained) -
         assert {f"{run.id[:8]}-confusion.png", f"{run.id[:8]}-features.png"} <= names
     assert f"{trained.runs['automl'].id[:8]}-trials.png" in names
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in report.images)
-    assert html.count("data:image/png;base64,") == len(report.images)
+    thumbnails = 10 * 4 + 1  # four samples of each digit, one new image
+    assert html.count("data:image/png;base64,") == len(report.images) + thumbnails
+
+
+def test_page_has_contents_dataset_settings_and_new_images(report: Any, trained: Trained) -> None:
+    html = report.html.read_text(encoding="utf-8")
+    for anchor in ("comparison", "dataset-digits", "backends", "new-images"):
+        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+    for run in [*trained.student, trained.runs["alice"]]:
+        assert f'href="#run-{run.id}"' in html and f'id="run-{run.id}"' in html
+    assert "1797 images · 10 classes" in html
+    assert "model.family" not in html and "family=knn" in html  # alice's settings, grouped
+    assert NEW_IMAGE in html and "3 0.91, 8 0.06, 5 0.03" in html
 
 
 def test_page_needs_nothing_from_the_network(report: Any) -> None:
@@ -83,11 +108,11 @@ def test_chromium_renders_charts_and_tables(report: Any, browser: Any, trained: 
     images = page.evaluate(
         "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
     )
-    assert len(images) == len(report.images)
+    assert len(images) == len(report.images) + 41
     assert all(done and width > 0 for done, width, _ in images), images
     assert page.title() == "lab 3 report"
     assert page.locator("table.comparison tbody tr").count() == 4
-    assert page.locator("section h2").count() == 4
+    assert page.locator("section h2").count() == 4 + 2  # runs, dataset, new images
     assert page.locator("text=pipeline steps").count() == 2  # two designer runs
     assert page.locator("text=trials").first.is_visible()
     body = page.inner_text("body")
@@ -103,3 +128,30 @@ def test_runs_without_artifacts_get_a_note_instead_of_charts(tmp_path: Path) -> 
     assert names == {"comparison.png", f"{run.id[:8]}-confusion.png", f"{run.id[:8]}-per-class.png"}
     assert len(report.notes) == 2 and "tracking URI" in report.notes[0]
     assert "tracking URI" in report.html.read_text()
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_screenshots_at_two_widths_show_every_image_inside_the_page(
+    report: Any, browser: Any, width: int, tmp_path: Path
+) -> None:
+    """A laptop and a phone: no broken image, no chart wider than the screen, no page-wide scroll."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(report.html.as_uri())
+    page.wait_for_load_state("load")
+    shot = tmp_path / f"report-{width}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    broken = page.evaluate(
+        "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"
+    )
+    too_wide = page.evaluate(
+        "Array.from(document.querySelectorAll('figure img'))"
+        ".filter(i => i.getBoundingClientRect().right > window.innerWidth + 1).length"
+    )
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    page.close()
+    assert broken == 0 and too_wide == 0
+    assert scroll_width <= width  # wide tables scroll inside their box, not the page
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.width == width and image.height > 3000

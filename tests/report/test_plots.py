@@ -10,7 +10,7 @@ from PIL import Image
 from report_fakes import Trained, synthetic_run
 
 from cloudml_edu.report import compare, plots
-from cloudml_edu.report._tracking import Misclassified, RunFiles
+from cloudml_edu.report._artifacts import Misclassified, RunFiles
 from cloudml_edu.run import TrialRecord
 
 # One worker trains the session's runs once for every report test (pytest -n with --dist loadgroup).
@@ -44,13 +44,32 @@ def test_per_class_bars_match_the_metrics(trained: Trained) -> None:
     assert heights == pytest.approx(expected)
 
 
-def test_metric_comparison_has_one_group_per_run(trained: Trained) -> None:
+def test_metric_comparison_has_one_group_per_run_on_a_zoomed_axis(trained: Trained) -> None:
     table = compare(trained.student, artifacts=False)
     ax = plots.metric_comparison(table).axes[0]
     assert len(ax.patches) == 2 * len(trained.student)
-    assert [bar.get_height() for bar in ax.patches[: len(table)]] == pytest.approx(
-        [r.accuracy for r in table.rows]
-    )
+    accuracies = [r.accuracy for r in table.rows]
+    assert [bar.get_width() for bar in ax.patches[: len(table)]] == pytest.approx(accuracies)
+    low, _ = ax.get_xlim()
+    assert 0.5 < low < min(a for a in accuracies if a is not None)  # zoomed, not from 0
+    written = {t.get_text() for t in ax.texts}
+    assert {f"{a:.3f}" for a in accuracies} <= written
+    assert "not 0" in ax.get_xlabel()
+
+
+def test_zoomed_range_starts_below_the_lowest_score_and_ends_at_most_at_one() -> None:
+    assert plots.zoomed_range([0.983, 0.994]) == (0.97, 0.994)
+    assert plots.zoomed_range([0.2, 0.9]) == (0.0, 0.9)
+    assert plots.zoomed_range([1.0, 1.0]) == (0.99, 1.0)
+    assert plots.zoomed_range([]) == (0.0, 1.0)
+
+
+def test_class_styles_never_repeat_colour_and_marker_together() -> None:
+    from cloudml_edu.report.palette import OKABE_ITO, class_styles
+
+    styles = class_styles([str(i) for i in range(20)])
+    assert len(set(styles.values())) == 20
+    assert styles["0"][0] == styles["8"][0] == OKABE_ITO[0] and styles["0"][1] != styles["8"][1]
 
 
 def test_trial_curve_steps_through_the_best_so_far() -> None:
@@ -61,10 +80,18 @@ def test_trial_curve_steps_through_the_best_so_far() -> None:
         TrialRecord(number=n, family="knn", params={}, score=s, seconds=0.1, run_id=str(n))
         for n, s in ((1, 0.5), (2, 0.4), (3, 0.7), (4, None))
     ]
+    run.trials[1] = run.trials[1].model_copy(update={"family": "svc"})
     fig = plots.trial_curve(run)
-    line = fig.axes[0].lines[0]
+    ax = fig.axes[0]
+    line = ax.lines[0]
     assert list(line.get_xdata()) == [1, 2, 3] and list(line.get_ydata()) == [0.5, 0.5, 0.7]
-    assert "accuracy" in fig.axes[0].get_ylabel()
+    assert "accuracy" in ax.get_ylabel()
+    assert not ax.texts  # no per-point labels to overlap: families are in the legend
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["best so far", "knn", "svc"]
+    fig.canvas.draw()
+    box, frame = legend.get_window_extent(), ax.get_window_extent()
+    assert box.x0 >= frame.x1  # outside the data, right of the axes
 
 
 def test_pca_projects_onto_the_directions_of_largest_variance() -> None:
@@ -82,9 +109,14 @@ def test_feature_map_circles_the_misclassified_points(trained: Trained, tmp_path
     data = RunFiles(trained.runs["automl"], tmp_path).features()
     wrong = int((data["y"] != data["predicted"]).sum())
     fig = plots.feature_map(data["X"], data["y"].tolist(), data["predicted"].tolist())
-    dots, circles = fig.axes[0].collections
-    assert len(dots.get_offsets()) == len(data["y"])
+    ax = fig.axes[0]
+    *dots, circles = ax.collections
+    classes = sorted(set(data["y"].tolist()))
+    assert len(dots) == len(classes)
+    assert sum(len(d.get_offsets()) for d in dots) == len(data["y"])
     assert len(circles.get_offsets()) == wrong
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [*classes, f"misclassified ({wrong})"]  # a class legend
     _png_size(plots.to_png(fig))
 
 
@@ -95,12 +127,29 @@ def test_misclassified_grid_titles_true_and_predicted(trained: Trained, tmp_path
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.texts] == [f"{i.label} → {i.predicted}" for i in items]
     mosaic = ax.images[0].get_array()
-    assert mosaic.shape[1] == min(6, len(items)) * (48 + 6)
-    assert mosaic.shape[0] == -(-len(items) // 6) * (48 + 18)
+    assert mosaic.shape[1] == min(6, len(items)) * (96 + 8)
+    assert mosaic.shape[0] == -(-len(items) // 6) * (96 + 26)
     empty = plots.misclassified_grid([])
     assert "no misclassified" in empty.axes[0].texts[0].get_text()
     one = Misclassified(items[0].image, "p", "1", "7")
     assert [t.get_text() for t in plots.misclassified_grid([one]).axes[0].texts] == ["1 → 7"]
+
+
+def test_misclassified_grid_shows_the_photo_in_colour() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (230, 120, 10)).save(buffer, format="PNG")
+    fig = plots.misclassified_grid([Misclassified(buffer.getvalue(), "cat/1.png", "cat", "dog")])
+    mosaic = np.asarray(fig.axes[0].images[0].get_array())
+    assert mosaic.ndim == 3
+    orange = (mosaic == [230, 120, 10]).all(axis=2)
+    assert orange.sum() == 96 * 48  # enlarged to the tile, aspect kept (2:1)
+
+
+def test_charts_are_at_least_150_dpi() -> None:
+    run = synthetic_run()
+    assert run.metrics is not None
+    data = plots.to_png(plots.per_class(run.metrics))
+    assert Image.open(io.BytesIO(data)).info["dpi"][0] == pytest.approx(150, abs=1)
 
 
 def test_drawing_never_loads_pyplot_or_a_gui_backend() -> None:

@@ -109,7 +109,9 @@ def test_first_push_creates_the_dataset_then_posts_rows_in_batches(
         "score": "Double",
         "correct": "Boolean",
         "path": "String",
+        "image": "String",
     }
+    assert tables["fact_image_feature"]["pc1"] == "Double"
     assert tables["dim_run"]["started"] == "DateTime"
     assert len(body["relationships"]) == len(RELATIONSHIPS)
     assert {
@@ -126,7 +128,7 @@ def test_first_push_creates_the_dataset_then_posts_rows_in_batches(
     assert result.rows["fact_prediction"] == 25_000
     assert not any(c.request.method == "DELETE" for c in responses.calls)
     run_rows = _rows_calls(responses.calls, "dim_run")[0]
-    assert run_rows[0]["started"] == "2026-11-20T10:00:00" and run_rows[0]["artifacts"] is None
+    assert run_rows[0]["started"] == "2026-11-20T10:00:00Z" and run_rows[0]["artifacts"] is None
     for call in responses.calls:
         assert call.request.headers["Authorization"] == f"Bearer {TOKEN}"
 

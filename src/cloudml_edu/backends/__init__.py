@@ -18,8 +18,8 @@ from cloudml_edu.errors import ConfigError
 if TYPE_CHECKING:
     import requests
 
-    from cloudml_edu.backends.base import Backend, EndpointProvider, TrainOptions
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.backends.base import Backend, EndpointProvider
+    from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
 __all__ = [
@@ -29,9 +29,8 @@ __all__ = [
     "REGISTRY",
     "load_backend",
     "load_provider",
-    "refresh_run",
+    "open_backend",
     "target_for",
-    "track_live",
 ]
 
 #: (backend name, target) -> "module:class"
@@ -57,10 +56,18 @@ def target_for(name: str, workspace: Workspace) -> str:
 def load_backend(
     name: str, workspace: Workspace, options: TrainOptions, *, progress: bool | None
 ) -> Backend:
-    """Instantiate the backend ``name`` for ``workspace``."""
-    target = target_for(name, workspace)
+    """Instantiate the backend ``name`` for ``workspace`` (its target chosen by the config)."""
+    return open_backend(name, target_for(name, workspace), workspace, options, progress=progress)
+
+
+def open_backend(
+    name: str, target: str, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+) -> Backend:
+    """Instantiate the backend that trains ``name`` runs on ``target`` (to refresh a stored run)."""
     path = REGISTRY.get((name, target))
     if path is None:
+        if name not in BACKENDS:
+            raise ConfigError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
         raise ConfigError(
             f"backend {name!r} has no {target} adapter in this version of cloudml-edu; remove "
             f"the [{'azure_ml' if target == 'azureml' else target}] section from your config "
@@ -110,21 +117,3 @@ def load_provider(
     cls = getattr(importlib.import_module(module_name), class_name)
     provider: EndpointProvider = cls(workspace, session=session)
     return provider
-
-
-# Runs still in flight, keyed by run id, with the backend that can refresh them.
-_LIVE: dict[str, Backend] = {}
-
-
-def track_live(run: TrainingRun, backend: Backend) -> None:
-    """Remember the backend of a run that has not finished yet."""
-    _LIVE[run.id] = backend
-
-
-def refresh_run(run: TrainingRun) -> None:
-    """Ask the run's backend for its current state."""
-    backend = _LIVE.get(run.id)
-    if backend is not None:
-        backend.refresh(run)
-        if run.status in {"Completed", "Failed", "Canceled"}:
-            _LIVE.pop(run.id, None)

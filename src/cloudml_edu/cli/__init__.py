@@ -85,13 +85,12 @@ def demo_command(
     if json_output:
         _common.print_json(result.model_dump(mode="json"))
         return
+    from cloudml_edu.demo import next_steps
+
     console.rule("where things are")
-    console.print(f"workspace      {result.workspace}")
-    console.print(
-        f"MLflow runs    mlflow ui --backend-store-uri sqlite:///{result.workspace}/mlflow.db"
-    )
-    console.print("compare again  cloudml-edu compare")
-    console.print("HTML report    cloudml-edu report --out report/")
+    for what, command in next_steps(result.workspace):
+        # one unwrapped, unstyled line each, so a command can be copied as printed
+        console.print(f"{what:<15}{command}", soft_wrap=True, markup=False, highlight=False)
 
 
 app.command("train")(train_command)
@@ -107,8 +106,6 @@ app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.
 
 def main() -> None:
     """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks."""
-    # MLflow narrates database migrations and model validation at INFO; keep the terminal readable.
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     try:
         app(prog_name="cloudml-edu")
     except KeyboardInterrupt:

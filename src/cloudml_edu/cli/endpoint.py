@@ -7,6 +7,7 @@ chain: ``deploy RUN_ID --name digits``, then ``predict digits img.png``, then
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +24,8 @@ from cloudml_edu.errors import CloudMLError, NotFoundError
 
 if TYPE_CHECKING:
     from cloudml_edu.endpoint import Endpoint
+    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.workspace import Workspace
 
 __all__ = ["delete_command", "deploy_command", "endpoint_app", "list_command", "predict_command"]
 
@@ -34,12 +37,19 @@ def _describe(endpoint: Endpoint, state: str) -> dict[str, object]:
     return {**endpoint.record.model_dump(mode="json"), "state": state}
 
 
+def _run_or_model(ws: Workspace, model: str) -> TrainingRun | str:
+    """The run a short id (as ``cloudml-edu runs`` prints it) names; anything else unchanged."""
+    from cloudml_edu.run import TrainingRun
+
+    return TrainingRun.get(ws, model) if re.fullmatch(r"[0-9a-f]{8,31}", model) else model
+
+
 def deploy_command(
     model: Annotated[
         str,
         typer.Argument(
             metavar="RUN_ID_OR_MODEL_URI",
-            help="A run id (serves runs:/<id>/model), an MLflow model URI or a model folder.",
+            help="A run id or its first 8+ characters (serves the run's model), an MLflow model URI or a model folder.",
         ),
     ],
     name: Annotated[str, typer.Option("--name", "-n", help="The endpoint's name, e.g. digits.")],
@@ -63,9 +73,10 @@ def deploy_command(
     from cloudml_edu.endpoint import Endpoint
 
     try:
+        ws = workspace_from_option(config)
         endpoint = Endpoint.deploy(
-            model,
-            workspace=workspace_from_option(config),
+            _run_or_model(ws, model),
+            workspace=ws,
             name=name,
             target=target,
             replace=replace,

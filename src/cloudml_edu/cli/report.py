@@ -29,7 +29,10 @@ __all__ = ["compare_command", "powerbi_app", "report_command", "select_runs"]
 
 RunIds = Annotated[
     list[str] | None,
-    typer.Argument(metavar="[RUN_IDS]...", help="Runs to include (default: see --owner)."),
+    typer.Argument(
+        metavar="[RUN_IDS]...",
+        help="Run ids (or their first 8 characters) to include (default: see --owner).",
+    ),
 ]
 OwnerOption = Annotated[
     str | None, typer.Option("--owner", help="Only this owner's runs (default: yours).")
@@ -53,25 +56,25 @@ def select_runs(
 
     ``latest`` keeps the newest run of each backend (per owner with ``all_owners``).
     """
-    from cloudml_edu.backends.local.tracking import load_run
     from cloudml_edu.report.comparison import latest_per_backend
+    from cloudml_edu.run import TrainingRun
 
     if run_ids:
-        runs = [load_run(ws, run_id) for run_id in run_ids]
+        runs = [TrainingRun.get(ws, run_id) for run_id in run_ids]
     else:
         runs = _owned_runs(ws, owner=owner, all_owners=all_owners)
         if latest:
             runs = latest_per_backend(runs, per_owner=all_owners)
-    return runs  # load_run points each record at the store it was read from
+    return runs  # TrainingRun.get/list point each record at the store it was read from
 
 
 def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[TrainingRun]:
-    from cloudml_edu.backends.local.tracking import list_runs
+    from cloudml_edu.run import TrainingRun
 
     if all_owners and owner:
         raise ConfigError("pass either --owner or --all-owners, not both")
     chosen_owner = None if all_owners else owner or ws.owner
-    runs = list_runs(ws, owner=chosen_owner)
+    runs = TrainingRun.list(ws, owner=chosen_owner)
     if not runs:
         who = "any owner" if all_owners else f"owner {chosen_owner!r}"
         raise NotFoundError(

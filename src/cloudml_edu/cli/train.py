@@ -72,14 +72,16 @@ def runs_command(
     from rich.console import Console
     from rich.table import Table
 
-    from cloudml_edu.backends.local.tracking import list_runs
+    from cloudml_edu.run import TrainingRun
 
-    runs = list_runs(workspace_from_option(config), owner=owner)
+    runs = TrainingRun.list(workspace_from_option(config), owner=owner)
     if json_output:
         print_json([r.model_dump(mode="json") for r in runs])
         return
-    table = Table("run id", "backend", "owner", "dataset", "status", "accuracy", "seconds")
+    table = Table("run", "backend", "owner", "dataset", "status", "accuracy", "seconds")
     for r in runs:
         accuracy = f"{r.metrics.accuracy:.4f}" if r.metrics else "-"
-        table.add_row(r.id, r.backend, r.owner, r.dataset, r.status, accuracy, f"{r.seconds:.1f}")
+        table.add_row(
+            r.id[:8], r.backend, r.owner, r.dataset, r.status, accuracy, f"{r.seconds:.1f}"
+        )
     Console().print(table)

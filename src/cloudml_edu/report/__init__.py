@@ -2,7 +2,7 @@
 
     from cloudml_edu.report import compare, write_report, export_powerbi
 
-    table = compare(list_runs(ws))          # one row per run: quality, cost, transparency
+    table = compare(TrainingRun.list(ws))   # one row per run: quality, cost, transparency
     table.print()                           # or .to_frame(), .to_html()
     write_report(runs, "report/")           # report.html (self-contained) plus PNGs
     export_powerbi(runs, "powerbi/")        # Parquet + CSV star schema for Power BI Desktop

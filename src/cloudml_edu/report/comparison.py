@@ -11,13 +11,13 @@ its MLflow run).
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.pricing import estimate_cost
 from cloudml_edu.report.profiles import profile_of
 
@@ -105,27 +105,17 @@ def inspectable_steps(run: TrainingRun) -> int:
 
 
 def primary_metric_of(run: TrainingRun) -> str:
-    """The metric an AutoML run optimised, read from its plan (``accuracy`` if not stated)."""
-    for step in run.plan.steps if run.plan else []:
-        found = re.search(r"best by (\w+)", step.action)
-        if found:
-            return found.group(1)
-    return "accuracy"
+    """The metric the run optimised, from its stored options (``accuracy`` when it has none)."""
+    return run.options.primary_metric if run.options else "accuracy"
 
 
 def model_family(run: TrainingRun) -> str:
-    """The model family a run trained: its train step, best trial or job's ``--model``."""
-    for step in run.steps:
-        if "family" in step.params:
-            return str(step.params["family"])
+    """The model family a run trained: its best trial's (AutoML), else its options' ``model``."""
     scored = [t for t in run.trials if t.score is not None]
     if scored:
-        sign = -1.0 if primary_metric_of(run) == "log_loss" else 1.0
+        sign = -1.0 if lower_is_better(primary_metric_of(run)) else 1.0
         return max(scored, key=lambda t: sign * float(t.score or 0.0)).family
-    command = run.job.command if run.job else []
-    if "--model" in command[:-1]:
-        return command[command.index("--model") + 1]
-    return "unknown"
+    return run.options.model if run.options else "unknown"
 
 
 def _cost_of(run: TrainingRun, prices: Mapping[str, float] | None) -> tuple[float | None, str]:
@@ -142,7 +132,7 @@ def _cost_of(run: TrainingRun, prices: Mapping[str, float] | None) -> tuple[floa
 
 
 def _row(run: TrainingRun, prices: Mapping[str, float] | None, artifacts: bool) -> ComparisonRow:
-    from cloudml_edu.report._tracking import artifact_files
+    from cloudml_edu.report._artifacts import artifact_files
 
     metrics, profile = run.metrics, profile_of(run.backend)
     cost, source = _cost_of(run, prices)

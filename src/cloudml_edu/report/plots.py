@@ -1,7 +1,8 @@
 """The report's charts, drawn with matplotlib's Agg renderer (no display, thread-free).
 
 Every function returns a :class:`matplotlib.figure.Figure`; :func:`to_png` turns it
-into PNG bytes.  Figures are built directly (not through ``pyplot``), so nothing
+into PNG bytes at 150 dpi (sharp on slides).  Colours come from :mod:`.palette`
+(safe for colour-blind readers); legends sit outside the data.  Figures are built directly (not through ``pyplot``), so nothing
 global is touched and no GUI backend is ever selected.
 """
 
@@ -10,18 +11,24 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import primary_metric_of
+from cloudml_edu.report.palette import OKABE_ITO, class_styles
+from cloudml_edu.report.projection import pca_2d
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cloudml_edu.metrics import Metrics
-    from cloudml_edu.report._tracking import Misclassified
+    from cloudml_edu.report._artifacts import Misclassified
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
 
@@ -35,9 +42,10 @@ __all__ = [
     "per_class",
     "to_png",
     "trial_curve",
+    "zoomed_range",
 ]
 
-DPI = 90
+DPI = 150
 
 
 def _figure(
@@ -58,30 +66,36 @@ def _figure(
     return fig
 
 
+def _legend_outside(ax: Axes, **options: Any) -> None:
+    """A legend right of the axes, so it never covers data (the figure keeps a right margin)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, **options)
+
+
 def to_png(fig: Figure) -> bytes:
-    """The figure as PNG bytes."""
+    """The figure as PNG bytes at :data:`DPI` dots per inch."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
 def confusion_matrix(metrics: Metrics, *, title: str = "confusion matrix") -> Figure:
-    """Counts of true (rows) against predicted (columns) labels."""
+    """Counts of true (rows) against predicted (columns) labels, written large in each cell."""
     matrix = np.asarray(metrics.confusion_matrix, dtype=int)
     labels = metrics.labels
-    size = max(3.5, 0.45 * len(labels) + 1.5)
-    fig = _figure(size, size, bottom=0.75)
+    n = max(len(labels), 1)
+    cell = 0.5 if n <= 12 else 0.35
+    size = max(3.8, cell * n + 1.6)
+    fig = _figure(size, size, left=0.9, bottom=0.8, top=0.45)
     ax = fig.add_subplot()
-    ax.imshow(matrix, cmap="Blues")  # counts are written in the cells: no colour bar needed
-    ax.set(
-        xticks=range(len(labels)),
-        yticks=range(len(labels)),
-        xlabel="predicted",
-        ylabel="true",
-        title=title,
-    )
+    ax.imshow(matrix, cmap="Blues", vmin=0)  # counts are written in the cells: no colour bar
+    ax.set(xticks=range(len(labels)), yticks=range(len(labels)))
+    ax.set_xlabel("predicted", fontsize=11)
+    ax.set_ylabel("true", fontsize=11)
+    ax.set_title(title, fontsize=12)
     ax.set_xticklabels(labels, rotation=45 if max(map(len, labels), default=0) > 2 else 0)
     ax.set_yticklabels(labels)
+    ax.tick_params(labelsize=10)
+    fontsize = 12 if n <= 8 else 10 if n <= 12 else 7
     threshold = matrix.max() / 2 if matrix.size else 0
     for (i, j), count in np.ndenumerate(matrix):
         if count:
@@ -91,7 +105,8 @@ def confusion_matrix(metrics: Metrics, *, title: str = "confusion matrix") -> Fi
                 str(count),
                 ha="center",
                 va="center",
-                fontsize=8,
+                fontsize=fontsize,
+                weight="bold",
                 color="white" if count > threshold else "black",
             )
     return fig
@@ -103,36 +118,80 @@ def per_class(metrics: Metrics, *, title: str = "precision and recall per class"
     x = np.arange(len(labels))
     fig = _figure(max(4.5, 0.5 * len(labels) + 2), 3.2)
     ax = fig.add_subplot()
-    ax.bar(x - 0.2, [metrics.per_class[c].precision for c in labels], 0.4, label="precision")
-    ax.bar(x + 0.2, [metrics.per_class[c].recall for c in labels], 0.4, label="recall")
+    for k, (name, offset) in enumerate((("precision", -0.2), ("recall", 0.2))):
+        values = [getattr(metrics.per_class[c], name) for c in labels]
+        ax.bar(x + offset, values, 0.4, label=name, color=OKABE_ITO[k])
     ax.set(xticks=x, ylim=(0, 1.32), yticks=np.linspace(0, 1, 6), ylabel="score", title=title)
     ax.set_xticklabels(labels)
     ax.legend(loc="upper center", ncols=2, fontsize=8, frameon=False)  # above bars near 1.0
     return fig
 
 
+def zoomed_range(values: Sequence[float]) -> tuple[float, float]:
+    """An axis range that shows the differences between scores in [0, 1].
+
+    Starting at 0 makes 0.983 and 0.994 look alike; this starts a little below the
+    lowest value (at a round hundredth) and ends at the highest, at most 1.
+    """
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    spread = max(high - low, 0.01)
+    start = max(0.0, math.floor((low - 0.6 * spread) * 100) / 100)
+    return start, min(1.0, max(high, start + 0.01))
+
+
 def metric_comparison(
     comparison: Comparison, *, metrics: Sequence[str] = ("accuracy", "f1_macro")
 ) -> Figure:
-    """Grouped bars of ``metrics`` for every compared run."""
+    """Horizontal bars of ``metrics`` for every compared run, on a zoomed axis, values written."""
     rows = comparison.rows
+    multi = len(comparison.owners) > 1
     names = [
-        f"{r.owner}/{r.backend}\n{r.run_id[:8]}"
-        if len(comparison.owners) > 1
-        else f"{r.backend}\n{r.run_id[:8]}"
+        f"{r.owner}/{r.backend} {r.run_id[:8]}" if multi else f"{r.backend} {r.run_id[:8]}"
         for r in rows
     ]
-    x = np.arange(len(rows))
-    width = 0.8 / len(metrics)
-    fig = _figure(max(4.5, 0.9 * len(rows) + 2), 3.4, bottom=0.8)
+    y = np.arange(len(rows))
+    height = 0.8 / len(metrics)
+    left = 0.3 + 0.075 * max(map(len, names), default=4)
+    fig = _figure(
+        7.0 + left - 1.0, 0.35 * len(rows) * len(metrics) + 1.3, left=left, right=1.4, bottom=0.6
+    )
     ax = fig.add_subplot()
+    shown = [v for r in rows for m in metrics if (v := getattr(r, m)) is not None]
+    start, end = zoomed_range(shown)
     for k, metric in enumerate(metrics):
-        values = [getattr(r, metric) or 0.0 for r in rows]
-        bars = ax.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width, label=metric)
-        ax.bar_label(bars, fmt="%.3f", fontsize=6, rotation=90, padding=2)  # differences are small
-    ax.set(xticks=x, ylim=(0, 1.32), yticks=np.linspace(0, 1, 6), title="metrics across runs")
-    ax.set_xticklabels(names, fontsize=8)
-    ax.legend(loc="upper center", ncols=2, fontsize=8, frameon=False)  # above bars near 1.0
+        values = [getattr(r, metric) for r in rows]
+        bars = ax.barh(
+            y + (k - (len(metrics) - 1) / 2) * height,
+            [start if v is None else v for v in values],
+            height,
+            left=0,
+            label=metric,
+            color=OKABE_ITO[k % len(OKABE_ITO)],
+        )
+        ax.bar_label(
+            bars,
+            labels=["n/a" if v is None else f"{v:.3f}" for v in values],
+            fontsize=8,
+            padding=3,
+        )
+    ticks = [
+        t
+        for t in MaxNLocator(nbins=5, steps=[1, 2, 5, 10]).tick_values(start, end)
+        if start <= t <= end
+    ]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(
+        [f"{t:.3f}".rstrip("0").rstrip(".") if t else "0" for t in ticks], fontsize=8
+    )
+    ax.set_xlim(start, end + 0.18 * (end - start))  # room for the value labels
+    ax.set_yticks(y)
+    ax.set_yticklabels(names, fontsize=9)
+    ax.invert_yaxis()  # first run on top, as in the table
+    ax.set_xlabel(f"score (axis starts at {start:.2f}, not 0)", fontsize=9)
+    ax.set_title("metrics across runs")
+    _legend_outside(ax, fontsize=8)
     return fig
 
 
@@ -146,117 +205,127 @@ def best_so_far(scores: Sequence[float], *, lower_is_better: bool = False) -> li
 
 
 def trial_curve(run: TrainingRun) -> Figure:
-    """Each trial's score and the best score so far against the trial number."""
+    """Each trial's score (coloured by model family) and the best score so far, per trial."""
     metric = primary_metric_of(run)
-    lower_is_better = metric == "log_loss"
+    lower = lower_is_better(metric)
     trials = sorted((t for t in run.trials if t.score is not None), key=lambda t: t.number)
     numbers = [t.number for t in trials]
     scores = [float(t.score or 0.0) for t in trials]
-    best = best_so_far(scores, lower_is_better=lower_is_better)
-    fig = _figure(5.5, 3.2)
+    best = best_so_far(scores, lower_is_better=lower)
+    fig = _figure(7.2, 3.4, right=2.0, left=0.85)
     ax = fig.add_subplot()
-    ax.scatter(numbers, scores, s=18, color="tab:gray", label="trial")
-    ax.step(numbers, best, where="post", color="tab:blue", label="best so far")
-    for t in trials:
-        ax.annotate(
-            t.family,
-            (t.number, float(t.score or 0)),
-            fontsize=6,
-            rotation=30,
-            xytext=(2, 3),
-            textcoords="offset points",
+    ax.step(numbers, best, where="post", color="black", linewidth=1.5, label="best so far")
+    styles = class_styles(sorted({t.family for t in trials}))
+    for family, (color, marker) in styles.items():
+        mine = [t for t in trials if t.family == family]
+        ax.scatter(
+            [t.number for t in mine],
+            [float(t.score or 0.0) for t in mine],
+            s=36,
+            color=color,
+            marker=marker,
+            edgecolors="black",
+            linewidths=0.4,
+            label=family,
+            zorder=3,
         )
+    if numbers:
+        ax.set_xticks(numbers if len(numbers) <= 20 else numbers[:: math.ceil(len(numbers) / 20)])
     ax.set(xlabel="trial", ylabel=f"validation {metric}", title="AutoML trials")
-    ax.legend(loc="lower right" if not lower_is_better else "upper right")
+    ax.grid(axis="y", color="#ddd", linewidth=0.6)
+    ax.margins(x=0.05, y=0.12)  # the best score stays off the frame
+    _legend_outside(ax, fontsize=8, title="model family", title_fontsize=8)
     return fig
 
 
-def pca_2d(features: npt.ArrayLike, *, seed: int = 0) -> npt.NDArray[np.float64]:
-    """The first two principal components of ``features`` (rows are samples).
-
-    A randomized range finder with power iterations (Halko et al.): a few matrix
-    products instead of a full SVD, which is ten times slower at a few hundred features.
-    """
-    data = np.asarray(features, dtype=np.float64)
-    if data.ndim != 2 or data.shape[0] < 2:
-        return np.zeros((len(data), 2))
-    centered = data - data.mean(axis=0)
-    rank = min(10, *centered.shape)
-    basis = centered @ np.random.default_rng(seed).standard_normal((centered.shape[1], rank))
-    for _ in range(4):
-        basis, _ = np.linalg.qr(centered @ (centered.T @ basis))
-    _, _, components = np.linalg.svd(basis.T @ centered, full_matrices=False)
-    projected = centered @ components[:2].T
-    if projected.shape[1] < 2:  # a single feature: pad the second axis
-        projected = np.column_stack([projected, np.zeros(len(projected))])
-    return np.asarray(projected, dtype=np.float64)
-
-
 def feature_map(features: npt.ArrayLike, labels: Sequence[str], predicted: Sequence[str]) -> Figure:
-    """The test features projected to 2-D (PCA), coloured by true label, errors circled."""
+    """The test features projected to 2-D (PCA), one colour and marker per class, errors ringed."""
     points = pca_2d(features)
     truth, guess = np.asarray(labels).astype(str), np.asarray(predicted).astype(str)
     classes = sorted(set(truth))
-    colormap = "tab10" if len(classes) <= 10 else "tab20"
-    fig = _figure(5.5, 4.2)
+    fig = _figure(6.8, 4.4, right=1.9)
     ax = fig.add_subplot()
-    colors = {c: i for i, c in enumerate(classes)}
-    ax.scatter(
-        points[:, 0],
-        points[:, 1],
-        c=[colors[t] for t in truth],
-        cmap=colormap,
-        vmin=0,
-        vmax=max(len(classes) - 1, 1),
-        s=10,
-        alpha=0.8,
-    )
+    for c, (color, marker) in class_styles(classes).items():
+        mine = truth == c
+        ax.scatter(
+            points[mine, 0], points[mine, 1], s=14, color=color, marker=marker, alpha=0.85, label=c
+        )
     wrong = truth != guess
     ax.scatter(
         points[wrong, 0],
         points[wrong, 1],
-        s=60,
+        s=90,
         facecolors="none",
-        edgecolors="red",
-        linewidths=1.2,
+        edgecolors="black",
+        linewidths=1.4,
         label=f"misclassified ({int(wrong.sum())})",
     )
     for c in classes:
         centre = points[truth == c].mean(axis=0)
-        ax.annotate(c, centre, fontsize=9, weight="bold", ha="center")
+        ax.annotate(
+            c,
+            centre,
+            fontsize=9,
+            weight="bold",
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
+        )
     ax.set(xlabel="PC 1", ylabel="PC 2", title="test features (PCA)")
-    ax.legend(loc="upper right", fontsize=8)  # "best" searches every position: slow
+    _legend_outside(
+        ax,
+        fontsize=8,
+        title="true class",
+        title_fontsize=8,
+        ncols=1 if len(classes) <= 12 else 2,
+        markerscale=1.3,
+    )
     return fig
 
 
 def misclassified_grid(
-    items: Sequence[Misclassified], *, columns: int = 6, tile: int = 48
+    items: Sequence[Misclassified], *, columns: int = 6, tile: int = 96
 ) -> Figure:
-    """Misclassified test images in one mosaic, each labelled ``true → predicted``."""
+    """The misclassified test photos (in colour, aspect kept) in one mosaic, ``true → predicted``."""
     from PIL import Image
 
     count = max(len(items), 1)
     cols = min(columns, count)
     rows = math.ceil(count / cols)
-    cell = tile + 18  # room for the label above each image
-    mosaic = np.full((rows * cell, cols * (tile + 6)), 255, dtype=np.uint8)
-    fig = _figure(cols * 0.9 + 0.2, rows * 1.2 + 0.2, left=0.1, bottom=0.1, right=0.1, top=0.1)
+    label = 26  # pixels above each photo for its label
+    cell_w, cell_h = tile + 8, tile + label
+    mosaic = np.full((rows * cell_h, cols * cell_w, 3), 255, dtype=np.uint8)
+    scale = 1.3 / tile  # inches per mosaic pixel
+    fig = _figure(
+        cols * cell_w * scale + 0.2,
+        rows * cell_h * scale + 0.2,
+        left=0.1,
+        bottom=0.1,
+        right=0.1,
+        top=0.1,
+    )
     ax = fig.add_subplot()
     for k, item in enumerate(items):
         r, c = divmod(k, cols)
-        image = Image.open(io.BytesIO(item.image)).convert("L").resize((tile, tile))
-        y, x = r * cell + 16, c * (tile + 6) + 3
-        mosaic[y : y + tile, x : x + tile] = np.asarray(image)
+        photo = Image.open(io.BytesIO(item.image)).convert("RGB")
+        fit = tile / max(photo.size)  # small images (digits are 32 px) are enlarged to the tile
+        photo = photo.resize(
+            (max(1, round(photo.width * fit)), max(1, round(photo.height * fit))),
+            Image.Resampling.NEAREST if fit > 1 else Image.Resampling.LANCZOS,
+        )
+        y = r * cell_h + label + (tile - photo.height) // 2
+        x = c * cell_w + 4 + (tile - photo.width) // 2
+        mosaic[y : y + photo.height, x : x + photo.width] = np.asarray(photo)
         ax.text(
-            x + tile / 2,
-            y - 3,
+            c * cell_w + cell_w / 2,
+            r * cell_h + label - 4,
             f"{item.label} → {item.predicted}",
             ha="center",
             va="bottom",
-            fontsize=7,
-            color="darkred",
+            fontsize=8,
+            color="#B00000",
         )
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.imshow(mosaic, interpolation="nearest")
     if not items:
         ax.text(
             mosaic.shape[1] / 2,

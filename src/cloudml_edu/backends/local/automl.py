@@ -13,12 +13,14 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from cloudml_edu._progress import track
 from cloudml_edu.backends.local.common import LOCAL_COMPUTE, LocalBackend
-from cloudml_edu.backends.local.tracking import save_record, start_run
+from cloudml_edu.backends.local.tracking import active_run, child_run
 from cloudml_edu.errors import BackendError, ConfigError
+from cloudml_edu.metrics import lower_is_better
+from cloudml_edu.options import PrimaryMetric
 from cloudml_edu.run import PlanStep, TrainingRun, TrialRecord
 
 if TYPE_CHECKING:
@@ -86,12 +88,13 @@ class AutoMLBackend(LocalBackend):
             PlanStep(name="evaluate", action="evaluate the best trial on the test split"),
         ]
 
-    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
+    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+        """Search here and now: the run has ended when this returns."""
         from cloudml_edu.training.fit import featurize_dataset
 
         o = self.options
         spec = o.feature_spec()
-        with self.tracked_run(dataset) as run:
+        with active_run(self.workspace, run.id):
             with self.failing_as(run, "featurize"):
                 train, test = dataset.split(test_size=o.test_size, seed=o.seed)
                 inner, valid = train.split(test_size=VALIDATION_SIZE, seed=o.seed)
@@ -101,7 +104,6 @@ class AutoMLBackend(LocalBackend):
             with self.failing_as(run, "evaluate best trial"):
                 outcome = self._evaluate_best(best, inner_x, test_x)
             self.complete(run, outcome, test_set=test)
-        return run
 
     def _search(
         self, run: TrainingRun, dataset: Dataset, inner: Featurized, valid: Featurized
@@ -122,14 +124,12 @@ class AutoMLBackend(LocalBackend):
                 params = params or self._defaults(family)
                 bar.update(description=f"automl: trial {number} {family}")
                 started = time.perf_counter()
-                with start_run(
+                with child_run(
                     self.workspace,
                     experiment=o.experiment,
                     backend=self.name,
                     dataset=dataset.name,
                     run_name=f"trial-{number:03d}-{family}",
-                    nested=True,
-                    tags={"cloudml.kind": "trial"},
                 ) as child:
                     import mlflow
 
@@ -155,7 +155,7 @@ class AutoMLBackend(LocalBackend):
         if best is None:
             run.status, run.ended = "Failed", datetime.now(UTC)
             run.error = "every trial failed"
-            save_record(run)
+            run.save()
             errors = "; ".join(f"{t.family}: {t.error}" for t in run.trials[:3])
             raise BackendError(
                 f"automl run {run.id}: every trial failed ({errors}); check the data and families"
@@ -189,7 +189,7 @@ class AutoMLBackend(LocalBackend):
             {
                 f"val_{k}": v
                 for k, v in outcome.metrics.to_mlflow().items()
-                if k in {"accuracy", "f1_macro", "f1_weighted", "log_loss"}
+                if k in get_args(PrimaryMetric)
             }
         )
         return outcome
@@ -226,4 +226,4 @@ def _metric(outcome: Outcome, name: str) -> float:
 
 
 def _better(value: float, than: float, metric: str) -> bool:
-    return value < than if metric == "log_loss" else value > than
+    return value < than if lower_is_better(metric) else value > than

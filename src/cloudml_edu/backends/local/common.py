@@ -1,4 +1,10 @@
-"""Plumbing shared by the local backends: options, MLflow run lifecycle, failure handling."""
+"""Plumbing shared by the local backends: options, the run's record, failure handling.
+
+A local backend's ``begin_fit`` makes the run's record in the workspace's run
+store, then calls ``execute``: the designer and automl backends train right
+there (their poller is done when returned), the sdk backend starts its job
+process and returns at once.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,17 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from cloudml_edu.backends.local.tracking import save_record, start_run
-from cloudml_edu.errors import BackendError, CloudMLError
+from cloudml_edu.errors import BackendError, CloudMLError, NotFoundError
 from cloudml_edu.metrics import Compute
-from cloudml_edu.run import Plan, PlanStep, TrainingRun
+from cloudml_edu.run import TERMINAL, Plan, PlanStep, TrainingRun, run_poller
+from cloudml_edu.run_store import create_record_run, load_record
 
 if TYPE_CHECKING:
-    from cloudml_edu.backends.base import TrainOptions
+    from cloudml_edu._polling import Poller
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.options import TrainOptions
     from cloudml_edu.training.fit import Outcome
     from cloudml_edu.workspace import Workspace
 
@@ -31,8 +38,6 @@ class LocalBackend:
 
     name: ClassVar[str]
     target: ClassVar[str] = "local"
-    #: Options this backend uses; others are accepted (one script, any backend) but noted.
-    uses: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
@@ -48,6 +53,10 @@ class LocalBackend:
             )
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
+        raise NotImplementedError
+
+    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+        """Train (or start training) ``run`` on ``dataset``."""
         raise NotImplementedError
 
     def estimated_minutes(self, dataset: Dataset) -> float:
@@ -67,30 +76,55 @@ class LocalBackend:
             price_source="local compute: no charge",
         )
 
-    def new_run(self, run_id: str, dataset: Dataset, **fields: Any) -> TrainingRun:
-        """The record of a run that has just started."""
-        return TrainingRun(
-            id=run_id,
-            backend=self.name,
-            owner=self.workspace.owner,
-            dataset=dataset.name,
-            status="Running",
-            plan=self.plan(dataset),
-            tracking_uri=self.workspace.tracking_uri,
-            **fields,
-        )
-
-    @contextmanager
-    def tracked_run(self, dataset: Dataset) -> Iterator[TrainingRun]:
-        """An MLflow run for the whole fit, and its record."""
-        with start_run(
+    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
+        """Make the run's record, train or start the job, and return the run's poller."""
+        plan = self.plan(dataset)  # checks the options before anything is written
+        run_id = create_record_run(
             self.workspace,
             experiment=self.options.experiment,
             backend=self.name,
+            target=self.target,
             dataset=dataset.name,
-            tags={"cloudml.kind": "training"},
-        ) as active:
-            yield self.new_run(active.info.run_id, dataset)
+        )
+        run = TrainingRun(
+            id=run_id,
+            backend=self.name,
+            target=self.target,
+            owner=self.workspace.owner,
+            dataset=dataset.name,
+            status="Running",
+            options=self.options.for_record(),
+            plan=plan,
+            tracking_uri=self.workspace.tracking_uri,
+        ).bind(self.workspace)
+        self.execute(run, dataset)
+        return run_poller(run, self, progress=self.progress, describe=self.describe)
+
+    def describe(self, run: TrainingRun, elapsed: float) -> str:
+        """The live status line while waiting on ``run``."""
+        return f"{self.name} run {run.id[:8]} {run.status.lower()}, {elapsed:.0f} s"
+
+    def refresh(self, run: TrainingRun) -> TrainingRun:
+        """Designer and automl runs end inside ``begin_fit``: take what another process stored."""
+        if run.status not in TERMINAL:
+            self.adopt_stored(run)
+        return run
+
+    def cancel(self, run: TrainingRun) -> None:
+        """Designer and automl runs end inside ``begin_fit``: there is nothing left to stop."""
+
+    def adopt_stored(self, run: TrainingRun) -> bool:
+        """Copy the stored record into ``run`` when it has ended there; True if it had."""
+        try:
+            stored = TrainingRun.model_validate_json(load_record(self.workspace, run.id))
+        except NotFoundError:
+            return False
+        if stored.status not in TERMINAL:
+            return False
+        for field in TrainingRun.model_fields:
+            if field != "tracking_uri":
+                setattr(run, field, getattr(stored, field))
+        return True
 
     def complete(self, run: TrainingRun, outcome: Outcome, *, test_set: Dataset) -> None:
         """Log the outcome and the model, then mark the run Completed and record it."""
@@ -100,10 +134,7 @@ class LocalBackend:
             run.model = log_outcome(outcome, test_set=test_set)
         run.metrics = outcome.metrics
         run.status, run.ended = "Completed", datetime.now(UTC)
-        save_record(run)
-
-    def refresh(self, run: TrainingRun) -> None:
-        """Local designer and automl runs finish inside ``fit``; nothing to refresh."""
+        run.save()
 
     @contextmanager
     def failing_as(self, run: TrainingRun, what: str) -> Iterator[None]:
@@ -114,7 +145,7 @@ class LocalBackend:
             run.status = "Failed"
             run.ended = datetime.now(UTC)
             run.error = f"{what}: {exc}"
-            save_record(run)
+            run.save()
             if isinstance(exc, CloudMLError):
                 raise
             raise BackendError(

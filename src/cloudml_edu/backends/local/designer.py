@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudml_edu._progress import track
 from cloudml_edu.backends.local.common import LOCAL_COMPUTE, LocalBackend
+from cloudml_edu.backends.local.tracking import active_run
 from cloudml_edu.run import PlanStep, StepRecord, TrainingRun
 
 if TYPE_CHECKING:
@@ -86,13 +87,14 @@ class DesignerBackend(LocalBackend):
             "train": {"family": o.model, **o.model_params()},
         }
 
-    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
+    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+        """Run the graph here and now: the run has ended when this returns."""
         from cloudml_edu.training.evaluate import evaluate, score
         from cloudml_edu.training.fit import Outcome, featurize_dataset, train_model
 
         o, params = self.options, self._params()
         spec = o.feature_spec()
-        with self.tracked_run(dataset) as run:
+        with active_run(self.workspace, run.id):
             workdir = self.workspace.runs_dir / run.id
             state: dict[str, Any] = {}
 
@@ -199,7 +201,6 @@ class DesignerBackend(LocalBackend):
                     )
                     bar.advance()
             self.complete(run, state["outcome"], test_set=state["test"])
-        return run
 
 
 def _write(path: Path, text: str) -> Path:

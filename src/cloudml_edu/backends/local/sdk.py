@@ -7,21 +7,24 @@ subprocess of this Python; its arguments, log and exit code are kept on the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from cloudml_edu.backends import track_live
+import psutil
+
+from cloudml_edu._polling import wait_until
 from cloudml_edu.backends.local.common import LocalBackend
-from cloudml_edu.backends.local.tracking import save_record, use_workspace
-from cloudml_edu.errors import BackendError
+from cloudml_edu.errors import TimeoutError
 from cloudml_edu.manifest import MANIFEST_NAME
-from cloudml_edu.run import JobRecord, PlanStep, TrainingRun
+from cloudml_edu.run import TERMINAL, JobRecord, PlanStep, TrainingRun
+from cloudml_edu.run_store import experiment_id
 
 if TYPE_CHECKING:
     from cloudml_edu.dataset import Dataset
@@ -29,10 +32,12 @@ if TYPE_CHECKING:
 __all__ = ["SdkBackend"]
 
 LOG_TAIL_LINES = 15
+#: Seconds a canceled job gets to stop after SIGTERM, then again after SIGKILL.
+CANCEL_GRACE_SECONDS = 10.0
 
 
 class SdkBackend(LocalBackend):
-    """Submit ``python -m cloudml_edu.training`` as a job; poll it until it ends."""
+    """Start ``python -m cloudml_edu.training`` as a job process; any process can poll it by pid."""
 
     name = "sdk"
 
@@ -111,97 +116,172 @@ class SdkBackend(LocalBackend):
         manifest.write_text(dataset.manifest.model_dump_json())
         return files, manifest
 
-    def fit(self, dataset: Dataset, *, wait: bool = True) -> TrainingRun:
-        import mlflow
-
-        o = self.options
-        experiment_id = use_workspace(self.workspace, o.experiment)
-        created = mlflow.MlflowClient().create_run(
-            experiment_id,
-            tags={
-                "cloudml.owner": self.workspace.owner,
-                "cloudml.backend": self.name,
-                "cloudml.dataset": dataset.name,
-                "cloudml.kind": "training",
-            },
-        )
-        run_id = created.info.run_id
-        workdir = self.workspace.runs_dir / run_id
+    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+        """Start the job in its own process group and record its pid; return at once."""
+        workdir = self.workspace.runs_dir / run.id
         workdir.mkdir(parents=True, exist_ok=True)
-        files, manifest = self._job_input(dataset, workdir)
+        with self.failing_as(run, "prepare the job's input"):
+            files, manifest = self._job_input(dataset, workdir)
         cmd = self.command(files, manifest)
         log_path = workdir / "job.log"
         env = {
             **os.environ,
             "MLFLOW_TRACKING_URI": self.workspace.tracking_uri,
-            "MLFLOW_RUN_ID": run_id,
-            "MLFLOW_EXPERIMENT_ID": experiment_id,
+            "MLFLOW_RUN_ID": run.id,
+            "MLFLOW_EXPERIMENT_ID": experiment_id(self.workspace, self.options.experiment),
             "CLOUDML_NO_PROGRESS": "1",
             "PYTHONUNBUFFERED": "1",
         }
         with log_path.open("wb") as log:
-            self._jobs[run_id] = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
+            process = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=workdir,
+                start_new_session=True,  # its own process group: cancel stops it and its children
             )
-        run = self.new_run(run_id, dataset, job=JobRecord(command=cmd, log_path=str(log_path)))
-        track_live(run, self)
-        if wait:
-            self._wait(run, timeout=3600)
-        return run
+        self._jobs[run.id] = process
+        run.job = JobRecord(
+            command=cmd,
+            log_path=str(log_path),
+            pid=process.pid,
+            process_started=_process_started(process.pid),
+        )
+        run.save()
 
-    def _wait(self, run: TrainingRun, *, timeout: float) -> None:
-        from cloudml_edu._progress import progress_enabled
+    def describe(self, run: TrainingRun, elapsed: float) -> str:
+        return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run)}"
 
-        if not progress_enabled(self.progress):
-            run.wait(timeout=timeout, poll=0.2)
-            return
-        from rich.console import Console
+    def refresh(self, run: TrainingRun) -> TrainingRun:
+        """Ask the job's process (this process's child, or any process by pid) whether it ended.
 
-        console = Console(stderr=True)
-        with console.status(f"sdk job {run.id[:8]} running") as status:
-            deadline = time.monotonic() + timeout
-            while run.status == "Running" and time.monotonic() < deadline:
-                self.refresh(run)
-                status.update(f"sdk job {run.id[:8]} {run.seconds:.0f} s: {_last_line(run)}")
-                time.sleep(0.2)
-        run.wait(timeout=max(0.0, deadline - time.monotonic()))
-
-    def refresh(self, run: TrainingRun) -> None:
-        job = self._jobs.get(run.id)
-        if job is None or run.status != "Running":
-            return
-        code = job.poll()
-        if code is None:
-            return
-        del self._jobs[run.id]
-        assert run.job is not None
-        run.job.exit_code = code
+        Once ended: Completed if the job finished its MLflow run and logged
+        ``metrics.json``, else Failed with the log's tail.  A record another
+        process already ended (finished or canceled) is taken as it is.
+        """
+        if run.status in TERMINAL or run.job is None:
+            return run
+        running, exit_code = self._job_state(run)
+        if running or self.adopt_stored(run):
+            return run
+        run.job.exit_code = exit_code
         run.job.seconds = round(run.seconds, 3)
         run.ended = datetime.now(UTC)
-        if code == 0:
-            self._collect(run)
+        if exit_code not in (None, 0):
+            self._fail(run, f"job exited with code {exit_code}:\n{_tail(run)}")
         else:
-            import mlflow
+            self._collect(run)
+        run.save()
+        return run
 
-            run.status = "Failed"
-            run.error = f"job exited with code {code}:\n{_tail(run)}"
-            mlflow.MlflowClient().set_terminated(run.id, status="FAILED")
-        save_record(run)
+    def cancel(self, run: TrainingRun) -> None:
+        """Stop the job's process group (SIGTERM, then SIGKILL after 10 s); mark the run Canceled."""
+        if run.status in TERMINAL or run.job is None:
+            return
+        child = self._jobs.pop(run.id, None)  # this process's child: poll it to reap it
+        process = _job_process(run.job)
+        if process is not None:
+            job = run.job
+
+            def ended(elapsed: float) -> bool:
+                return child.poll() is not None if child else _job_process(job) is None
+
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                _signal_group(process.pid, signum)
+                try:
+                    wait_until(
+                        ended,
+                        timeout=CANCEL_GRACE_SECONDS,
+                        describe=lambda elapsed: f"stopping sdk job {run.id[:8]}",
+                        interval=0.05,
+                        max_interval=0.5,
+                        progress=False,
+                    )
+                    break
+                except TimeoutError:
+                    if signum == signal.SIGKILL:
+                        raise
+        run.job.exit_code = child.poll() if child else None
+        run.status, run.ended = "Canceled", datetime.now(UTC)
+        run.error = "canceled by the user"
+        self._client().set_terminated(run.id, status="KILLED")
+        run.save()
+
+    def _job_state(self, run: TrainingRun) -> tuple[bool, int | None]:
+        """(still running, exit code if known): this process's child, else the pid on record."""
+        child = self._jobs.get(run.id)
+        if child is not None:
+            code = child.poll()
+            if code is not None:
+                del self._jobs[run.id]
+            return code is None, code
+        assert run.job is not None
+        return _job_process(run.job) is not None, None
+
+    def _client(self) -> Any:
+        import mlflow
+
+        return mlflow.MlflowClient(tracking_uri=self.workspace.tracking_uri)
+
+    def _fail(self, run: TrainingRun, error: str) -> None:
+        run.status, run.error = "Failed", error
+        self._client().set_terminated(run.id, status="FAILED")
 
     def _collect(self, run: TrainingRun) -> None:
+        """Read the metrics the job logged; Failed when it did not finish its MLflow run."""
         import mlflow
 
         from cloudml_edu.metrics import ARTIFACT_NAME, Metrics
 
+        client = self._client()
+        if client.get_run(run.id).info.status != "FINISHED":
+            self._fail(run, f"the job ended before finishing its MLflow run:\n{_tail(run)}")
+            return
         try:
-            text = mlflow.artifacts.load_text(f"runs:/{run.id}/{ARTIFACT_NAME}")
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run.id,
+                artifact_path=ARTIFACT_NAME,
+                dst_path=str(self.workspace.runs_dir / run.id),
+                tracking_uri=self.workspace.tracking_uri,
+            )
         except Exception as exc:
-            run.status = "Failed"
-            run.error = f"the job finished but logged no {ARTIFACT_NAME}: {exc}"
-            raise BackendError(run.error) from exc
-        run.metrics = Metrics.model_validate_json(text)
+            self._fail(
+                run, f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run)}"
+            )
+            return
+        run.metrics = Metrics.model_validate_json(Path(path).read_text())
         run.model = f"runs:/{run.id}/model"
         run.status = "Completed"
+
+
+def _process_started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), or None if it is gone already."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def _job_process(job: JobRecord) -> psutil.Process | None:
+    """The job's process while it runs; None once it ended (or its pid now names another process)."""
+    if job.pid is None:
+        return None
+    try:
+        process = psutil.Process(job.pid)
+        if job.process_started is not None and abs(process.create_time() - job.process_started) > 1:
+            return None  # the pid was reused by a later process
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None  # ended; its parent has not collected the exit code yet
+    except psutil.Error:
+        return None
+    return process
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the job's process group (its leader is the job, see ``start_new_session``)."""
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.killpg(pid, signum)
 
 
 def _tail(run: TrainingRun) -> str:

@@ -23,16 +23,25 @@ import numpy as np
 import pandas as pd
 
 from cloudml_edu.errors import ConfigError, NotFoundError
+from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import compare, model_family
+from cloudml_edu.report.powerbi.features import (
+    DatasetFinder,
+    dataset_finder,
+    feature_rows,
+    image_ref,
+)
 from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
+    from cloudml_edu.dataset import Dataset
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.storage.base import Store
     from cloudml_edu.workspace import Workspace
 
 __all__ = [
     "METRICS",
+    "FeatureLoader",
     "PredictionLoader",
     "StarSchema",
     "build_star_schema",
@@ -45,25 +54,29 @@ log = logging.getLogger(__name__)
 Format = Literal["parquet", "csv"]
 #: Reads a run's test predictions (``label``, ``predicted``, ``score``, ``path`` columns).
 PredictionLoader = Callable[["TrainingRun"], pd.DataFrame]
+#: Reads a run's test features (``X``, ``y``, ``predicted``, ``paths`` arrays: ``features.npz``).
+FeatureLoader = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
 
-#: Metrics of ``fact_metric``: name -> (description, higher is better, per class).
-METRICS: dict[str, tuple[str, bool, bool]] = {
-    "accuracy": ("share of test images classified correctly", True, False),
-    "precision_macro": ("precision averaged over classes", True, False),
-    "recall_macro": ("recall averaged over classes", True, False),
-    "f1_macro": ("F1 averaged over classes", True, False),
-    "precision_weighted": ("precision averaged by class support", True, False),
-    "recall_weighted": ("recall averaged by class support", True, False),
-    "f1_weighted": ("F1 averaged by class support", True, False),
-    "log_loss": ("cross-entropy of the predicted probabilities", False, False),
-    "train_seconds": ("seconds spent fitting the model", False, False),
-    "wall_seconds": ("seconds from start to end of the run", False, False),
-    "node_hours": ("compute node-hours used", False, False),
-    "cost_usd": ("estimated compute cost in USD", False, False),
-    "precision": ("precision of one class", True, True),
-    "recall": ("recall of one class", True, True),
-    "f1": ("F1 of one class", True, True),
-    "support": ("test images of one class", True, True),
+#: Metrics of ``fact_metric``: name -> (description, per class); which way is better comes
+#: from :func:`cloudml_edu.metrics.lower_is_better`, except for counts, where neither is.
+COUNTS = frozenset({"support"})
+METRICS: dict[str, tuple[str, bool]] = {
+    "accuracy": ("share of test images classified correctly", False),
+    "precision_macro": ("precision averaged over classes", False),
+    "recall_macro": ("recall averaged over classes", False),
+    "f1_macro": ("F1 averaged over classes", False),
+    "precision_weighted": ("precision averaged by class support", False),
+    "recall_weighted": ("recall averaged by class support", False),
+    "f1_weighted": ("F1 averaged by class support", False),
+    "log_loss": ("cross-entropy of the predicted probabilities", False),
+    "train_seconds": ("seconds spent fitting the model", False),
+    "wall_seconds": ("seconds from start to end of the run", False),
+    "node_hours": ("compute node-hours used", False),
+    "cost_usd": ("estimated compute cost in USD", False),
+    "precision": ("precision of one class", True),
+    "recall": ("recall of one class", True),
+    "f1": ("F1 of one class", True),
+    "support": ("test images of one class (a count, not a score)", True),
 }
 
 _PANDAS_TYPES: dict[ColumnType, str] = {
@@ -71,7 +84,8 @@ _PANDAS_TYPES: dict[ColumnType, str] = {
     "float": "float64",
     "string": "string",
     "bool": "boolean",
-    "datetime": "datetime64[us]",
+    "datetime": "datetime64[us, UTC]",
+    "date": "datetime64[us]",
 }
 
 
@@ -108,7 +122,7 @@ class StarSchema:
                 if fmt == "parquet":
                     frame.to_parquet(path, index=False, engine="pyarrow")
                 elif fmt == "csv":
-                    frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+                    frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
                 else:
                     raise ConfigError(f"unknown export format {fmt!r}; use parquet or csv")
                 written.append(path)
@@ -144,8 +158,8 @@ def _frame(name: str, rows: Any) -> pd.DataFrame:
     columns = TABLES[name]
     frame = pd.DataFrame(rows, columns=list(columns))
     for column, kind in columns.items():
-        if kind == "datetime":
-            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+        if kind == "datetime":  # every moment in UTC, marked as such in Parquet and CSV
+            frame[column] = pd.to_datetime(frame[column], utc=True)
         frame[column] = frame[column].astype(_PANDAS_TYPES[kind])  # type: ignore[call-overload]
     return frame
 
@@ -185,13 +199,16 @@ def load_endpoints(workspace: Workspace) -> list[dict[str, Any]]:
     return records
 
 
-def _predictions_from_mlflow(folder: Path) -> PredictionLoader:
-    from cloudml_edu.report._tracking import RunFiles
+def _loaders_from_mlflow(folder: Path) -> tuple[PredictionLoader, FeatureLoader]:
+    """Both loaders over one download per run of its artifacts into ``folder``."""
+    from cloudml_edu.report._artifacts import RunFiles
 
-    def load(run: TrainingRun) -> pd.DataFrame:
-        return RunFiles(run, folder / run.id).predictions()
+    files: dict[str, RunFiles] = {}
 
-    return load
+    def of(run: TrainingRun) -> RunFiles:
+        return files.setdefault(run.id, RunFiles(run, folder / run.id))
+
+    return (lambda run: of(run).predictions()), (lambda run: of(run).features())
 
 
 def build_star_schema(
@@ -200,18 +217,30 @@ def build_star_schema(
     endpoints: Sequence[Mapping[str, Any]] = (),
     prices: Mapping[str, float] | None = None,
     predictions: PredictionLoader | None = None,
+    features: FeatureLoader | None = None,
+    find_dataset: DatasetFinder | None = None,
     artifacts: bool = True,
 ) -> StarSchema:
     """Build every table for ``runs`` (any backends and owners) and ``endpoints`` records.
 
-    ``predictions`` reads a run's test predictions (default: its ``predictions.csv``
-    artifact); ``artifacts=False`` skips counting MLflow artifacts in ``dim_run``.
+    ``predictions`` and ``features`` read a run's test predictions and features
+    (default: its ``predictions.csv`` and ``features.npz`` artifacts); ``find_dataset``
+    finds the dataset version a run trained on, for image references and pixel
+    statistics (see :mod:`.features`; ``export_powerbi`` uses the workspace store).
+    ``artifacts=False`` skips counting MLflow artifacts in ``dim_run``.
     """
     chosen = list({run.id: run for run in runs}.values())  # a run passed twice counts once
-    if predictions is None:
-        with tempfile.TemporaryDirectory(prefix="cloudml-powerbi-") as tmp:
-            return _build(chosen, endpoints, prices, _predictions_from_mlflow(Path(tmp)), artifacts)
-    return _build(chosen, endpoints, prices, predictions, artifacts)
+    with tempfile.TemporaryDirectory(prefix="cloudml-powerbi-") as tmp:
+        default_predictions, default_features = _loaders_from_mlflow(Path(tmp))
+        return _build(
+            chosen,
+            endpoints,
+            prices,
+            predictions or default_predictions,
+            features or default_features,
+            find_dataset,
+            artifacts,
+        )
 
 
 def _build(
@@ -219,6 +248,8 @@ def _build(
     endpoints: Sequence[Mapping[str, Any]],
     prices: Mapping[str, float] | None,
     load_predictions: PredictionLoader,
+    load_features: FeatureLoader,
+    find_dataset: DatasetFinder | None,
     artifacts: bool,
 ) -> StarSchema:
     notes: list[str] = []
@@ -233,12 +264,15 @@ def _build(
             predicted[run.id] = load_predictions(run)
         except NotFoundError as exc:
             notes.append(str(exc))
+    datasets = _find_datasets(runs, predicted, find_dataset, notes)
+    image_features = _image_features(runs, datasets, load_features, notes)
     labels = sorted(
         {label for r in runs if r.metrics for label in r.metrics.labels}
         | {
             str(v)
-            for frame in predicted.values()
+            for frame in [*predicted.values(), image_features]
             for col in ("label", "predicted")
+            if col in frame
             for v in frame[col].unique()
         }
     )
@@ -258,6 +292,7 @@ def _build(
                     run_key[row.run_id],
                     row.run_id,
                     row.owner,
+                    row.dataset,
                     row.backend,
                     row.target,
                     row.status,
@@ -297,8 +332,8 @@ def _build(
         "dim_metric": _frame(
             "dim_metric",
             [
-                (k, name, description, higher, per_class)
-                for k, (name, (description, higher, per_class)) in enumerate(METRICS.items(), 1)
+                (k, name, description, _direction(name), _higher(name), per_class)
+                for k, (name, (description, per_class)) in enumerate(METRICS.items(), 1)
             ],
         ),
     }
@@ -307,7 +342,9 @@ def _build(
     )
     tables["fact_metric"] = _fact_metric(runs, comparison.rows, keys, metric_key, label_key)
     tables["fact_confusion"] = _fact_confusion(runs, keys, label_key)
-    tables["fact_prediction"] = _fact_prediction(runs, predicted, keys, label_key)
+    versions = {run_id: d.manifest.version for run_id, d in datasets.items() if d is not None}
+    tables["fact_prediction"] = _fact_prediction(runs, predicted, keys, label_key, versions)
+    tables["fact_image_feature"] = _fact_image_feature(runs, image_features, keys, label_key)
     endpoint_rows = []
     for k, record in enumerate(endpoints, 1):
         created = pd.Timestamp(record.get("created") or datetime.now(UTC)).to_pydatetime()
@@ -340,7 +377,7 @@ def _fact_metric(
         m = run.metrics
         if m is None:
             continue
-        overall = {name: getattr(m, name, None) for name, (_, _, per) in METRICS.items() if not per}
+        overall = {name: getattr(m, name, None) for name, (_, per) in METRICS.items() if not per}
         overall.update(
             wall_seconds=row.wall_seconds, node_hours=row.node_hours, cost_usd=row.cost_usd
         )
@@ -373,26 +410,85 @@ def _fact_confusion(
     return _frame("fact_confusion", facts)
 
 
-def _fact_prediction(
+Direction = Literal["higher", "lower", "neither"]
+
+
+def _direction(metric: str) -> Direction:
+    """Which way is better: from :func:`lower_is_better`; a count (``support``) has none."""
+    if metric in COUNTS:
+        return "neither"
+    return "lower" if lower_is_better(metric) else "higher"
+
+
+def _higher(metric: str) -> bool | None:
+    direction = _direction(metric)
+    return None if direction == "neither" else direction == "higher"
+
+
+def _find_datasets(
     runs: list[TrainingRun],
     predicted: Mapping[str, pd.DataFrame],
-    keys: Callable[[TrainingRun], tuple[int, int, int, int]],
-    label_key: Mapping[str, int],
-) -> pd.DataFrame:
-    parts = []
-    lookup = pd.Series(label_key)
+    find: DatasetFinder | None,
+    notes: list[str],
+) -> dict[str, Dataset | None]:
+    """The dataset version each run trained on, matched by the MD5s of its test images."""
+    if find is None:
+        return {}
+    found: dict[str, Dataset | None] = {}
     for run in runs:
         frame = predicted.get(run.id)
-        if frame is None or frame.empty:
+        if frame is None or "md5" not in frame:
             continue
+        found[run.id] = find(run, dict(zip(frame["path"].astype(str), frame["md5"], strict=True)))
+        if found[run.id] is None:
+            notes.append(
+                f"no version of dataset {run.owner}/{run.dataset} in the store holds the test "
+                f"images of run {run.id[:8]}: its image statistics are empty"
+            )
+    return found
+
+
+def _image_features(
+    runs: list[TrainingRun],
+    datasets: Mapping[str, Dataset | None],
+    load: FeatureLoader,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Every run's feature rows (see :func:`.features.feature_rows`), with a ``run_id`` column."""
+    rows = []
+    for run in runs:
+        if run.metrics is None:
+            continue
+        try:
+            features = load(run)
+        except NotFoundError as exc:
+            notes.append(str(exc))
+            continue
+        rows += [
+            {"run_id": run.id, **row} for row in feature_rows(run, features, datasets.get(run.id))
+        ]
+    return pd.DataFrame(rows)
+
+
+def _keyed(
+    runs: list[TrainingRun],
+    frames: Iterable[tuple[TrainingRun, pd.DataFrame]],
+    keys: Callable[[TrainingRun], tuple[int, int, int, int]],
+    label_key: Mapping[str, int],
+    table: str,
+    columns: Callable[[pd.DataFrame], Mapping[str, Any]],
+) -> pd.DataFrame:
+    """Rows of a per-image fact table: the run's keys, label keys, then ``columns(frame)``."""
+    parts = []
+    lookup = pd.Series(label_key)
+    for run, frame in frames:
         truth, guess = frame["label"].astype(str), frame["predicted"].astype(str)
         part = pd.DataFrame(
             {
                 "true_label_key": lookup.reindex(truth).to_numpy(),
                 "predicted_label_key": lookup.reindex(guess).to_numpy(),
-                "score": frame["score"].to_numpy(dtype=np.float64),
                 "correct": (truth == guess).to_numpy(),
-                "path": frame["path"].astype(str).to_numpy(),
+                **columns(frame),
             }
         )
         for column, value in zip(
@@ -401,10 +497,52 @@ def _fact_prediction(
             part.insert(0, column, value)
         parts.append(part)
     if not parts:
-        return _frame("fact_prediction", [])
-    return _frame(
-        "fact_prediction", pd.concat(parts, ignore_index=True)[list(TABLES["fact_prediction"])]
+        return _frame(table, [])
+    return _frame(table, pd.concat(parts, ignore_index=True)[list(TABLES[table])])
+
+
+def _fact_image_feature(
+    runs: list[TrainingRun],
+    features: pd.DataFrame,
+    keys: Callable[[TrainingRun], tuple[int, int, int, int]],
+    label_key: Mapping[str, int],
+) -> pd.DataFrame:
+    names = [c for c in TABLES["fact_image_feature"] if c in features]
+    frames = (
+        [(run, features[features["run_id"] == run.id]) for run in runs] if len(features) else []
     )
+    return _keyed(
+        runs,
+        ((run, frame.reset_index(drop=True)) for run, frame in frames if len(frame)),
+        keys,
+        label_key,
+        "fact_image_feature",
+        lambda frame: {c: frame[c].to_numpy() for c in names if c != "correct"},
+    )
+
+
+def _fact_prediction(
+    runs: list[TrainingRun],
+    predicted: Mapping[str, pd.DataFrame],
+    keys: Callable[[TrainingRun], tuple[int, int, int, int]],
+    label_key: Mapping[str, int],
+    versions: Mapping[str, str],
+) -> pd.DataFrame:
+    def columns(run: TrainingRun) -> Callable[[pd.DataFrame], Mapping[str, Any]]:
+        return lambda frame: {
+            "score": frame["score"].to_numpy(dtype=np.float64),
+            "path": frame["path"].astype(str).to_numpy(),
+            "image": [image_ref(run, p, versions.get(run.id)) for p in frame["path"].astype(str)],
+        }
+
+    parts = [
+        _keyed(runs, [(run, frame)], keys, label_key, "fact_prediction", columns(run))
+        for run in runs
+        if (frame := predicted.get(run.id)) is not None and not frame.empty
+    ]
+    if not parts:
+        return _frame("fact_prediction", [])
+    return _frame("fact_prediction", pd.concat(parts, ignore_index=True))
 
 
 def export_powerbi(
@@ -418,8 +556,10 @@ def export_powerbi(
 ) -> tuple[StarSchema, list[str]]:
     """Build the star schema and write it to ``out`` and/or the workspace store.
 
-    Endpoints and price overrides come from ``workspace`` when given.  Returns the
-    schema and the written files (local paths, then store keys).
+    Endpoints, price overrides and the datasets' images come from ``workspace`` when
+    given.  In the store the files go under ``<owner>/<prefix>/``, so students sharing
+    a container never overwrite each other.  Returns the schema and the written files
+    (local paths, then store keys).
     """
     if out is None and not to_store:
         raise ConfigError(
@@ -431,8 +571,10 @@ def export_powerbi(
         runs,
         endpoints=load_endpoints(workspace) if workspace else (),
         prices=workspace.config.prices if workspace else None,
+        find_dataset=dataset_finder(workspace.store) if workspace else None,
     )
     written = [str(p) for p in schema.write(out, formats=formats)] if out is not None else []
     if to_store and workspace is not None:
-        written += schema.upload(workspace.store, prefix=prefix, formats=formats)
+        owned = f"{workspace.owner}/{prefix.strip('/')}"
+        written += schema.upload(workspace.store, prefix=owned, formats=formats)
     return schema, written

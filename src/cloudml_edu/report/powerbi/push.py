@@ -62,6 +62,7 @@ _DATA_TYPES: dict[ColumnType, str] = {
     "string": "String",
     "bool": "Boolean",
     "datetime": "DateTime",
+    "date": "DateTime",
 }
 
 
@@ -157,7 +158,8 @@ def _json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%S")
+            utc = out[column].dt.tz is not None
+            out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ" if utc else "%Y-%m-%d")
     out = out.astype(object).where(out.notna(), None)
     return list(out.to_dict(orient="records"))  # type: ignore[arg-type]
 

@@ -11,7 +11,8 @@ from typing import Literal
 
 __all__ = ["ALL_LABELS", "RELATIONSHIPS", "TABLES", "ColumnType"]
 
-ColumnType = Literal["int", "float", "string", "bool", "datetime"]
+ColumnType = Literal["int", "float", "string", "bool", "datetime", "date"]
+"""``datetime`` columns are UTC (timezone-aware); ``date`` is a calendar day."""
 
 #: ``label_key`` 0 stands for "all classes" (overall metrics); real labels start at 1.
 ALL_LABELS = "(all)"
@@ -19,7 +20,7 @@ ALL_LABELS = "(all)"
 TABLES: dict[str, dict[str, ColumnType]] = {
     "dim_date": {
         "date_key": "int",
-        "date": "datetime",
+        "date": "date",
         "year": "int",
         "quarter": "int",
         "month": "int",
@@ -34,6 +35,7 @@ TABLES: dict[str, dict[str, ColumnType]] = {
         "metric_key": "int",
         "metric": "string",
         "description": "string",
+        "direction": "string",
         "higher_is_better": "bool",
         "per_class": "bool",
     },
@@ -47,6 +49,7 @@ TABLES: dict[str, dict[str, ColumnType]] = {
         "run_key": "int",
         "run_id": "string",
         "owner": "string",
+        "dataset": "string",
         "backend": "string",
         "target": "string",
         "status": "string",
@@ -89,6 +92,27 @@ TABLES: dict[str, dict[str, ColumnType]] = {
         "score": "float",
         "correct": "bool",
         "path": "string",
+        "image": "string",
+    },
+    "fact_image_feature": {
+        "run_key": "int",
+        "model_key": "int",
+        "dataset_key": "int",
+        "date_key": "int",
+        "true_label_key": "int",
+        "predicted_label_key": "int",
+        "image": "string",
+        "image_url": "string",
+        "path": "string",
+        "correct": "bool",
+        "pc1": "float",
+        "pc2": "float",
+        "brightness": "float",
+        "red_mean": "float",
+        "green_mean": "float",
+        "blue_mean": "float",
+        "width": "int",
+        "height": "int",
     },
     "fact_confusion": {
         "run_key": "int",
@@ -113,7 +137,7 @@ _CONFORMED = (
 RELATIONSHIPS: tuple[tuple[str, str, str, str], ...] = (
     *(
         (fact, column, dim, column)
-        for fact in ("fact_metric", "fact_prediction", "fact_confusion")
+        for fact in ("fact_metric", "fact_prediction", "fact_confusion", "fact_image_feature")
         for column, dim in _CONFORMED
     ),
     ("fact_metric", "metric_key", "dim_metric", "metric_key"),
@@ -121,6 +145,8 @@ RELATIONSHIPS: tuple[tuple[str, str, str, str], ...] = (
     ("fact_prediction", "true_label_key", "dim_label", "label_key"),
     ("fact_prediction", "predicted_label_key", "dim_predicted_label", "predicted_label_key"),
     ("fact_confusion", "true_label_key", "dim_label", "label_key"),
+    ("fact_image_feature", "true_label_key", "dim_label", "label_key"),
+    ("fact_image_feature", "predicted_label_key", "dim_predicted_label", "predicted_label_key"),
     ("fact_confusion", "predicted_label_key", "dim_predicted_label", "predicted_label_key"),
     ("dim_endpoint", "run_key", "dim_run", "run_key"),
     ("dim_endpoint", "date_key", "dim_date", "date_key"),

@@ -68,7 +68,7 @@ class RunFiles:
             if not self.run.tracking_uri:
                 raise NotFoundError(
                     f"run {self.run.id} has no tracking URI; load it with "
-                    "cloudml_edu.backends.local.tracking.load_run to read its artifacts"
+                    "TrainingRun.get(workspace, run_id) to read its artifacts"
                 )
             import mlflow
 

@@ -1,0 +1,78 @@
+"""The options a student passes to ``Trainer``: the same ones for every backend and target.
+
+Each run keeps its options as data (``TrainingRun.options``), so reports read
+the model family, primary metric and features from the run instead of parsing
+display text.  :meth:`TrainOptions.for_record` redacts secrets first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cloudml_edu._secrets import redact
+
+if TYPE_CHECKING:
+    from cloudml_edu.training.features import FeatureSpec
+
+__all__ = ["PrimaryMetric", "TrainOptions"]
+
+PrimaryMetric = Literal["accuracy", "f1_macro", "f1_weighted", "log_loss"]
+
+#: ``backend_options`` keys whose values are credentials, whatever they look like.
+_SECRET_KEYS = ("key", "token", "secret", "password", "sas", "credential", "connection_string")
+
+
+class TrainOptions(BaseModel):
+    """Options every backend understands; the same student script works with each.
+
+    ``backend_options`` is the escape hatch: passed unchanged to the service's SDK
+    object by cloud adapters (ignored, with a warning, by local backends).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = 0
+    image_size: int = Field(default=16, ge=4, le=256)
+    color_mode: Literal["L", "RGB"] = "L"
+    gradients: bool = True
+    model: str = "svc"
+    params: dict[str, Any] = Field(default_factory=dict)
+    max_trials: int = Field(default=12, ge=1, le=500)
+    timeout_minutes: float = Field(default=2.0, gt=0)
+    primary_metric: PrimaryMetric = "accuracy"
+    families: list[str] | None = None
+    experiment: str = "cloudml-edu"
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+
+    def feature_spec(self) -> FeatureSpec:
+        from cloudml_edu.training.features import FeatureSpec
+
+        return FeatureSpec(size=self.image_size, mode=self.color_mode, gradients=self.gradients)
+
+    def model_params(self) -> dict[str, Any]:
+        """The hyperparameters for ``model``: the user's, else the family's defaults."""
+        from cloudml_edu.training.models import DEFAULT_FAMILY, DEFAULT_PARAMS
+
+        if self.params:
+            return dict(self.params)
+        return dict(DEFAULT_PARAMS) if self.model == DEFAULT_FAMILY else {}
+
+    def for_record(self) -> TrainOptions:
+        """A copy safe to store on a run: secrets in ``backend_options`` become ``***``."""
+        if not self.backend_options:
+            return self
+        return self.model_copy(update={"backend_options": _redacted(self.backend_options)})
+
+
+def _redacted(value: Any, key: str = "") -> Any:
+    """``value`` with every credential replaced: by key name, known secret or pattern."""
+    if isinstance(value, dict):
+        return {k: _redacted(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, key) for v in value]
+    if any(word in key.lower() for word in _SECRET_KEYS) and value not in (None, ""):
+        return "***"
+    return redact(value) if isinstance(value, str) else value

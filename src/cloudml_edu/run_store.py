@@ -1,0 +1,192 @@
+"""The workspace's run store: one record (``run.json``) per training run, local or cloud.
+
+Every run, whatever its target, has an MLflow run in the workspace's own
+tracking store (SQLite under the workspace folder); its record is logged there
+as the ``run.json`` artifact.  Cloud adapters call :func:`create_record_run`
+too, so ``cloudml-edu runs``, ``compare`` and ``report`` treat all runs alike.
+
+This module deals in ids and JSON text; :class:`cloudml_edu.TrainingRun`
+(``get``, ``list``, ``save``) parses and writes them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudml_edu.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from cloudml_edu.workspace import Workspace
+
+__all__ = [
+    "MIN_PREFIX",
+    "RUN_RECORD",
+    "create_record_run",
+    "experiment_id",
+    "list_records",
+    "load_record",
+    "resolve_run_id",
+    "save_record",
+]
+
+RUN_RECORD = "run.json"
+#: The shortest id prefix accepted (what ``cloudml-edu`` prints).
+MIN_PREFIX = 8
+_FULL_ID = re.compile(r"[0-9a-f]{32}")
+_PREFIX = re.compile(rf"[0-9a-f]{{{MIN_PREFIX},32}}")
+_TRAINING = "tags.`cloudml.kind` = 'training'"
+
+# MLflow draws a tqdm bar for every artifact it reads; ours are tiny, so keep the terminal quiet.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _client(tracking_uri: str) -> Any:
+    import mlflow
+
+    return mlflow.MlflowClient(tracking_uri=tracking_uri)
+
+
+def experiment_id(ws: Workspace, experiment: str) -> str:
+    """The id of ``experiment`` in the workspace's store, created (artifacts under the workspace) if new."""
+    client = _client(ws.tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    location = (ws.artifact_root / experiment).as_uri()
+    return str(client.create_experiment(experiment, artifact_location=location))
+
+
+def create_record_run(
+    ws: Workspace,
+    *,
+    experiment: str,
+    backend: str,
+    target: str,
+    dataset: str,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Make the MLflow run that holds a training run's record; return its id (the run's id).
+
+    Tagged with owner, backend, target and dataset, so instructors can filter.
+    """
+    for name, value in (("experiment", experiment), ("backend", backend), ("target", target)):
+        if not value:
+            raise ConfigError(f"create_record_run needs a non-empty {name}")
+    created = _client(ws.tracking_uri).create_run(
+        experiment_id(ws, experiment),
+        tags={
+            "cloudml.owner": ws.owner,
+            "cloudml.backend": backend,
+            "cloudml.target": target,
+            "cloudml.dataset": dataset,
+            "cloudml.kind": "training",
+            **(tags or {}),
+        },
+    )
+    return str(created.info.run_id)
+
+
+def save_record(tracking_uri: str, run_id: str, record: str) -> None:
+    """Write ``record`` (a run's JSON) as the ``run.json`` of MLflow run ``run_id``."""
+    _client(tracking_uri).log_text(run_id, record, RUN_RECORD)
+
+
+def load_record(ws: Workspace, run_id: str) -> str:
+    """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 8 characters)."""
+    full = resolve_run_id(ws, run_id)
+    text = _read_record(ws.tracking_uri, full)
+    if text is None:
+        raise NotFoundError(
+            f"run {full} has no {RUN_RECORD} in {ws.tracking_uri} (it ended before recording "
+            "itself); list runs with `cloudml-edu runs` and pass one of their ids"
+        )
+    return text
+
+
+def list_records(ws: Workspace, *, owner: str | None = None) -> list[str]:
+    """The JSON records of every training run in the workspace, newest first (optionally one owner's)."""
+    records = []
+    for found in _training_runs(ws.tracking_uri):
+        if owner is not None and found.data.tags.get("cloudml.owner") != owner:
+            continue
+        text = _read_record(ws.tracking_uri, found.info.run_id)
+        if text is not None:  # a run that crashed before recording itself is left out
+            records.append(text)
+    return records
+
+
+def resolve_run_id(ws: Workspace, run_id: str) -> str:
+    """The full id of the run ``run_id`` names: itself, or the one run whose id starts with it."""
+    ref = run_id.strip().lower()
+    if not _PREFIX.fullmatch(ref):
+        raise ConfigError(
+            f"{run_id!r} is not a run id: pass the 32 hex characters of a run id, or at least "
+            f"its first {MIN_PREFIX} (as `cloudml-edu runs` prints them)"
+        )
+    if _FULL_ID.fullmatch(ref) and _exists(ws.tracking_uri, ref):
+        return ref
+    matches = [
+        r.info.run_id for r in _training_runs(ws.tracking_uri) if r.info.run_id.startswith(ref)
+    ]
+    if len(matches) == 1:
+        return str(matches[0])
+    if not matches:
+        raise NotFoundError(
+            f"no training run {run_id} in {ws.tracking_uri}; list runs with `cloudml-edu runs` "
+            "(or pass the workspace the run was made in, --config)"
+        )
+    shown = ", ".join(m[:12] for m in matches[:5])
+    raise NotFoundError(
+        f"run id prefix {run_id} matches {len(matches)} runs ({shown}); pass more characters"
+    )
+
+
+def _exists(tracking_uri: str, run_id: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        _client(tracking_uri).get_run(run_id)
+    except MlflowException:
+        return False
+    return True
+
+
+def _read_record(tracking_uri: str, run_id: str) -> str | None:
+    """The ``run.json`` text of ``run_id``, or None when the run logged none."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory(prefix="cloudml-run-") as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=RUN_RECORD, dst_path=tmp, tracking_uri=tracking_uri
+            )
+        except (MlflowException, OSError):
+            return None
+        return Path(path).read_text()
+
+
+def _training_runs(tracking_uri: str) -> Iterator[Any]:
+    """Every training run (MLflow ``Run``) in every experiment of the store, newest first."""
+    client = _client(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return
+    token = None
+    while True:
+        page = client.search_runs(
+            experiments,
+            filter_string=_TRAINING,
+            order_by=["attributes.start_time DESC"],
+            max_results=1000,
+            page_token=token,
+        )
+        yield from page
+        token = page.token
+        if not token:
+            return
