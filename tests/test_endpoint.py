@@ -730,7 +730,10 @@ def test_cli_errors_are_one_line_with_exit_code_1(
     assert taken.exit_code == 1
     assert "ConfigError: endpoint 'digits' is already running" in taken.stderr
     unknown = cli("deploy", MISSING_RUN, "--name", "other")
-    assert unknown.exit_code == 1 and "NotFoundError: run 0123456789abcdef" in unknown.stderr
+    assert (
+        unknown.exit_code == 1
+        and "NotFoundError: no training run 0123456789abcdef" in unknown.stderr
+    )
     elsewhere = cli("deploy", served.model_uri, "--name", "other", "--target", "aws")
     assert elsewhere.exit_code == 1 and "ConfigError: target must be one of" in elsewhere.stderr
     missing = cli("predict", "digits", str(tmp_path / "nope.png"))
