@@ -99,7 +99,7 @@ def test_secrets_never_show_in_reprs_or_logs(
             "[storage] container: 'Bad_Name' is not a valid container name",
         ),
         ('[storage]\naccount_name = "Has-Dash"', "[storage] account_name"),
-        ('[azure_ml]\nsubscription_id = "x"', "[azure_ml] resource_group: is required"),
+        ("[azure_ml]\nmax_instances = 0", "[azure_ml] max_instances"),
         ('[databricks]\nhost = "adb-1.net"', "must start with https://"),
         ('owner = "no spaces please"', "owner"),
         ('[storage]\ncontaner = "x"', "[storage] contaner: is not a known setting"),

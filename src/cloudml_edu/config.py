@@ -100,16 +100,29 @@ class StorageConfig(_Section):
 
 
 class AzureMLConfig(_Section):
-    """An Azure ML workspace, used by the ``designer`` and ``sdk`` backends."""
+    """An Azure ML workspace, used by the ``designer`` and ``sdk`` backends and ``azureml`` endpoints.
 
-    subscription_id: str
-    resource_group: str
-    workspace_name: str
+    The three ids may be left out when Azure ML's own ``config.json`` (downloaded
+    from the portal) is in ``config_file`` or in ``.azureml/``, ``aml_config/`` or the
+    current folder or a parent.  Credentials: ``DefaultAzureCredential`` (``az login``,
+    managed identity, or a service principal through ``AZURE_CLIENT_ID``,
+    ``AZURE_TENANT_ID`` and ``AZURE_CLIENT_SECRET``).
+    """
+
+    subscription_id: str = ""
+    resource_group: str = ""
+    workspace_name: str = ""
+    config_file: str | None = None
     compute: str = "cpu-cluster"
+    serverless: bool = False
     vm_size: str = "Standard_DS3_v2"
     max_instances: int = Field(default=2, ge=1, le=100)
+    idle_seconds: int = Field(default=600, ge=60, le=86400)
     environment: str = "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
     instance_type: str = "Standard_DS3_v2"
+    mlflow_tracking_uri: str | None = None
+    retry_total: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=0.8, ge=0, le=60)
 
 
 class DatabricksConfig(_Section):

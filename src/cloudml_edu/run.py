@@ -118,8 +118,8 @@ class RemoteJob(BaseModel):
 
     service: Literal["azureml", "databricks"]
     name: str
-    url: str
-    status: str = Field(description="The service's own status name")
+    url: str = ""
+    status: str = Field(default="", description="The service's own status name")
     compute: str = ""
     nodes: int = 1
     started: datetime | None = None

@@ -38,6 +38,8 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("designer", "local"): "cloudml_edu.backends.local.designer:DesignerBackend",
     ("sdk", "local"): "cloudml_edu.backends.local.sdk:SdkBackend",
     ("automl", "local"): "cloudml_edu.backends.local.automl:AutoMLBackend",
+    ("designer", "azureml"): "cloudml_edu.backends.azureml.designer:AzureDesignerBackend",
+    ("sdk", "azureml"): "cloudml_edu.backends.azureml.sdk:AzureSdkBackend",
 }
 #: The cloud service each backend targets when the workspace configures it.
 CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}

@@ -8,7 +8,6 @@ subprocess of this Python; its arguments, log and exit code are kept on the run.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from cloudml_edu._polling import wait_until
+from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
 from cloudml_edu.errors import TimeoutError
 from cloudml_edu.manifest import MANIFEST_NAME
@@ -47,31 +47,10 @@ class SdkBackend(LocalBackend):
 
     def command(self, data: Path | str, manifest: Path | str | None) -> list[str]:
         """The job's command line (the same one an Azure ML command job runs)."""
-        o = self.options
-        cmd = [
-            sys.executable,
-            "-m",
-            "cloudml_edu.training",
-            "--data",
-            str(data),
-            "--model",
-            o.model,
-            "--params",
-            json.dumps(o.model_params(), sort_keys=True),
-            "--test-size",
-            str(o.test_size),
-            "--seed",
-            str(o.seed),
-            "--image-size",
-            str(o.image_size),
-            "--color-mode",
-            o.color_mode,
-        ]
-        if not o.gradients:
-            cmd.append("--no-gradients")
-        if manifest is not None:
-            cmd += ["--manifest", str(manifest)]
-        return cmd
+        arguments = training_arguments(
+            self.options, data=str(data), manifest=None if manifest is None else str(manifest)
+        )
+        return [sys.executable, "-m", "cloudml_edu.training", *arguments]
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
         return [
@@ -92,20 +71,10 @@ class SdkBackend(LocalBackend):
 
     def _job_input(self, dataset: Dataset, workdir: Path) -> tuple[Path, Path]:
         """A folder of image files the job can read, and the manifest describing them."""
-        from cloudml_edu.dataset import FolderSource
-        from cloudml_edu.storage.local import LocalStore
-        from cloudml_edu.storage.sync import StoreSource
-
-        source = dataset.source
-        if isinstance(source, FolderSource):
-            files = source.root
-        elif (
-            isinstance(source, StoreSource)
-            and isinstance(source.store, LocalStore)
-            and source.layout == "files"
-        ):
-            files = source.store.root / source.prefix / "files"
-        else:  # a remote store: materialize the images for the local job
+        local = dataset.source.local_folder()
+        if local is not None:
+            files = local
+        else:  # a remote store or packed shards: materialize the images for the local job
             files = workdir / "inputs" / "files"
             for record, data in dataset.iter_bytes():
                 target = files / record.path

@@ -1,0 +1,102 @@
+"""Azure ML adapter through the fake: requests and bytes per fit, polling rate, plan requests.
+
+Run: ``PYTHONPATH=src python benchmarks/bench_azureml.py``.  Everything goes through
+:class:`cloudml_edu.testing.azure_ml.FakeAzureML` (no network): the figures count
+what the real azure-ai-ml client sends, not wall time in Azure.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+os.environ.setdefault("CLOUDML_NO_PROGRESS", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def _images(root: Path) -> Path:
+    for c, label in enumerate(("cat", "dog", "fox")):
+        (root / label).mkdir(parents=True)
+        for i in range(20):
+            Image.new("L", (16, 16), color=c * 80 + i).save(root / label / f"{i}.png")
+    return root
+
+
+def main() -> None:
+    import cloudml_edu.backends.azureml.backend as backend_module
+    from cloudml_edu import Dataset, Trainer
+    from cloudml_edu._polling import wait_until
+    from cloudml_edu.backends.azureml.assets import code_snapshot
+    from cloudml_edu.backends.azureml.connection import client_for
+    from cloudml_edu.testing.azure_ml import FakeAzureML
+
+    backend_module.POLL_INTERVAL = 0.0  # scripted jobs: no real waiting
+    tmp = Path(tempfile.mkdtemp())
+    with FakeAzureML(root=tmp / "ws") as fake:
+        ws = fake.workspace
+        ds = Dataset.from_folder(_images(tmp / "images"), progress=False).upload(ws)
+        trainer = Trainer("sdk", workspace=ws)
+        trainer.plan(ds)
+        print(f"plan(): {len(fake.requests)} requests")
+        trainer.fit(ds)
+        first, first_bytes = len(fake.requests), fake.uploaded_bytes
+        print(f"first fit: {first} requests, {first_bytes} bytes uploaded")
+        trainer.fit(ds)
+        second = len(fake.requests) - first
+        print(f"second fit: {second} requests, {fake.uploaded_bytes - first_bytes} bytes uploaded")
+
+        # The plain azure-ai-ml script for the same job, data and code already in place.
+        from azure.ai.ml import Input, command
+
+        before = len(fake.requests)
+        client = client_for(ws)
+        fake.script_job(statuses=["Completed"])
+        job = client.jobs.create_or_update(
+            command(
+                command="python -m cloudml_edu.training --data ${{inputs.data}}",
+                code=str(code_snapshot(ws)),
+                inputs={
+                    "data": Input(
+                        type="uri_folder",
+                        path=next(iter(fake.jobs.values()))["properties"]["inputs"]["data"]["uri"],
+                    )
+                },
+                environment=ws.config.azure_ml.environment if ws.config.azure_ml else "",
+                compute="cpu-cluster",
+            )
+        )
+        status = client.jobs.get(job.name).status
+        print(
+            f"plain azure-ai-ml (submit + one get): {len(fake.requests) - before} requests ({status})"
+        )
+
+        # Status requests per minute while waiting, on a fake clock.
+        now = [0.0]
+        polls = [0]
+
+        def check(elapsed: float) -> bool:
+            polls[0] += 1
+            return elapsed >= 600
+
+        wait_until(
+            check,
+            timeout=700,
+            describe=lambda e: "",
+            interval=2.0,
+            max_interval=backend_module.POLL_MAX_INTERVAL,
+            progress=False,
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+            clock=lambda: now[0],
+        )
+        after_first_minute = polls[0]
+        print(
+            f"waiting 10 min: {polls[0]} status requests; "
+            f"{(after_first_minute) / 10:.1f} per minute on average"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""What a job needs in the workspace: the data asset, the compute and the code snapshot.
+
+Each ``ensure_*`` asks first and creates only what is missing, so a second
+``fit`` of the same dataset with the same library version creates nothing and
+uploads nothing (code assets are looked up by content hash by azure-ai-ml).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudml_edu.backends.azureml.connection import owned_name, owner_tags, settings, translate
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.workspace import Workspace
+
+__all__ = [
+    "ENTRY_MODULES",
+    "code_snapshot",
+    "data_asset_name",
+    "dataset_location",
+    "ensure_compute",
+    "ensure_data",
+]
+
+#: The modules jobs run; the snapshot holds them and every cloudml_edu module they import.
+ENTRY_MODULES = (
+    "cloudml_edu.training.__main__",
+    "cloudml_edu.training.steps",
+    "cloudml_edu.training._model_code",
+)
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # .../cloudml_edu
+
+
+def dataset_location(dataset: Dataset) -> tuple[str, bool]:
+    """Where the dataset's files are, and whether Azure ML can read them there (a blob URL).
+
+    A version in a blob container is used in place (``<account>/<container>/<prefix>``,
+    holding ``_manifest.json`` and the files or Parquet shards); anything on this
+    machine is uploaded by azure-ai-ml to the workspace's default datastore.
+    """
+    source = dataset.source
+    stored = source.stored_at()
+    if stored is not None:
+        store, prefix = stored
+        local = store.local_path(prefix)
+        return (str(local), False) if local is not None else (f"{store.url}/{prefix}", True)
+    folder = source.local_folder()
+    if folder is not None:
+        return str(folder), False
+    return source.location, source.location.startswith("https://")
+
+
+def data_asset_name(ws: Workspace, dataset: Dataset) -> tuple[str, str]:
+    """(name, version) of the dataset's data asset: owner-prefixed, versioned by content."""
+    digest = hashlib.sha256(dataset.manifest.model_dump_json().encode()).hexdigest()[:10]
+    version = f"{dataset.manifest.version or '1'}-{digest}"
+    return owned_name(ws, dataset.name, limit=200), version
+
+
+def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset) -> str:
+    """The ``azureml:<name>:<version>`` id of the dataset's uri_folder asset, made when missing."""
+    from azure.ai.ml.constants import AssetTypes
+    from azure.ai.ml.entities import Data
+    from azure.core.exceptions import ResourceNotFoundError
+
+    name, version = data_asset_name(ws, dataset)
+    try:
+        client.data.get(name, version=version)
+    except ResourceNotFoundError:
+        path, _ = dataset_location(dataset)
+        asset = Data(
+            name=name,
+            version=version,
+            type=AssetTypes.URI_FOLDER,
+            path=path,
+            description=f"cloudml-edu dataset {dataset.name} ({len(dataset)} images)",
+            tags=owner_tags(ws, **{"cloudml.dataset": dataset.name}),
+        )
+        try:
+            client.data.create_or_update(asset)
+        except Exception as exc:
+            raise translate(exc, action=f"create data asset {name}", ws=ws) from exc
+    except Exception as exc:
+        raise translate(exc, action=f"look up data asset {name}", ws=ws) from exc
+    return f"azureml:{name}:{version}"
+
+
+def ensure_compute(ws: Workspace, client: MLClient, *, timeout: float = 600.0) -> str | None:
+    """The cluster's name (created with min 0 nodes when missing), or None for serverless."""
+    from azure.ai.ml.entities import AmlCompute
+    from azure.core.exceptions import ResourceNotFoundError
+
+    cfg = settings(ws)
+    if cfg.serverless:
+        return None
+    try:
+        client.compute.get(cfg.compute)
+    except ResourceNotFoundError:
+        cluster = AmlCompute(
+            name=cfg.compute,
+            size=cfg.vm_size,
+            min_instances=0,
+            max_instances=cfg.max_instances,
+            idle_time_before_scale_down=cfg.idle_seconds,
+            tags=owner_tags(ws),
+        )
+        try:
+            client.compute.begin_create_or_update(cluster).result(timeout=timeout)
+        except Exception as exc:
+            raise translate(exc, action=f"create compute cluster {cfg.compute}", ws=ws) from exc
+    except Exception as exc:
+        raise translate(exc, action=f"look up compute {cfg.compute}", ws=ws) from exc
+    return cfg.compute
+
+
+def code_snapshot(ws: Workspace) -> Path:
+    """A folder with only the code jobs run: ``cloudml_edu/training`` and what it imports.
+
+    Named by library version and content hash and written once, so an unchanged
+    snapshot has the same hash and azure-ai-ml uploads nothing the second time.
+    """
+    from cloudml_edu._version import __version__
+
+    files = sorted(_needed_files())
+    digest = hashlib.sha256()
+    for rel in files:
+        digest.update(rel.encode() + b"\0" + (_PACKAGE_ROOT / rel).read_bytes())
+    folder = ws.root / "azureml" / "code" / f"{__version__}-{digest.hexdigest()[:12]}"
+    if not folder.is_dir():
+        staging = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        for rel in files:
+            target = staging / "cloudml_edu" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_PACKAGE_ROOT / rel, target)
+        staging.rename(folder)
+    return folder
+
+
+def _needed_files() -> set[str]:
+    """Paths (relative to the package) of the entry modules and every module they import."""
+    todo = list(ENTRY_MODULES)
+    seen: set[str] = set()
+    files: set[str] = set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(module)
+        if path is None:
+            continue
+        files.add(path.relative_to(_PACKAGE_ROOT).as_posix())
+        parts = module.split(".")
+        for i in range(1, len(parts)):  # parent packages' __init__
+            todo.append(".".join(parts[:i]))
+        todo.extend(_imports(path, module))
+    return files
+
+
+def _module_file(module: str) -> Path | None:
+    rel = Path(*module.split(".")[1:])
+    for candidate in (_PACKAGE_ROOT / rel / "__init__.py", _PACKAGE_ROOT / f"{rel}.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str) -> list[str]:
+    """cloudml_edu modules imported by ``path`` (anywhere but under ``if TYPE_CHECKING:``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for other in node.orelse:
+                visit(other)
+            return
+        if isinstance(node, ast.Import):
+            found.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            found.append(base)
+            found.extend(f"{base}.{a.name}" for a in node.names)
+        for inner in ast.iter_child_nodes(node):
+            visit(inner)
+
+    visit(tree)
+    return [m for m in found if m == "cloudml_edu" or m.startswith("cloudml_edu.")]

@@ -1,0 +1,301 @@
+"""What the Azure ML ``sdk`` and ``designer`` backends share: submit, follow, finish, record.
+
+A subclass says which job it builds (:meth:`AzureMLBackend.build_job`) and what
+its plan lists; this class ensures the data asset, compute and code snapshot,
+submits the job, keeps the run's record in the workspace's run store, polls
+``jobs.get`` with backoff, and on the end reads metrics through MLflow, the
+real start/end times and the job's own error.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cloudml_edu._polling import Poller
+from cloudml_edu.backends.azureml import assets, service
+from cloudml_edu.backends.azureml.connection import (
+    client_for,
+    owned_name,
+    owner_tags,
+    settings,
+    translate,
+)
+from cloudml_edu.errors import BackendError, CloudMLError
+from cloudml_edu.run import Plan, PlanStep, RemoteJob, RunStatus, TrainingRun
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cloudml_edu.backends.base import TrainOptions
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["STATUS", "AzureMLBackend", "Submission"]
+
+log = logging.getLogger(__name__)
+
+#: Azure ML job status -> the library's run status.
+STATUS: dict[str, RunStatus] = {
+    "NotStarted": "NotStarted",
+    "Queued": "NotStarted",
+    "Preparing": "NotStarted",
+    "Provisioning": "NotStarted",
+    "Starting": "NotStarted",
+    "Running": "Running",
+    "Finalizing": "Running",
+    "CancelRequested": "Running",
+    "Completed": "Completed",
+    "Failed": "Failed",
+    "NotResponding": "Failed",
+    "Canceled": "Canceled",
+}
+TERMINAL = ("Completed", "Failed", "Canceled")
+#: Polling: first look after 2 s, then x1.5 up to one request every 10 s.
+POLL_INTERVAL, POLL_MAX_INTERVAL = 2.0, 10.0
+#: Expected queue + start-up of a job on a cluster that scaled to zero.
+STARTUP_MINUTES = 6.0
+
+
+class Submission:
+    """The inputs of one job: data asset id, code snapshot folder, compute name (None: serverless)."""
+
+    def __init__(self, data: str, code: Path, compute: str | None) -> None:
+        self.data, self.code, self.compute = data, code, compute
+
+
+class AzureMLBackend:
+    """Base of the Azure ML backends; subclasses define ``name``, ``build_job``, ``job_steps``."""
+
+    name: ClassVar[str]
+    target: ClassVar[str] = "azureml"
+    job_type: ClassVar[str]
+    startup_minutes: ClassVar[float] = STARTUP_MINUTES
+
+    def __init__(
+        self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+    ) -> None:
+        self.workspace = workspace
+        self.options = options
+        self.progress = progress
+        self.settings = settings(workspace)
+
+    # ---- what subclasses provide ---------------------------------------------
+    def build_job(self, submission: Submission, *, name: str) -> Any:
+        """The azure-ai-ml job object to submit (no request made)."""
+        raise NotImplementedError
+
+    def job_detail(self, job: Any) -> dict[str, Any]:
+        """What the plan shows of the job: the REST body azure-ai-ml would PUT."""
+        built = job._to_job() if hasattr(job, "_to_job") else job
+        body: dict[str, Any] = built._to_rest_object().as_dict()
+        return {"body": body}
+
+    def job_steps(self, submission: Submission) -> list[PlanStep]:
+        """Extra plan steps (the designer's components); none by default."""
+        return []
+
+    def prepare(self, submission: Submission) -> None:
+        """Register what the job refers to (the designer's components); nothing by default."""
+
+    def collect(self, run: TrainingRun) -> None:
+        """After the job ended: fill the run's steps (designer); nothing by default."""
+
+    # ---- plan ------------------------------------------------------------------
+    def offline_submission(self, dataset: Dataset) -> Submission:
+        """The submission ``fit`` would make, worked out without any request."""
+        name, version = assets.data_asset_name(self.workspace, dataset)
+        compute = None if self.settings.serverless else self.settings.compute
+        return Submission(
+            f"azureml:{name}:{version}", assets.code_snapshot(self.workspace), compute
+        )
+
+    def plan(self, dataset: Dataset) -> Plan:
+        from cloudml_edu.backends.azureml.plan import build_plan
+
+        return build_plan(self, dataset)  # plan.py is below this module: it imports nothing here
+
+    # ---- fit ---------------------------------------------------------------------
+    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
+        """Ensure data, compute and code, submit the job, and return a poller on it."""
+        run = self._new_record(dataset)
+        client = client_for(self.workspace)
+        job_name = owned_name(self.workspace, f"{self.name}-{uuid.uuid4().hex[:10]}", limit=60)
+        job_name = job_name.replace("-", "_")
+        try:
+            submission = Submission(
+                assets.ensure_data(self.workspace, client, dataset),
+                assets.code_snapshot(self.workspace),
+                assets.ensure_compute(self.workspace, client),
+            )
+            self.prepare(submission)
+            job = self.build_job(submission, name=job_name)
+            try:
+                created = client.jobs.create_or_update(job)
+            except Exception as exc:
+                raise translate(exc, action=f"submit job {job_name}", ws=self.workspace) from exc
+        except CloudMLError as exc:
+            self._fail(run, str(exc))
+            raise
+        run.remote = RemoteJob(
+            service="azureml",
+            name=str(created.name),
+            url=str(created.studio_url or ""),
+            status=_status_text(created.status),
+            compute=submission.compute or "serverless",
+            nodes=1,
+        )
+        run.status = STATUS.get(run.remote.status, "NotStarted")
+        self._save(run)
+        return self.poller(run)
+
+    def poller(self, run: TrainingRun) -> Poller[TrainingRun]:
+        """A poller following ``run``'s job until it ends."""
+        return Poller(
+            run,
+            refresh=self.refresh,
+            status_of=lambda r: r.status,
+            terminal=TERMINAL,
+            describe=_describe,
+            finish=self._finish,
+            cancel=self.cancel,
+            progress=self.progress,
+            interval=POLL_INTERVAL,
+            max_interval=POLL_MAX_INTERVAL,
+        )
+
+    def refresh(self, run: TrainingRun) -> TrainingRun:
+        """Ask Azure ML for the job's status; once it has ended, read its outcome; save."""
+        remote = _remote(run)
+        if run.status in TERMINAL:
+            return run
+        try:
+            job = client_for(self.workspace).jobs.get(remote.name)
+        except Exception as exc:
+            raise translate(exc, action=f"read job {remote.name}", ws=self.workspace) from exc
+        native = _status_text(job.status)
+        if native != remote.status:
+            remote.status = native
+            remote.url = str(job.studio_url or remote.url)
+            run.status = STATUS.get(native, "Running")
+            if run.status in TERMINAL:
+                self._collect_outcome(run)
+            self._save(run)
+        return run
+
+    def cancel(self, run: TrainingRun) -> None:
+        """Ask Azure ML to cancel the job (``jobs.begin_cancel``)."""
+        remote = _remote(run)
+        try:
+            client_for(self.workspace).jobs.begin_cancel(remote.name).result(timeout=120)
+        except Exception as exc:
+            raise translate(exc, action=f"cancel job {remote.name}", ws=self.workspace) from exc
+
+    def _finish(self, run: TrainingRun) -> TrainingRun:
+        """The end of a wait: the run when Completed, else BackendError with the job's error."""
+        if run.status != "Completed":
+            remote = _remote(run)
+            raise BackendError(
+                f"Azure ML job {remote.name} {remote.status}: {run.error}; open it in the studio "
+                f"for its logs: {remote.url}"
+            )
+        return run
+
+    def _collect_outcome(self, run: TrainingRun) -> None:
+        """Real start/end times, and the job's error or its metrics, model and cost."""
+        from cloudml_edu.metrics import Compute
+        from cloudml_edu.pricing import estimate_cost
+
+        remote = _remote(run)
+        details = service.job_details(self.workspace, remote.name)
+        remote.started = _parse_time(details.get("startTimeUtc")) or remote.started
+        remote.ended = _parse_time(details.get("endTimeUtc")) or datetime.now(UTC)
+        run.ended = datetime.now(UTC)
+        if run.status != "Completed":
+            run.error = service.error_of(details) or f"the job ended {remote.status}"
+            return
+        self.collect(run)
+        metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
+        node_hours = max(seconds, 0.0) / 3600 * remote.nodes
+        sku = "serverless" if remote.compute == "serverless" else self.settings.vm_size
+        cost = estimate_cost(
+            self.settings.vm_size, node_hours, overrides=self.workspace.config.prices
+        )
+        run.metrics = metrics.model_copy(
+            update={
+                "compute": Compute(sku=sku, nodes=remote.nodes, node_hours=round(node_hours, 4)),
+                "cost_usd": cost,
+            }
+        )
+        run.model = self.model_uri(run)
+
+    def model_uri(self, run: TrainingRun) -> str:
+        """Where the job's MLflow model is (the job's ``model`` artifact folder)."""
+        return f"azureml://jobs/{_remote(run).name}/outputs/artifacts/paths/model/"
+
+    def metrics_run(self, run: TrainingRun) -> str:
+        """The MLflow run holding the metrics: the job itself (the designer: its evaluate step)."""
+        return _remote(run).name
+
+    # ---- the record ----------------------------------------------------------------
+    def _new_record(self, dataset: Dataset) -> TrainingRun:
+        """A run record in the workspace's store (listed with local runs)."""
+        from cloudml_edu import run_store
+
+        run_id = run_store.create_record_run(
+            self.workspace,
+            experiment=self.options.experiment,
+            backend=self.name,
+            target=self.target,
+            dataset=dataset.name,
+        )
+        run = TrainingRun(
+            id=run_id,
+            backend=self.name,
+            target=self.target,
+            owner=self.workspace.owner,
+            dataset=dataset.name,
+            status="NotStarted",
+            plan=self.plan(dataset),
+            options=self.options.for_record(),
+            tracking_uri=self.workspace.tracking_uri,
+        ).bind(self.workspace)
+        run.save()
+        return run
+
+    def _save(self, run: TrainingRun) -> None:
+        run.bind(self.workspace).save()
+
+    def _fail(self, run: TrainingRun, message: str) -> None:
+        run.status, run.error, run.ended = "Failed", message, datetime.now(UTC)
+        self._save(run)
+
+    def tags(self, **extra: str) -> dict[str, str]:
+        """Tags of the job: owner, library version, backend."""
+        return owner_tags(self.workspace, **{"cloudml.backend": self.name}, **extra)
+
+
+def _remote(run: TrainingRun) -> RemoteJob:
+    if run.remote is None:
+        raise BackendError(f"run {run.id} has no Azure ML job; it was not submitted")
+    return run.remote
+
+
+def _status_text(status: Any) -> str:
+    return str(getattr(status, "value", status) or "NotStarted")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _describe(run: TrainingRun, elapsed: float) -> str:
+    remote = run.remote
+    where = f"job {remote.name} {remote.status}" if remote else run.status
+    return f"Azure ML {run.backend} {where}, {elapsed:.0f} s"

@@ -1,0 +1,207 @@
+"""The ``designer`` backend on Azure ML: a pipeline job of six v2 command components.
+
+The components (``components/*.yaml``, shipped in the wheel) are the local
+designer's steps; they are registered once per library version and content
+(``<version>-<hash>``), assembled with ``@pipeline(default_compute=...)`` and
+submitted as a pipeline job, which the Designer canvas shows as its graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cloudml_edu.backends.azureml.backend import STATUS, AzureMLBackend, Submission
+from cloudml_edu.backends.azureml.connection import client_for, translate
+from cloudml_edu.run import PlanStep, StepRecord
+
+if TYPE_CHECKING:
+    from cloudml_edu.run import TrainingRun
+
+__all__ = ["COMPONENT_DIR", "STEPS", "AzureDesignerBackend", "component_version"]
+
+COMPONENT_DIR = Path(__file__).with_name("components")
+STEPS = ("prepare", "split", "featurize", "train", "score", "evaluate")
+
+
+def component_version(code: Path) -> str:
+    """``<library version>-<hash of the YAML files and the code snapshot's name>``."""
+    from cloudml_edu._version import __version__
+
+    digest = hashlib.sha256(code.name.encode())
+    for step in STEPS:
+        digest.update((COMPONENT_DIR / f"{step}.yaml").read_bytes())
+    return f"{__version__}-{digest.hexdigest()[:10]}"
+
+
+class AzureDesignerBackend(AzureMLBackend):
+    """A pipeline job per fit; each step is listed with status, outputs and studio link."""
+
+    name: ClassVar[str] = "designer"
+    job_type: ClassVar[str] = "Pipeline"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._registered: dict[str, Any] = {}
+
+    def components(self, code: Path) -> dict[str, Any]:
+        """The six components as loaded from YAML, with this version, environment and code."""
+        from azure.ai.ml import load_component
+
+        version = component_version(code)
+        loaded: dict[str, Any] = {}
+        for step in STEPS:
+            component: Any = load_component(source=COMPONENT_DIR / f"{step}.yaml")
+            component.version = version
+            component.code = str(code)
+            component.environment = self.settings.environment
+            component.tags = self.tags()
+            loaded[step] = component
+        return loaded
+
+    def job_steps(self, submission: Submission) -> list[PlanStep]:
+        version = component_version(submission.code)
+        return [
+            PlanStep(
+                name=f"component {step}",
+                action=f"register cloudml_edu_{step}:{version} (skipped when registered)",
+                detail={"yaml": str(COMPONENT_DIR / f"{step}.yaml")},
+            )
+            for step in STEPS
+        ]
+
+    def job_detail(self, job: Any) -> dict[str, Any]:
+        """The pipeline's graph: each node's component and inputs."""
+        return {
+            "graph": {
+                node: {
+                    "component": STEPS[i],
+                    "inputs": sorted(str(k) for k in (step.inputs or {})),
+                }
+                for i, (node, step) in enumerate(job.jobs.items())
+            },
+            "default_compute": str(job.settings.default_compute),
+        }
+
+    def prepare(self, submission: Submission) -> None:
+        """Register the components that are not registered yet (looked up by name and version)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        client = client_for(self.workspace)
+        for step, component in self.components(submission.code).items():
+            try:
+                found = client.components.get(component.name, version=component.version)
+            except ResourceNotFoundError:
+                try:
+                    found = client.components.create_or_update(component)
+                except Exception as exc:
+                    raise translate(
+                        exc, action=f"register component {component.name}", ws=self.workspace
+                    ) from exc
+            except Exception as exc:
+                raise translate(
+                    exc, action=f"look up component {component.name}", ws=self.workspace
+                ) from exc
+            self._registered[step] = found
+
+    def build_job(self, submission: Submission, *, name: str) -> Any:
+        from azure.ai.ml import Input
+        from azure.ai.ml.constants import AssetTypes
+        from azure.ai.ml.dsl import pipeline
+
+        c = self._registered or self.components(submission.code)
+        o = self.options
+        features: dict[str, Any] = {"image_size": o.image_size, "color_mode": o.color_mode}
+        if not o.gradients:
+            features["no_gradients"] = "--no-gradients"
+        model = {"model_family": o.model, "params": json.dumps(o.model_params(), sort_keys=True)}
+
+        @pipeline(  # type: ignore[call-overload]
+            name=name,
+            display_name=f"{self.workspace.owner} designer {o.model}",
+            experiment_name=o.experiment,
+            default_compute=submission.compute or "serverless",
+            tags=self.tags(),
+        )
+        def cloudml_designer(dataset):  # type: ignore[no-untyped-def]  # the DSL reads annotations
+            # node names are the variable names: the steps' names in the canvas
+            prepare = c["prepare"](dataset=dataset)
+            split = c["split"](
+                dataset=dataset,
+                manifest=prepare.outputs.manifest,
+                test_size=o.test_size,
+                seed=o.seed,
+            )
+            featurize = c["featurize"](dataset=dataset, split=split.outputs.split, **features)
+            train = c["train"](features=featurize.outputs.features, seed=o.seed, **model)
+            score = c["score"](model=train.outputs.model, features=featurize.outputs.features)
+            evaluate = c["evaluate"](
+                dataset=dataset,
+                split=split.outputs.split,
+                features=featurize.outputs.features,
+                model=train.outputs.model,
+                scores=score.outputs.scores,
+                **model,
+                **features,
+            )
+            return {"metrics": evaluate.outputs.metrics}
+
+        job = cloudml_designer(dataset=Input(type=AssetTypes.URI_FOLDER, path=submission.data))
+        job.name = name
+        for key, value in self.options.backend_options.items():
+            setattr(job, key, value)
+        return job
+
+    def collect(self, run: TrainingRun) -> None:
+        """List the pipeline's steps (``jobs.list(parent_job_name=)``) with status, outputs, link."""
+        assert run.remote is not None
+        try:
+            children = list(client_for(self.workspace).jobs.list(parent_job_name=run.remote.name))
+        except Exception as exc:
+            raise translate(
+                exc, action=f"list the steps of job {run.remote.name}", ws=self.workspace
+            ) from exc
+        order = {step: i for i, step in enumerate(STEPS)}
+        run.steps = sorted(
+            (
+                StepRecord(
+                    name=str(child.display_name or child.name),
+                    component=f"cloudml_edu_{child.display_name}",
+                    status=STATUS.get(str(getattr(child.status, "value", child.status)), "Running"),
+                    outputs={
+                        k: f"azureml://jobs/{child.name}/outputs/{k}" for k in _outputs(child)
+                    },
+                    url=str(child.studio_url or ""),
+                )
+                for child in children
+            ),
+            key=lambda s: order.get(s.name, len(order)),
+        )
+        evaluate = [c for c in children if c.display_name == "evaluate"]
+        run.remote.details["evaluate_job"] = evaluate[0].name if evaluate else run.remote.name
+
+    def metrics_run(self, run: TrainingRun) -> str:
+        assert run.remote is not None
+        return str(run.remote.details.get("evaluate_job", run.remote.name))
+
+    def model_uri(self, run: TrainingRun) -> str:
+        return f"azureml://jobs/{self.metrics_run(run)}/outputs/artifacts/paths/model/"
+
+
+def _outputs(child: Any) -> list[str]:
+    outputs = getattr(child, "outputs", None) or {}
+    return list(outputs) or [
+        o
+        for step in STEPS
+        if step == child.display_name
+        for o in {
+            "prepare": ["manifest"],
+            "split": ["split"],
+            "featurize": ["features"],
+            "train": ["model"],
+            "score": ["scores"],
+            "evaluate": ["metrics"],
+        }[step]
+    ]

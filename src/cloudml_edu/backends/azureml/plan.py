@@ -1,0 +1,67 @@
+"""``plan()`` for the Azure ML backends (no request at all) and ``Plan.write`` as CLI v2 YAML."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudml_edu.backends.azureml.assets import dataset_location
+from cloudml_edu.run import Plan, PlanStep
+
+if TYPE_CHECKING:
+    from cloudml_edu.backends.azureml.backend import AzureMLBackend
+    from cloudml_edu.dataset import Dataset
+
+__all__ = ["build_plan"]
+
+
+def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
+    """What ``fit`` would create and run on Azure ML, and what it would cost."""
+    from cloudml_edu.pricing import estimate_cost, price_of
+
+    cfg, ws = backend.settings, backend.workspace
+    submission = backend.offline_submission(dataset)
+    path, in_place = dataset_location(dataset)
+    job = backend.build_job(submission, name="<generated at submit>")
+    steps = [
+        PlanStep(
+            name="data",
+            action="uri_folder data asset over the uploaded dataset (reused when it exists)"
+            if in_place
+            else "uri_folder data asset: azure-ai-ml uploads the local folder to the workspace "
+            "datastore once",
+            detail={"asset": submission.data, "path": path},
+        ),
+        PlanStep(
+            name="compute",
+            action="serverless compute"
+            if submission.compute is None
+            else f"AmlCompute {cfg.compute} ({cfg.vm_size}, 0..{cfg.max_instances} nodes, "
+            f"scales to 0 after {cfg.idle_seconds} s idle; created when missing)",
+            detail={"compute": submission.compute or "serverless", "vm_size": cfg.vm_size},
+        ),
+        PlanStep(
+            name="environment",
+            action="curated environment, no image build; the training code goes as the job's "
+            "code snapshot (uploaded once per library version, by content hash)",
+            detail={"environment": cfg.environment, "code": str(submission.code)},
+        ),
+        *backend.job_steps(submission),
+        PlanStep(
+            name="job",
+            action=f"submit a {backend.job_type} job and poll it",
+            detail=backend.job_detail(job),
+        ),
+    ]
+    minutes = backend.startup_minutes + max(1.0, len(dataset) / 1000)
+    price = price_of(cfg.vm_size, overrides=ws.config.prices)
+    return Plan(
+        backend=backend.name,
+        target="azureml",
+        dataset=dataset.name,
+        steps=steps,
+        compute_sku=cfg.vm_size,
+        nodes=1,
+        estimated_minutes=round(minutes, 1),
+        estimated_cost_usd=estimate_cost(cfg.vm_size, minutes / 60, overrides=ws.config.prices),
+        price_source=price.describe(),
+    )

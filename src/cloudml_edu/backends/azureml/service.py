@@ -1,0 +1,106 @@
+"""Reading a finished job: metrics through MLflow, the job's own error from run history.
+
+The workspace's tracking URI (``azureml://<region>.api.azureml.ms/mlflow/v1.0/...``)
+needs the ``azureml-mlflow`` plugin to be used as is; its REST form
+(``https://...``) is plain MLflow REST with a bearer token from the workspace
+credential, so no plugin (and its extra dependencies) is needed and the same
+requests go through the test fake.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cloudml_edu.backends.azureml.connection import (
+    client_for,
+    credential_for,
+    scope_of,
+    settings,
+    translate,
+)
+from cloudml_edu.errors import NotFoundError, ServiceError
+
+if TYPE_CHECKING:
+    from cloudml_edu.metrics import Metrics
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["error_of", "job_details", "read_metrics", "tracking_uri"]
+
+_SCOPE = "https://management.azure.com/.default"
+_TIMEOUT = 30.0
+
+
+def tracking_uri(ws: Workspace) -> str:
+    """The workspace's MLflow tracking URI in REST form (``https://...``), asked once."""
+    cached: str | None = getattr(ws, "_azureml_tracking_uri", None)
+    if cached:
+        return cached
+    uri = settings(ws).mlflow_tracking_uri
+    if not uri:
+        try:
+            found = client_for(ws).workspaces.get(scope_of(ws).workspace_name)
+        except Exception as exc:
+            raise translate(exc, action="read the workspace's MLflow tracking URI", ws=ws) from exc
+        uri = str(found.mlflow_tracking_uri or "")
+    uri = "https://" + uri.split("://", 1)[1] if uri.startswith("azureml://") else uri
+    ws._azureml_tracking_uri = uri  # type: ignore[attr-defined]
+    return uri
+
+
+def _token(ws: Workspace) -> str:
+    return str(credential_for(ws).get_token(_SCOPE).token)
+
+
+def read_metrics(ws: Workspace, run_id: str) -> Metrics:
+    """The metrics the job logged (its MLflow run id is the job name), in the common schema.
+
+    Native names (Designer's Evaluate Model, AutoML) go through
+    :meth:`cloudml_edu.metrics.Metrics.from_native`.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.tracking.rest_store import RestStore
+    from mlflow.utils.rest_utils import MlflowHostCreds
+
+    from cloudml_edu.metrics import Metrics
+
+    uri, token = tracking_uri(ws), _token(ws)
+    store = RestStore(lambda: MlflowHostCreds(uri, token=token))  # type: ignore[no-untyped-call]
+    try:
+        found = store.get_run(run_id)  # type: ignore[no-untyped-call]
+    except MlflowException as exc:
+        raise NotFoundError(
+            f"no MLflow run {run_id} in the workspace's tracking store ({exc.error_code}); the "
+            "job may not have logged anything: open it in the studio"
+        ) from exc
+    try:
+        return Metrics.from_native(dict(found.data.metrics))
+    except ValueError as exc:
+        raise ServiceError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
+
+
+def job_details(ws: Workspace, name: str) -> dict[str, Any]:
+    """Run history's view of a job: ``startTimeUtc``, ``endTimeUtc``, ``error`` ({} if unreadable).
+
+    ``jobs.get`` does not carry the job's error or its real start and end; run
+    history (what ``jobs.stream`` reads) does.
+    """
+    import requests
+
+    base = tracking_uri(ws).split("/mlflow/", 1)[0]
+    url = f"{base}/history/v1.0{scope_of(ws).arm_id}/runs/{name}/details"
+    try:
+        answer = requests.get(
+            url, headers={"Authorization": f"Bearer {_token(ws)}"}, timeout=_TIMEOUT
+        )
+    except requests.RequestException:
+        return {}
+    if not answer.ok:
+        return {}
+    payload: dict[str, Any] = answer.json()
+    return payload
+
+
+def error_of(details: dict[str, Any]) -> str:
+    """The error message in run-history details ('' when there is none)."""
+    error = (details.get("error") or {}).get("error") or {}
+    return str(error.get("message", ""))

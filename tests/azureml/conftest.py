@@ -1,0 +1,19 @@
+"""Shared fixtures of the Azure ML adapter tests: a small generated image folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    """``images/<class>/<n>.png``: 3 classes of 6 tiny images each."""
+    root = tmp_path / "images"
+    for c, label in enumerate(("cat", "dog", "fox")):
+        (root / label).mkdir(parents=True)
+        for i in range(6):
+            Image.new("L", (8, 8), color=c * 80 + i).save(root / label / f"{i}.png")
+    return root

@@ -1,0 +1,126 @@
+"""The sdk backend against the fake: bodies sent, reuse, plan, and every failure typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudml_edu import Dataset, Trainer
+from cloudml_edu.errors import AuthError, BackendError, NotFoundError, QuotaError, ThrottledError
+
+
+@pytest.fixture
+def ds(images):
+    return Dataset.from_folder(images, progress=False)
+
+
+def test_command_job_body(mock_azure_ml, ds):
+    run = Trainer("sdk", workspace=mock_azure_ml.workspace, image_size=8).fit(ds)
+    ((name, body),) = mock_azure_ml.jobs.items()
+    props = body["properties"]
+    assert props["jobType"] == "Command"
+    assert "python -m cloudml_edu.training --data ${{inputs.data}}" in props["command"]
+    assert "--image-size 8" in props["command"]
+    assert props["computeId"].endswith("/workspaces/ws-course/computes/cpu-cluster")
+    assert props["environmentId"].startswith("azureml://registries/azureml/environments/sklearn")
+    assert props["inputs"]["data"]["jobInputType"] == "uri_folder"
+    assert "/data/student-images/versions/" in props["inputs"]["data"]["uri"]
+    assert props["tags"]["cloudml.owner"] == "student"
+    assert run.remote is not None and run.remote.name == name
+    assert run.remote.url.startswith("https://ml.azure.com/runs/")
+    assert run.metrics is not None and run.metrics.compute.node_hours > 0
+    assert run.metrics.cost_usd > 0
+    compute = mock_azure_ml.sent("PUT", "/computes/cpu-cluster")[0].body["properties"]
+    assert compute["properties"]["scaleSettings"]["minNodeCount"] == 0
+
+
+def test_second_fit_uploads_nothing_and_reuses_assets(mock_azure_ml, ds):
+    ws = mock_azure_ml.workspace
+    Trainer("sdk", workspace=ws).fit(ds)
+    uploaded, sent = mock_azure_ml.uploaded_bytes, len(mock_azure_ml.requests)
+    Trainer("sdk", workspace=ws).fit(ds)
+    assert mock_azure_ml.uploaded_bytes == uploaded
+    second = mock_azure_ml.requests[sent:]
+    assert [r for r in second if r.method == "PUT"] == [
+        r for r in second if r.method == "PUT" and "/jobs/" in r.path
+    ]
+
+
+def test_plan_sends_nothing(mock_azure_ml, ds):
+    plan = Trainer("sdk", workspace=mock_azure_ml.workspace).plan(ds)
+    assert mock_azure_ml.requests == []
+    assert plan.target == "azureml" and plan.estimated_cost_usd > 0
+    assert plan.steps[-1].detail["body"]["properties"]["jobType"] == "Command"
+
+
+def test_backend_options_reach_the_job(mock_azure_ml, ds):
+    trainer = Trainer("sdk", workspace=mock_azure_ml.workspace, backend_options={"shm_size": "2g"})
+    trainer.fit(ds)
+    (body,) = mock_azure_ml.jobs.values()
+    assert body["properties"]["resources"]["shmSize"] == "2g"
+
+
+def test_failed_job_raises_backend_error_with_its_message(mock_azure_ml, ds):
+    mock_azure_ml.script_job(error="MemoryError: the cluster ran out of memory")
+    with pytest.raises(BackendError, match="ran out of memory") as caught:
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert "https://ml.azure.com/runs/" in str(caught.value)
+
+
+def test_401_is_auth_error_and_no_job_left(mock_azure_ml, ds):
+    mock_azure_ml.fail("GET", "/data/", 401, message="token expired")
+    with pytest.raises(AuthError, match="az login"):
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert mock_azure_ml.jobs == {}
+
+
+def test_unknown_workspace_is_not_found(mock_azure_ml, ds):
+    mock_azure_ml.fail("GET", "/data/", 404, code="ResourceNotFound", message="no workspace")
+    mock_azure_ml.fail("PUT", "/data/", 404, code="ResourceNotFound", message="no workspace")
+    with pytest.raises(NotFoundError, match="workspace_name"):
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert mock_azure_ml.jobs == {}
+
+
+def test_429_retried_within_bound(mock_azure_ml, ds):
+    mock_azure_ml.fail("PUT", "/jobs/", 429, times=2, headers={"Retry-After": "0"})
+    run = Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert run.status == "Completed"
+    assert len(mock_azure_ml.sent("PUT", "/jobs/")) == 3
+
+
+def test_429_forever_is_throttled(mock_azure_ml, ds):
+    mock_azure_ml.fail("PUT", "/jobs/", 429, times=99, headers={"Retry-After": "0"})
+    with pytest.raises(ThrottledError):
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert len(mock_azure_ml.sent("PUT", "/jobs/")) == 4  # 1 + retry_total 3
+
+
+def test_quota_exceeded_is_quota_error(mock_azure_ml, ds):
+    mock_azure_ml.fail(
+        "PUT", "/computes/", 400, code="QuotaExceeded", message="Not enough cores quota"
+    )
+    with pytest.raises(QuotaError, match="cleanup"):
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert mock_azure_ml.jobs == {}
+
+
+def test_ctrl_c_while_waiting_offers_cancel(mock_azure_ml, ds, monkeypatch):
+    import cloudml_edu._polling as polling
+
+    mock_azure_ml.script_job(statuses=["Queued", "Running"])
+    poller = Trainer("sdk", workspace=mock_azure_ml.workspace)._backend.begin_fit(ds)
+    calls = {"n": 0}
+    real_done = poller.done
+
+    def interrupted() -> bool:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_done()
+
+    monkeypatch.setattr(poller, "done", interrupted)
+    monkeypatch.setattr(polling, "_confirm", lambda question: True)
+    with pytest.raises(KeyboardInterrupt):
+        poller.result(timeout=60)
+    (cancel,) = mock_azure_ml.sent("POST", "/cancel")
+    assert cancel.path.endswith(f"/jobs/{poller.value.remote.name}/cancel")
