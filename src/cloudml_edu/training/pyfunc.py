@@ -2,10 +2,10 @@
 inference needs.
 
 * Code: the model is logged "from code" (``_model_code.py``, no pickled Python
-  object) and ships a copy of the four modules it imports (:data:`SHIPPED`) in
-  its ``code/`` folder, laid out as ``cloudml_edu/training/`` so the imports are
-  the same in the library and in a serving container; nothing else of
-  cloudml-edu ships.
+  object) and ships a copy of the few modules it imports (:data:`SHIPPED`) in
+  its ``code/`` folder, laid out as in the library (``cloudml_edu/...``) so the
+  imports are the same in the library and in a serving container; nothing else
+  of cloudml-edu ships.
 * Packages: :func:`requirements` (mlflow, numpy, pandas, Pillow, scikit-learn),
   pinned to the versions that trained it, since a scikit-learn pickle loads
   reliably only in the version that wrote it.  No cloudml-edu, no cloud SDK: an
@@ -30,8 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = ["REQUIREMENTS", "SHIPPED", "log_model", "requirements"]
 
-#: The modules of ``cloudml_edu.training`` a served model imports (and carries).
-SHIPPED: tuple[str, ...] = ("columns", "features", "scores", "served")
+#: The files of ``cloudml_edu`` a served model imports (and carries), relative to the package.
+SHIPPED: tuple[str, ...] = (
+    "_images.py",
+    "training/columns.py",
+    "training/features.py",
+    "training/scores.py",
+    "training/served.py",
+)
 #: The distributions the shipped code imports; joblib comes with scikit-learn.
 REQUIREMENTS: tuple[str, ...] = ("mlflow", "numpy", "pandas", "pillow", "scikit-learn")
 
@@ -76,15 +82,16 @@ def log_model(
 
 
 def _code_package(folder: Path) -> Path:
-    """``folder/cloudml_edu``: the :data:`SHIPPED` modules under ``training/``, nothing else."""
+    """``folder/cloudml_edu``: the :data:`SHIPPED` files (and empty ``__init__.py``), nothing else."""
+    library = Path(__file__).parents[1]
     package = folder / "cloudml_edu"
-    training = package / "training"
-    training.mkdir(parents=True)
+    package.mkdir(parents=True)
     (package / "__init__.py").write_text('"""What a cloudml-edu model runs at inference."""\n')
-    (training / "__init__.py").write_text("")
-    here = Path(__file__).parent
-    for module in SHIPPED:
-        shutil.copyfile(here / f"{module}.py", training / f"{module}.py")
+    for name in SHIPPED:
+        target = package / name
+        target.parent.mkdir(exist_ok=True)
+        (target.parent / "__init__.py").touch()
+        shutil.copyfile(library / name, target)
     return package
 
 

@@ -5,9 +5,9 @@ same model serves from the local MLflow server, Azure ML and Databricks.  Input:
 a DataFrame with a string column ``image`` (base64 of the encoded file).  Output:
 columns ``label``, ``score`` and ``p:<class>`` for every class.
 
-Shipped inside every logged model with ``columns``, ``features`` and ``scores``
-(see :mod:`cloudml_edu.training.pyfunc`): it imports nothing else of
-cloudml-edu, only mlflow, pandas, numpy, Pillow and (for the classifier) scikit-learn.
+Shipped inside every logged model with the few modules it imports
+(:data:`cloudml_edu.training.pyfunc.SHIPPED`): nothing else of cloudml-edu, and
+only mlflow, pandas, numpy, Pillow and (for the classifier) scikit-learn.
 """
 
 from __future__ import annotations
