@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cloudml_edu.backends.databricks.serving import DatabricksEndpointProvider, cleanup_owner
@@ -105,3 +107,25 @@ def test_cleanup_deletes_only_the_owners_endpoints(mock_databricks: FakeDatabric
     }
     assert cleanup_owner(mock_databricks.workspace) == ["mine"]
     assert sorted(mock_databricks.endpoints) == ["theirs"]
+
+
+def test_endpoint_facade_deploys_a_databricks_run_and_predicts(
+    mock_databricks: FakeDatabricks, tiny_dir: Path
+) -> None:
+    from cloudml_edu import Dataset, Endpoint, Trainer
+
+    ws = mock_databricks.workspace
+    run = Trainer("automl", workspace=ws, timeout_minutes=5).fit(
+        Dataset.from_folder(tiny_dir, name="shapes")
+    )
+    ep = Endpoint.deploy(run, workspace=ws, name="shapes-ep")
+    (create,) = mock_databricks.sent("POST", r"/api/2\.0/serving-endpoints")
+    assert create.body["config"]["served_entities"][0]["entity_name"] == "cloudml_tester_shapes"
+    predictions = ep.predict([tiny_dir / "circle" / "0.png"])
+    assert predictions[0].label == "0" and predictions[0].scores == {"0": 0.9, "1": 0.1}
+    (call,) = mock_databricks.sent("POST", r"/serving-endpoints/shapes-ep/invocations")
+    assert list(call.body) == ["dataframe_split"]
+    assert call.body["dataframe_split"]["columns"] == ["image"]
+    assert Endpoint.get(ws, "shapes-ep").record.target == "databricks"
+    ep.delete()
+    assert "shapes-ep" not in mock_databricks.endpoints

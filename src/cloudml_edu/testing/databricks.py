@@ -579,7 +579,10 @@ def fake_databricks(
     tables need an Azure Blob container, such as Azurite's).  Clear ``DATABRICKS_*``
     variables and point ``HOME`` at an empty folder first (the fixture does).
     """
-    import responses
+    from cloudml_edu._lazy import require
+
+    responses = require("responses", extra="dev")
+    require("databricks.sdk", extra="databricks")
     from databricks.sdk.clock import Clock
 
     from cloudml_edu.backends.databricks.connection import Timing

@@ -26,6 +26,7 @@ from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
     databricks_config,
+    require_sdk,
     translate_error,
 )
 from cloudml_edu.backends.databricks.tables import (
@@ -126,6 +127,7 @@ class DatabricksAutoML:
         self.options = options
         self.progress = progress
         self.settings = databricks_config(workspace)
+        require_sdk()
         self.minutes = automl_minutes(options, warn=False)
         price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
 

@@ -16,6 +16,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu._http import error_class
+from cloudml_edu._lazy import require
 from cloudml_edu._secrets import redact
 from cloudml_edu.errors import AuthError, CloudMLError, ConfigError, ServiceError, ThrottledError
 
@@ -30,6 +31,7 @@ __all__ = [
     "Timing",
     "client_for",
     "databricks_config",
+    "require_sdk",
     "sdk_arguments",
     "translate_error",
 ]
@@ -56,6 +58,11 @@ class Timing:
 
 _lock = threading.Lock()
 _clients: weakref.WeakKeyDictionary[Workspace, WorkspaceClient] = weakref.WeakKeyDictionary()
+
+
+def require_sdk() -> None:
+    """ConfigError naming ``pip install 'cloudml-edu[databricks]'`` when databricks-sdk is missing."""
+    require("databricks.sdk", extra="databricks")
 
 
 def databricks_config(ws: Workspace) -> DatabricksConfig:
@@ -167,6 +174,7 @@ def client_for(ws: Workspace) -> WorkspaceClient:
         return found
     cfg = databricks_config(ws)
     args = sdk_arguments(cfg)
+    require_sdk()
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.core import Config
 

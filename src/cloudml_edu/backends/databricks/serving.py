@@ -21,6 +21,7 @@ from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
     databricks_config,
+    require_sdk,
     translate_error,
 )
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
@@ -70,6 +71,7 @@ class DatabricksEndpointProvider:
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
         self.workspace = workspace
         self.settings = databricks_config(workspace)
+        require_sdk()
         self._session = session
 
     @property
@@ -177,29 +179,22 @@ class DatabricksEndpointProvider:
         """POST base64 images as ``dataframe_split``; the workspace's credentials sign the call."""
         import requests
 
-        from cloudml_edu._http import error_for_status
-        from cloudml_edu.backends.local.serving import INPUT_COLUMN
+        from cloudml_edu.scoring import envelope, post_json
 
         client = client_for(self.workspace)
-        session = self._session or requests.Session()
-        body = {"dataframe_split": {"columns": [INPUT_COLUMN], "data": [[i] for i in images]}}
-        try:
-            response = session.post(
-                record.url, json=body, headers=client.config.authenticate(), timeout=timeout
-            )
-        except requests.RequestException as exc:
-            raise translate_error(
-                exc, action=f"call endpoint {record.name}", where=self._where
-            ) from exc
-        if response.status_code >= 400:
-            raise error_for_status(
-                response.status_code,
-                f"endpoint {record.name} answered HTTP {response.status_code}: "
-                f"{response.text[:200]}; see its logs at {record.details.get('page')} (a "
-                "scaled-to-zero endpoint takes a few minutes to wake up)",
-                body=response.text,
-            )
-        return response.json()
+        return post_json(
+            self._session or requests.Session(),
+            record.url,
+            envelope([[image] for image in images], target="databricks"),
+            headers=client.config.authenticate(),
+            timeout=timeout,
+            name=record.name,
+            when_down="check [databricks] host and your network",
+            when_failed=(
+                f"see its logs at {record.details.get('page', self._where)}; a scaled-to-zero "
+                "endpoint takes a few minutes to wake up"
+            ),
+        )
 
     def delete(self, record: EndpointRecord, *, timeout: float) -> None:
         """Delete the serving endpoint; succeeds when it is already gone."""

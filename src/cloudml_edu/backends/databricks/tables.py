@@ -20,6 +20,7 @@ from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
     databricks_config,
+    require_sdk,
     translate_error,
 )
 from cloudml_edu.catalog import CATALOG, CatalogEntry, table_name
@@ -161,6 +162,7 @@ class DatabricksTables:
 
     def __init__(self, ws: Workspace) -> None:
         databricks_config(ws)
+        require_sdk()
         self.ws = ws
 
     def register(
