@@ -545,12 +545,15 @@ def test_runs_that_did_not_complete_are_refused_before_anything_starts(
 def test_the_target_defaults_to_the_runs_own(
     stand_in: type[StandIn], workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    on_azure = TrainingRun(
+        id="a" * 32, backend="sdk", target="azureml", status="Completed", model="runs:/a/m"
+    )
+    monkeypatch.delitem(ENDPOINT_PROVIDERS, "azureml", raising=False)
+    with pytest.raises(ConfigError, match="endpoints on azureml are not available"):
+        Endpoint.deploy(on_azure, workspace=workspace, name="cloudy")
     run = TrainingRun(
         id="d" * 32, backend="automl", target="databricks", status="Completed", model="runs:/d/m"
     )
-    with pytest.raises(ConfigError, match="endpoints on databricks are not available"):
-        Endpoint.deploy(run, workspace=workspace, name="cloudy")
-    monkeypatch.setitem(ENDPOINT_PROVIDERS, "databricks", "no.such.module:Provider")
     with pytest.raises(ConfigError, match=r"\[databricks\] section.*cloudml-edu\[databricks\]"):
         Endpoint.deploy(run, workspace=workspace, name="cloudy")
     Endpoint.deploy(run, workspace=workspace, name="cloudy", target="local")
