@@ -1,8 +1,10 @@
 """``cloudml-edu compare``, ``report`` and ``powerbi export|push``.
 
-Without run ids, ``compare`` and ``report`` take the latest run of each backend
-(of your owner, or of every owner with ``--all-owners``); ``powerbi`` commands
-take every run of that selection, so dashboards keep the history.
+Without run ids, every command takes comparable runs (:mod:`cloudml_edu.report.selection`):
+the completed runs (``--status`` for others) of one dataset (the newest run's, or
+``--dataset``), of your owner (or of every owner with ``--all-owners``).
+``compare`` and ``report`` keep the latest run of each backend; ``powerbi``
+commands keep every run, so dashboards keep the history.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cloudml_edu.cli._common import (
     workspace_from_option,
 )
 from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
+from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
@@ -31,7 +34,7 @@ RunIds = Annotated[
     list[str] | None,
     typer.Argument(
         metavar="[RUN_IDS]...",
-        help="Run ids (or their first 8 characters) to include (default: see --owner).",
+        help="Run ids (or a unique prefix, 4+ characters) to include (default: see --dataset).",
     ),
 ]
 OwnerOption = Annotated[
@@ -39,6 +42,20 @@ OwnerOption = Annotated[
 ]
 AllOwnersOption = Annotated[
     bool, typer.Option("--all-owners", help="Runs of every owner in the store (instructor view).")
+]
+DatasetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset", help="Compare the runs on this dataset (default: the newest run's dataset)."
+    ),
+]
+StatusOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        help=f"Run statuses to include, repeatable: {', '.join(STATUSES)} or all "
+        "(default: Completed).",
+    ),
 ]
 
 powerbi_app = typer.Typer(no_args_is_help=True, help="Export to and push to Power BI.")
@@ -50,22 +67,29 @@ def select_runs(
     *,
     owner: str | None,
     all_owners: bool,
+    dataset: str | None,
+    statuses: list[str] | None,
     latest: bool,
 ) -> list[TrainingRun]:
-    """The runs a command works on: ``run_ids``, else the owner's (or all owners') runs.
+    """The runs a command works on: ``run_ids`` as given, else the comparable runs of the
+    owner (or all owners) chosen by :func:`cloudml_edu.report.selection.select_runs`.
 
-    ``latest`` keeps the newest run of each backend (per owner with ``all_owners``).
+    What was left out is said on stderr, one line per reason.
     """
-    from cloudml_edu.report.comparison import latest_per_backend
+    from cloudml_edu.report.selection import select_runs as comparable
     from cloudml_edu.run import TrainingRun
 
     if run_ids:
-        runs = [TrainingRun.get(ws, run_id) for run_id in run_ids]
-    else:
-        runs = _owned_runs(ws, owner=owner, all_owners=all_owners)
-        if latest:
-            runs = latest_per_backend(runs, per_owner=all_owners)
-    return runs  # TrainingRun.get/list point each record at the store it was read from
+        return [TrainingRun.get(ws, run_id) for run_id in run_ids]
+    chosen = comparable(
+        _owned_runs(ws, owner=owner, all_owners=all_owners),
+        dataset=dataset,
+        statuses=statuses or DEFAULT_STATUSES,
+        latest=latest,
+    )
+    for note in chosen.notes:
+        typer.echo(f"note: {note}", err=True)
+    return chosen.runs  # TrainingRun.get/list point each record at the store it was read from
 
 
 def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[TrainingRun]:
@@ -86,6 +110,8 @@ def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[T
 
 def compare_command(
     run_ids: RunIds = None,
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -94,12 +120,21 @@ def compare_command(
     """Compare runs: quality, time, cost, transparency and usability, side by side."""
     from rich.console import Console
 
+    from cloudml_edu.pricing import CloudCompute
     from cloudml_edu.report.comparison import compare
 
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=True)
-        table = compare(runs, prices=ws.config.prices)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            latest=True,
+        )
+        table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
     except CloudMLError as exc:
         fail(exc)
     if json_output:
@@ -114,18 +149,31 @@ def report_command(
         Path, typer.Option("--out", "-o", help="Folder for report.html and the PNGs.")
     ] = Path("report"),
     title: Annotated[str, typer.Option(help="The page title.")] = "cloudml-edu report",
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report (charts embedded, opens offline) plus the PNGs."""
+    from cloudml_edu.pricing import CloudCompute
+    from cloudml_edu.report.comparison import compare
     from cloudml_edu.report.html import write_report
 
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=True)
-        report = write_report(runs, out, prices=ws.config.prices, title=title)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            latest=True,
+        )
+        table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+        report = write_report(runs, out, title=title, comparison=table)
     except CloudMLError as exc:
         fail(exc)
     if json_output:
@@ -149,6 +197,8 @@ def export_command(
     formats: Annotated[
         list[str] | None, typer.Option("--format", help="parquet and/or csv (default: both).")
     ] = None,
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -164,7 +214,15 @@ def export_command(
         chosen.append("parquet" if fmt == "parquet" else "csv")
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            latest=False,
+        )
         target = out if out is not None or to_store else Path("powerbi")
         schema, written = export_powerbi(
             runs, target, workspace=ws, to_store=to_store, prefix=prefix, formats=chosen
@@ -192,6 +250,8 @@ def push_command(
         str | None,
         typer.Option("--group", help="Workspace (group) id (default: [powerbi] group_id)."),
     ] = None,
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -211,7 +271,15 @@ def push_command(
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
         dataset = name or (settings.dataset_name if settings else "cloudml-edu")
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            latest=False,
+        )
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
         result = PowerBIClient(group_id).push(schema, name=dataset)
     except CloudMLError as exc:
