@@ -1,4 +1,4 @@
-"""Progress bars and live status for long work (rich), silenced by ``CLOUDML_NO_PROGRESS=1``."""
+"""Progress bars and live status for long work (rich, on stderr), silenced by ``CLOUDML_NO_PROGRESS=1``."""
 
 from __future__ import annotations
 
@@ -67,6 +67,9 @@ def track(
     else:
         columns += [MofNCompleteColumn(), TextColumn(unit)]
     columns += [TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, transient=False) as bar:
+    from rich.console import Console
+
+    # on stderr, like every status line: stdout carries results only (``--json`` parses it)
+    with Progress(*columns, transient=False, console=Console(stderr=True)) as bar:
         task = bar.add_task(description, total=total)
         yield Tracker(bar, task)

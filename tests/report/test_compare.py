@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,7 +92,7 @@ def test_cloud_compute_is_priced_and_overridable() -> None:
 
 
 def test_model_family_for_each_backend(trained: Trained) -> None:
-    assert model_family(trained.runs["designer"]) == "svc"
+    assert model_family(trained.runs["designer"]) == "Multiclass Decision Forest"
     assert model_family(trained.runs["alice"]) == "knn"
     assert model_family(trained.runs["sdk"]) == "svc"
     automl = trained.runs["automl"]

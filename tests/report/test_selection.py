@@ -41,6 +41,15 @@ def _run(
     )
 
 
+def test_statuses_are_the_run_statuses() -> None:
+    from typing import get_args
+
+    from cloudml_edu.report.selection import STATUSES
+    from cloudml_edu.run import RunStatus
+
+    assert get_args(RunStatus) == STATUSES
+
+
 def test_newest_of_each_backend_per_owner_and_workspace() -> None:
     runs = [
         _run("a", hours=0),
