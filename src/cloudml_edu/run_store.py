@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 RUN_RECORD = "run.json"
-#: The shortest id prefix accepted (what ``cloudml-edu`` prints).
-MIN_PREFIX = 8
+#: The shortest id prefix accepted (``cloudml-edu`` prints 8; any unique prefix works, as in git).
+MIN_PREFIX = 4
 _FULL_ID = re.compile(r"[0-9a-f]{32}")
 _PREFIX = re.compile(rf"[0-9a-f]{{{MIN_PREFIX},32}}")
 _TRAINING = "tags.`cloudml.kind` = 'training'"
@@ -97,7 +97,7 @@ def save_record(tracking_uri: str, run_id: str, record: str) -> None:
 
 
 def load_record(ws: Workspace, run_id: str) -> str:
-    """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 8 characters)."""
+    """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 4 characters)."""
     full = resolve_run_id(ws, run_id)
     text = _read_record(ws.tracking_uri, full)
     if text is None:
@@ -125,8 +125,8 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
     ref = run_id.strip().lower()
     if not _PREFIX.fullmatch(ref):
         raise ConfigError(
-            f"{run_id!r} is not a run id: pass the 32 hex characters of a run id, or at least "
-            f"its first {MIN_PREFIX} (as `cloudml-edu runs` prints them)"
+            f"{run_id!r} is not a run id: pass the 32 hex characters of a run id, or a unique "
+            f"prefix of at least {MIN_PREFIX} (`cloudml-edu runs` prints 8)"
         )
     if _FULL_ID.fullmatch(ref) and _exists(ws.tracking_uri, ref):
         return ref
@@ -140,7 +140,7 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
             f"no training run {run_id} in {ws.tracking_uri}; list runs with `cloudml-edu runs` "
             "(or pass the workspace the run was made in, --config)"
         )
-    shown = ", ".join(m[:12] for m in matches[:5])
+    shown = ", ".join(m[:12] for m in matches[:10]) + (", ..." if len(matches) > 10 else "")
     raise NotFoundError(
         f"run id prefix {run_id} matches {len(matches)} runs ({shown}); pass more characters"
     )
