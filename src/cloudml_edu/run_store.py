@@ -30,6 +30,7 @@ __all__ = [
     "experiment_id",
     "list_records",
     "load_record",
+    "relocate_artifacts",
     "resolve_run_id",
     "save_record",
 ]
@@ -144,6 +145,51 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
     raise NotFoundError(
         f"run id prefix {run_id} matches {len(matches)} runs ({shown}); pass more characters"
     )
+
+
+#: MLflow's tables and columns that hold absolute artifact locations.
+_LOCATIONS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+)
+
+
+def relocate_artifacts(ws: Workspace) -> int:
+    """Point a moved workspace's run store at its own artifacts; return the rows changed.
+
+    MLflow stores absolute artifact locations (``file:///home/alice/.cloudml/artifacts/...``);
+    once a workspace folder is copied elsewhere (handed in to an instructor) and the old
+    folder is gone, its runs would read as missing.  When the recorded artifact folder no
+    longer exists and this workspace's does, every location is rewritten to this one.
+    """
+    import sqlite3
+    from contextlib import closing
+    from urllib.parse import unquote, urlparse
+
+    new_root = ws.artifact_root.as_uri()
+    changed = 0
+    with closing(sqlite3.connect(ws.root / "mlflow.db", timeout=30)) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        found = [
+            str(row[0])
+            for row in db.execute("SELECT artifact_location FROM experiments")
+            if str(row[0]).startswith("file://") and "/artifacts/" in str(row[0])
+        ]
+        for location in found:
+            old_root = location[: location.rindex("/artifacts/") + len("/artifacts")]
+            if old_root == new_root or Path(unquote(urlparse(old_root).path)).exists():
+                continue
+            for table, column in _LOCATIONS:
+                if table in tables:
+                    cursor = db.execute(
+                        f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                        f"WHERE substr({column}, 1, ?) = ?",
+                        (new_root, len(old_root) + 1, len(old_root), old_root),
+                    )
+                    changed += cursor.rowcount
+        db.commit()
+    return changed
 
 
 def _exists(tracking_uri: str, run_id: str) -> bool:

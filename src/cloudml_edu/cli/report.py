@@ -49,6 +49,15 @@ DatasetOption = Annotated[
         "--dataset", help="Compare the runs on this dataset (default: the newest run's dataset)."
     ),
 ]
+WorkspacesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Instructors: a workspace folder (with mlflow.db) or a folder of handed-in "
+        "workspaces, repeatable; every owner's runs unless --owner (default: --config's).",
+    ),
+]
 StatusOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -70,31 +79,63 @@ def select_runs(
     dataset: str | None,
     statuses: list[str] | None,
     latest: bool,
+    workspaces: list[Path] | None = None,
 ) -> list[TrainingRun]:
     """The runs a command works on: ``run_ids`` as given, else the comparable runs of the
-    owner (or all owners) chosen by :func:`cloudml_edu.report.selection.select_runs`.
+    owner (or all owners, or every workspace in ``workspaces``) chosen by
+    :func:`cloudml_edu.report.selection.select_runs`.
 
-    What was left out is said on stderr, one line per reason.
+    What was left out, and owner collisions, are said on stderr, one line each.
     """
     from cloudml_edu.report.selection import select_runs as comparable
+    from cloudml_edu.report.workspaces import owner_notes
+
+    if workspaces:
+        runs, notes = _workspace_runs(workspaces, run_ids, owner=owner)
+    else:
+        runs = _owned_runs(ws, run_ids, owner=owner, all_owners=all_owners)
+        notes = owner_notes(runs) if all_owners else []
+    if not run_ids:
+        chosen = comparable(
+            runs, dataset=dataset, statuses=statuses or DEFAULT_STATUSES, latest=latest
+        )
+        runs, notes = chosen.runs, notes + chosen.notes
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    return runs  # TrainingRun.get/list point each record at the store it was read from
+
+
+def _workspace_runs(
+    paths: list[Path], run_ids: list[str] | None, *, owner: str | None
+) -> tuple[list[TrainingRun], list[str]]:
+    """The runs of every workspace under ``paths`` (only ``run_ids`` when given)."""
+    from cloudml_edu.report.workspaces import find_workspaces, runs_of_workspaces
+
+    runs, notes = runs_of_workspaces(find_workspaces(paths), owner=owner)
+    if not run_ids:
+        if not runs:
+            raise NotFoundError(f"no training runs in the workspaces under {paths[0]}")
+        return runs, notes
+    picked = []
+    for ref in run_ids:
+        matches = [r for r in runs if r.id.startswith(ref.strip().lower())]
+        if len(matches) != 1:
+            shown = ", ".join(r.id[:12] for r in matches[:10])
+            raise NotFoundError(
+                f"run id {ref} matches {len(matches)} runs in these workspaces"
+                + (f" ({shown}); pass more characters" if matches else "; see `cloudml-edu runs`")
+            )
+        picked.append(matches[0])
+    return picked, notes
+
+
+def _owned_runs(
+    ws: Workspace, run_ids: list[str] | None, *, owner: str | None, all_owners: bool
+) -> list[TrainingRun]:
     from cloudml_edu.run import TrainingRun
 
     if run_ids:
         return [TrainingRun.get(ws, run_id) for run_id in run_ids]
-    chosen = comparable(
-        _owned_runs(ws, owner=owner, all_owners=all_owners),
-        dataset=dataset,
-        statuses=statuses or DEFAULT_STATUSES,
-        latest=latest,
-    )
-    for note in chosen.notes:
-        typer.echo(f"note: {note}", err=True)
-    return chosen.runs  # TrainingRun.get/list point each record at the store it was read from
-
-
-def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[TrainingRun]:
-    from cloudml_edu.run import TrainingRun
-
     if all_owners and owner:
         raise ConfigError("pass either --owner or --all-owners, not both")
     chosen_owner = None if all_owners else owner or ws.owner
@@ -112,6 +153,7 @@ def compare_command(
     run_ids: RunIds = None,
     dataset: DatasetOption = None,
     status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -132,6 +174,7 @@ def compare_command(
             all_owners=all_owners,
             dataset=dataset,
             statuses=status,
+            workspaces=workspace,
             latest=True,
         )
         table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
@@ -151,6 +194,7 @@ def report_command(
     title: Annotated[str, typer.Option(help="The page title.")] = "cloudml-edu report",
     dataset: DatasetOption = None,
     status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -170,6 +214,7 @@ def report_command(
             all_owners=all_owners,
             dataset=dataset,
             statuses=status,
+            workspaces=workspace,
             latest=True,
         )
         table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
@@ -199,6 +244,7 @@ def export_command(
     ] = None,
     dataset: DatasetOption = None,
     status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -221,6 +267,7 @@ def export_command(
             all_owners=all_owners,
             dataset=dataset,
             statuses=status,
+            workspaces=workspace,
             latest=False,
         )
         target = out if out is not None or to_store else Path("powerbi")
@@ -252,6 +299,7 @@ def push_command(
     ] = None,
     dataset: DatasetOption = None,
     status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -278,6 +326,7 @@ def push_command(
             all_owners=all_owners,
             dataset=dataset,
             statuses=status,
+            workspaces=workspace,
             latest=False,
         )
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
