@@ -74,5 +74,6 @@ def test_too_few_images_per_class_fail_up_front_naming_the_class(
         with pytest.raises(DatasetError, match=r"dog \(5 images: 4 to train, 1 to test\)") as e:
             attempt(data)
         assert "at least 5 images to train on and 1 to test on" in str(e.value)
+        assert "7 images a class are always enough with test_size 0.2" in str(e.value)
         assert e.value.bad_files == ["dog"]
     _nothing_written(workspace)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -42,11 +44,16 @@ def check_class_sizes(dataset: Dataset, *, test_size: float, seed: int) -> None:
         for label in labels
     ]
     if small:
-        enough = MIN_TRAIN_PER_CLASS + MIN_TEST_PER_CLASS
+        # worst case, a class's test share is rounded up: this many images are always enough
+        enough = next(
+            n
+            for n in itertools.count(MIN_TRAIN_PER_CLASS + MIN_TEST_PER_CLASS)
+            if n - math.ceil(n * test_size) >= MIN_TRAIN_PER_CLASS
+        )
         raise DatasetError(
             f"class(es) too small in {dataset.name}: {', '.join(small)}; every class needs at "
             f"least {MIN_TRAIN_PER_CLASS} images to train on and {MIN_TEST_PER_CLASS} to test on "
-            f"(at least {enough} images, a few more with a larger test share); add images",
+            f"({enough} images a class are always enough with test_size {test_size}); add images",
             bad_files=labels,
         )
 
