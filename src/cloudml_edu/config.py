@@ -151,7 +151,7 @@ class DatabricksConfig(_Section):
     catalog: str = "hive_metastore"
     spark_version: str = "15.4.x-cpu-ml-scala2.12"
     node_type_id: str = "Standard_DS3_v2"
-    dbu_per_node_hour: float = Field(default=0.75, ge=0)
+    dbu_per_node_hour: float | None = Field(default=None, ge=0)
     dbu_rate: str = "DBU_jobs_premium"
     workspace_dir: str = "/Shared/cloudml-edu"
     library: str | None = None

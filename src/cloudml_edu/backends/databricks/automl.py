@@ -38,7 +38,7 @@ from cloudml_edu.backends.databricks.tables import (
 from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Compute, Metrics
-from cloudml_edu.pricing import estimate_cost, price_of
+from cloudml_edu.pricing import DBU_PER_NODE_HOUR, estimate_cost, price_of
 from cloudml_edu.run import (
     TERMINAL,
     Plan,
@@ -51,6 +51,7 @@ from cloudml_edu.run import (
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
+    from cloudml_edu.config import DatabricksConfig
     from cloudml_edu.dataset import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
@@ -106,6 +107,19 @@ def automl_minutes(options: TrainOptions, *, warn: bool = True) -> int:
     return minutes
 
 
+def _dbu_rate(settings: DatabricksConfig) -> float:
+    """DBUs per node-hour: ``[databricks] dbu_per_node_hour``, else the recorded rate of the VM size."""
+    if settings.dbu_per_node_hour is not None:
+        return settings.dbu_per_node_hour
+    found = DBU_PER_NODE_HOUR.get(settings.node_type_id)
+    if found is None:
+        raise ConfigError(
+            f"no recorded DBU rate for {settings.node_type_id}; set [databricks] "
+            "dbu_per_node_hour (the Azure Databricks pricing page lists it per VM size)"
+        )
+    return found
+
+
 def _status(life_cycle: str, result: str | None) -> RunStatus:
     if life_cycle in _ENDED:
         if result == "SUCCESS":
@@ -130,6 +144,7 @@ class DatabricksAutoML:
         require_sdk()
         self.minutes = automl_minutes(options, warn=False)
         price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
+        self.dbu_per_node_hour = _dbu_rate(self.settings)
 
     @property
     def _where(self) -> str:
@@ -231,7 +246,7 @@ class DatabricksAutoML:
             s.node_type_id,
             minutes / 60,
             overrides=self.workspace.config.prices,
-            dbu_per_node_hour=s.dbu_per_node_hour,
+            dbu_per_node_hour=self.dbu_per_node_hour,
             dbu_rate=s.dbu_rate,
         )
 
@@ -281,7 +296,7 @@ class DatabricksAutoML:
             nodes=1,
             estimated_minutes=round(minutes, 1),
             estimated_cost_usd=self._cost(minutes),
-            price_source=f"{vm.describe()} + {s.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
+            price_source=f"{vm.describe()} + {self.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
         )
 
     # ---- starting ------------------------------------------------------------------
