@@ -109,7 +109,7 @@ class Workspace:
             return LocalStore(self.root / "blobs", max_concurrency=min(storage.max_concurrency, 8))
         from cloudml_edu.storage import blob
 
-        return blob.BlobStore.from_config(storage)
+        return blob.BlobStore.from_config(storage, timeouts=self.config.timeouts)
 
     @cached_property
     def catalog(self) -> Catalog:

@@ -213,7 +213,7 @@ def push_command(
         dataset = name or (settings.dataset_name if settings else "cloudml-edu")
         runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
-        result = PowerBIClient(group_id).push(schema, name=dataset)
+        result = PowerBIClient(group_id, timeouts=ws.config.timeouts).push(schema, name=dataset)
     except CloudMLError as exc:
         fail(exc)
     if json_output:
