@@ -409,6 +409,23 @@ class BlobStore:
         self.ensure_container()
         return self._put(key, data, hashlib.md5(data).hexdigest())
 
+    def put_new(self, key: str, data: bytes) -> bool:
+        """One Put Blob with ``If-None-Match: *``: the service refuses it (409) when the
+        blob exists, so of two writers exactly one creates it."""
+        self.ensure_container()
+        headers = {
+            "x-ms-blob-type": "BlockBlob",
+            "Content-Type": "application/octet-stream",
+            "If-None-Match": "*",
+        }
+        action = f"creating {key}"
+        response = self._send("PUT", key, {}, headers, data, expect=201, action=action, also=409)
+        if response is None:
+            raise NotFoundError(
+                f"{action}: container {self.container} is gone from {self.url}; run it again"
+            )
+        return bool(response.status_code == 201)
+
     def _put(self, key: str, data: bytes, md5: str) -> str:
         """One Put Blob request.  The service checks the transactional Content-MD5, stores
         it as the blob's MD5 and answers with it: that answer is the verification, no
@@ -442,8 +459,11 @@ class BlobStore:
         *,
         expect: int,
         action: str,
+        also: int | None = None,
     ) -> Any:
-        """Send one REST request on the container (``key=None``) or a blob; 404 -> None."""
+        """Send one REST request on the container (``key=None``) or a blob; 404 -> None.
+
+        ``also`` is a second status answered as a response rather than an error."""
         from azure.core.exceptions import HttpResponseError
         from azure.core.rest import HttpRequest
 
@@ -460,7 +480,7 @@ class BlobStore:
             response.read()
             if response.status_code == 404:
                 return None
-            if response.status_code != expect:
+            if response.status_code not in (expect, also):
                 raise HttpResponseError(response=response)
         except Exception as exc:
             raise self._fail(exc, action) from exc
