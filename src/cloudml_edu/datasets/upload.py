@@ -100,9 +100,9 @@ def claim_version(store: Store, prefix: str, manifest: Manifest) -> Iterator[Non
     body = json.dumps({"content": ours, "started": now.isoformat()}).encode()
     if not store.put_new(key, body):
         theirs = _read_claim(store, key)
-        if theirs is None:  # released between our two calls: claim it once more
-            if not store.put_new(key, body):
-                theirs = _read_claim(store, key)
+        # released between our two calls: claim it once more
+        if theirs is None and not store.put_new(key, body):
+            theirs = _read_claim(store, key)
         if theirs is not None and theirs[0] != ours:
             started = theirs[1]
             if (now - started).total_seconds() < STALE_CLAIM_SECONDS:

@@ -116,7 +116,7 @@ class LocalStore:
         except FileExistsError:
             return False
         finally:
-            os.unlink(tmp)
+            tmp.unlink()
         meta = self._meta(key)
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(hashlib.md5(data).hexdigest())
