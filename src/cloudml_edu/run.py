@@ -249,11 +249,12 @@ def run_poller(
     *,
     progress: bool | None = None,
     describe: Callable[[TrainingRun, float], str] | None = None,
+    cancel_on_interrupt: bool = False,
 ) -> Poller[TrainingRun]:
     """A poller over ``run`` that refreshes and cancels it through ``backend``.
 
     ``result()`` returns the run once Completed and raises BackendError when it
-    Failed or was Canceled.
+    Failed or was Canceled; ``cancel_on_interrupt``: Ctrl-C cancels it (local work).
     """
     return Poller(
         run,
@@ -264,6 +265,7 @@ def run_poller(
         finish=_completed,
         cancel=backend.cancel,
         progress=progress,
+        cancel_on_interrupt=cancel_on_interrupt,
     )
 
 
