@@ -248,6 +248,11 @@ class Endpoint:
     def __repr__(self) -> str:
         return f"Endpoint(name={self.name!r}, url={self.url!r}, model={self.model_uri!r})"
 
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import endpoint_html
+
+        return endpoint_html(self)
+
     # ---- predict ----------------------------------------------------------------------------
 
     def predict(self, images: Images, *, timeout: float = 60.0) -> builtins.list[Prediction]:

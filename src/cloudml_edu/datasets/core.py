@@ -123,6 +123,11 @@ class Dataset:
             f"source={self.source.location!r})"
         )
 
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import dataset_html
+
+        return dataset_html(self)
+
     def iter_bytes(self) -> Iterator[tuple[ImageRecord, bytes]]:
         """Each record with its image bytes."""
         return self.source.iter_bytes(self.records)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
-from cloudml_edu._progress import progress_enabled
+from cloudml_edu._progress import status_line
 from cloudml_edu.errors import ConfigError, DatasetError, ServiceError, TimeoutError
 
 if TYPE_CHECKING:
@@ -312,14 +312,12 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 @contextmanager
 def _status(description: str, *, progress: bool | None) -> Iterator[Callable[[float], None]]:
-    """A rich spinner showing ``description``, or nothing; yields ``tick(elapsed_seconds)``."""
-    if not progress_enabled(progress):
-        yield lambda elapsed: None
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status(description) as status:
-        yield lambda elapsed: status.update(f"{description} ({elapsed:.0f} s)")
+    """A live status line showing ``description``, or nothing; yields ``tick(elapsed_seconds)``."""
+    update = status_line(description, progress=progress)
+    try:
+        yield lambda elapsed: update(f"{description} ({elapsed:.0f} s)")
+    finally:
+        update(None)
 
 
 def wait_ready(
