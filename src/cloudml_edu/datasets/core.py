@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._paths import ensure_dir
 from cloudml_edu.datasets.download import download_records
 from cloudml_edu.datasets.scan import scan_folder
 from cloudml_edu.datasets.sources import FolderSource, Source, StoreSource
@@ -210,7 +211,7 @@ class Dataset:
         Works from any source (a store version in either layout, or a folder); files
         already in ``dest`` with the right MD5 are kept, so a rerun resumes.
         """
-        root = Path(dest).resolve()
+        root = ensure_dir(Path(dest).resolve(), what="download folder")
         download_records(self.source, self.records, root, progress=progress)
         return Dataset(self.manifest, FolderSource(root))
 
