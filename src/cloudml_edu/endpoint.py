@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from cloudml_edu._checks import check_number
 from cloudml_edu.backends.local.serving import (
     HOST,
     Images,
@@ -101,7 +102,7 @@ def model_uri_of(model: TrainingRun | str | os.PathLike[str]) -> tuple[str, str 
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(
             f"invalid endpoint name {name!r}: use 3-32 lower-case letters, digits and hyphens, "
             "starting with a letter and not ending with a hyphen (e.g. 'digits-svc')"
@@ -295,8 +296,8 @@ class Endpoint:
         """Like :meth:`predict` for many images: ``batch_size`` per request, with a progress bar."""
         from cloudml_edu._progress import track
 
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        check_number(batch_size, name="batch_size", integer=True, low=1)
+        check_number(timeout, name="timeout", low=0)
         items = as_list(images)
         check_paths(items)
         if progress is None and len(items) <= batch_size:

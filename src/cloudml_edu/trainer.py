@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from cloudml_edu._checks import check_flag, check_number, check_text
 from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -16,7 +19,27 @@ if TYPE_CHECKING:
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "as_dataset"]
+
+
+def as_dataset(dataset: object, workspace: Workspace) -> Dataset:
+    """What ``fit``/``plan`` (and ``cloudml-edu train``) accept: a Dataset, an image folder
+    ``<class>/<image>``, or the name of a dataset registered in ``workspace``."""
+    from cloudml_edu.dataset import Dataset
+
+    if isinstance(dataset, Dataset):
+        return dataset
+    if isinstance(dataset, str | os.PathLike) and str(dataset):
+        if Path(dataset).is_dir():
+            return Dataset.from_folder(dataset)
+        if isinstance(dataset, str):
+            return Dataset.load(workspace, dataset)
+        raise ConfigError(f"dataset folder {dataset} does not exist; check the path")
+    raise ConfigError(
+        f"dataset takes a Dataset, an image folder path or a registered dataset name, got "
+        f"{type(dataset).__name__}; e.g. trainer.fit(Dataset.from_folder('data/pets')) or "
+        "trainer.fit('pets')"
+    )
 
 
 class Trainer:
@@ -40,6 +63,8 @@ class Trainer:
         from cloudml_edu.options import TrainOptions
         from cloudml_edu.workspace import resolve_workspace
 
+        check_text(backend, name="backend", example="'designer', 'sdk' or 'automl'")
+        check_flag(progress, name="progress", optional=True)
         workspace = resolve_workspace(workspace)
         try:
             self.options: TrainOptions = TrainOptions(**options)
@@ -58,22 +83,27 @@ class Trainer:
     def __repr__(self) -> str:
         return f"Trainer({self.backend_name!r}, target={self._backend.target!r}, workspace={self.workspace!r})"
 
-    def plan(self, dataset: Dataset) -> Plan:
+    def plan(self, dataset: Dataset | str | os.PathLike[str]) -> Plan:
         """What :meth:`fit` would create and run, and what it would cost, without running it."""
-        return self._backend.plan(dataset)
+        return self._backend.plan(as_dataset(dataset, self.workspace))
 
-    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
-        """Start training on ``dataset``; the poller's ``result(timeout=)`` waits for the run.
+    def begin_fit(self, dataset: Dataset | str | os.PathLike[str]) -> Poller[TrainingRun]:
+        """Start training on ``dataset`` (a Dataset, an image folder or a registered name);
+        the poller's ``result(timeout=)`` waits for the run.
 
         The run is in the workspace's run store at once: ``TrainingRun.get(ws, run_id)``
         finds it from another process, notebook or terminal.
         """
-        return self._backend.begin_fit(dataset)
+        return self._backend.begin_fit(as_dataset(dataset, self.workspace))
 
-    def fit(self, dataset: Dataset, *, timeout: float | None = None) -> TrainingRun:
-        """Train on ``dataset`` (split inside, by ``test_size`` and ``seed``), evaluate, return the run.
+    def fit(
+        self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None
+    ) -> TrainingRun:
+        """Train on ``dataset`` (a Dataset, an image folder or a registered name; split inside,
+        by ``test_size`` and ``seed``), evaluate, return the run.
 
         Waits at most ``timeout`` seconds (TimeoutError past it; the run goes on);
         BackendError when the run fails.
         """
+        check_number(timeout, name="timeout", low=0, optional=True)
         return self.begin_fit(dataset).result(timeout=timeout)

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._checks import check_path
 from cloudml_edu._locks import file_lock
 from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
@@ -72,6 +73,7 @@ class Workspace:
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
         """Read a TOML config (default ``$CLOUDML_CONFIG`` or ``./cloudml.toml``) plus environment."""
+        check_path(path, name="path", optional=True)
         chosen = path if path is not None else os.environ.get("CLOUDML_CONFIG", DEFAULT_CONFIG)
         return cls(load_config(chosen))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,8 +30,7 @@ def train_command(
     """Train a classifier with one backend (or show its plan)."""
     from rich.console import Console
 
-    from cloudml_edu.dataset import Dataset
-    from cloudml_edu.trainer import Trainer
+    from cloudml_edu.trainer import Trainer, as_dataset
 
     ws = workspace_from_option(config)
     trainer = Trainer(
@@ -45,8 +43,7 @@ def train_command(
         test_size=test_size,
         progress=False if json_output else None,
     )
-    source = Path(dataset)
-    data = Dataset.from_folder(source) if source.is_dir() else Dataset.load(ws, dataset)
+    data = as_dataset(dataset, ws)
     console = Console()
     if plan:
         found = trainer.plan(data)
