@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +97,10 @@ def _write(
             elif entry.kind == "empty":
                 path.write_bytes(b"")
             elif entry.kind == "link":
-                os.symlink(target, path)
+                path.symlink_to(target)
                 usable[key] = target.read_bytes()
             else:
-                os.symlink(root / "nowhere.png", path)  # dangling: not a file, never listed
+                path.symlink_to(root / "nowhere.png")  # dangling: not a file, never listed
         if hidden:
             (folder / ".ipynb_checkpoints").mkdir()
             (folder / ".ipynb_checkpoints" / "x.png").write_bytes(_image_bytes(Entry("image")))
