@@ -1,4 +1,4 @@
-"""Remote calls outside blob storage keep the ``[timeouts]`` bounds too: Power BI, Azure ML.
+"""Remote calls outside blob storage keep their bounds too: endpoints, Power BI, Azure ML.
 
 (Blob storage: tests/storage/test_timeouts.py.)
 """
@@ -73,3 +73,26 @@ def test_the_azure_ml_client_uses_the_workspace_timeouts(tmp_path: Path) -> None
     transport: Any = client_for(ws)._service_client_10_2023._client._pipeline._transport
     config = transport.connection_config
     assert (config.timeout, config.read_timeout) == (3, 7)
+
+
+def test_endpoint_predict_gives_up_within_its_timeout(
+    silent: SilentServer, tmp_path: Path, tiny_dir: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from cloudml_edu import Endpoint
+    from cloudml_edu.backends.base import EndpointRecord
+
+    record = EndpointRecord(
+        name="slow-svc",
+        model_uri="runs:/x/model",
+        url=silent.url,
+        created=datetime.now(UTC),
+        details={"pid": 1, "port": silent.port, "log_path": str(tmp_path / "x.log")},
+    )
+    endpoint = Endpoint(record, workspace=Workspace.local(tmp_path / "ws"))
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"did not answer within 0.5 s.*predict_batch"):
+        endpoint.predict([tiny_dir / "circle" / "0.png"], timeout=0.5)
+    assert time.monotonic() - started < 0.5 + SLACK
+    assert silent.connections == 1  # a prediction is not retried

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cloudml_edu import ConfigError, Dataset, Endpoint, Trainer, TrainingRun, Workspace
-from cloudml_edu.endpoint import EndpointRecord
+from cloudml_edu.backends.base import EndpointRecord
 
 
 @pytest.fixture
@@ -25,18 +25,14 @@ def dataset(tiny_dir: Path) -> Dataset:
     return Dataset.from_folder(tiny_dir)
 
 
-def _endpoint(ws: Workspace) -> Endpoint:
+def _endpoint(ws: Workspace, url: str = "http://127.0.0.1:1") -> Endpoint:
+    """A local endpoint record pointing at ``url`` (nothing is started)."""
     record = EndpointRecord(
         name="digits-svc",
         model_uri="runs:/x/model",
-        run_id=None,
-        pid=1,
-        pgid=1,
-        port=1,
-        url="http://127.0.0.1:1",
+        url=url,
         created=datetime.now(UTC),
-        log_path="x.log",
-        processes=[],
+        details={"pid": 1, "port": 1, "log_path": "x.log"},
     )
     return Endpoint(record, workspace=ws)
 
@@ -96,7 +92,7 @@ CASES: list[tuple[str, Call, str]] = [
     (
         "Endpoint.predict_batch",
         lambda ws, ds: _endpoint(ws).predict_batch([], batch_size="4"),
-        "batch_size=",
+        "batch_size",
     ),
     # Workspace
     ("Workspace.local", lambda ws, ds: Workspace.local(123), "root="),

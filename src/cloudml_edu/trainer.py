@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from cloudml_edu._checks import check_flag, check_number, check_text
-from cloudml_edu.errors import ConfigError
+from cloudml_edu.errors import ConfigError, DatasetError
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
@@ -19,10 +21,59 @@ if TYPE_CHECKING:
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["Trainer", "as_dataset"]
+__all__ = [
+    "MIN_TEST_PER_CLASS",
+    "MIN_TRAIN_PER_CLASS",
+    "Trainer",
+    "as_dataset",
+    "check_class_sizes",
+]
+
+#: Training images every class needs (the svc family's 5-fold calibration needs 5).
+MIN_TRAIN_PER_CLASS = 5
+#: Test images every class needs, so its score means something.
+MIN_TEST_PER_CLASS = 1
 
 
-def as_dataset(dataset: object, workspace: Workspace) -> Dataset:
+def check_class_sizes(dataset: Dataset, *, test_size: float, seed: int) -> None:
+    """Raise :class:`DatasetError` naming each class too small to train and test on.
+
+    Splits the way every backend does (same ``test_size`` and ``seed``) and counts.
+    """
+    train, test = dataset.split(test_size=test_size, seed=seed)
+    trained, tested = train.counts(), test.counts()
+    labels = [
+        label
+        for label in sorted(dataset.counts())
+        if trained.get(label, 0) < MIN_TRAIN_PER_CLASS or tested.get(label, 0) < MIN_TEST_PER_CLASS
+    ]
+    small = [
+        f"{label} ({dataset.counts()[label]} images: {trained.get(label, 0)} to train, "
+        f"{tested.get(label, 0)} to test)"
+        for label in labels
+    ]
+    if small:
+        # worst case, a class's test share is rounded up: this many images are always enough
+        enough = next(
+            n
+            for n in itertools.count(MIN_TRAIN_PER_CLASS + MIN_TEST_PER_CLASS)
+            if n - math.ceil(n * test_size) >= MIN_TRAIN_PER_CLASS
+        )
+        raise DatasetError(
+            f"class(es) too small in {dataset.name}: {', '.join(small)}; every class needs at "
+            f"least {MIN_TRAIN_PER_CLASS} images to train on and {MIN_TEST_PER_CLASS} to test on "
+            f"({enough} images a class are always enough with test_size {test_size}); add images",
+            bad_files=labels,
+        )
+
+
+def as_dataset(
+    dataset: object,
+    workspace: Workspace,
+    *,
+    skip_invalid: bool = False,
+    progress: bool | None = None,
+) -> Dataset:
     """What ``fit``/``plan`` (and ``cloudml-edu train``) accept: a Dataset, an image folder
     ``<class>/<image>``, or the name of a dataset registered in ``workspace``."""
     from cloudml_edu.dataset import Dataset
@@ -31,7 +82,7 @@ def as_dataset(dataset: object, workspace: Workspace) -> Dataset:
         return dataset
     if isinstance(dataset, str | os.PathLike) and str(dataset):
         if Path(dataset).is_dir():
-            return Dataset.from_folder(dataset)
+            return Dataset.from_folder(dataset, skip_invalid=skip_invalid, progress=progress)
         if isinstance(dataset, str):
             return Dataset.load(workspace, dataset)
         raise ConfigError(f"dataset folder {dataset} does not exist; check the path")
@@ -85,16 +136,21 @@ class Trainer:
 
     def plan(self, dataset: Dataset | str | os.PathLike[str]) -> Plan:
         """What :meth:`fit` would create and run, and what it would cost, without running it."""
-        return self._backend.plan(as_dataset(dataset, self.workspace))
+        data = as_dataset(dataset, self.workspace)
+        check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
+        return self._backend.plan(data)
 
     def begin_fit(self, dataset: Dataset | str | os.PathLike[str]) -> Poller[TrainingRun]:
         """Start training on ``dataset`` (a Dataset, an image folder or a registered name);
         the poller's ``result(timeout=)`` waits for the run.
 
         The run is in the workspace's run store at once: ``TrainingRun.get(ws, run_id)``
-        finds it from another process, notebook or terminal.
+        finds it from another process, notebook or terminal.  Classes too small to train
+        and test on raise :class:`DatasetError` first, before anything is written.
         """
-        return self._backend.begin_fit(as_dataset(dataset, self.workspace))
+        data = as_dataset(dataset, self.workspace)
+        check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
+        return self._backend.begin_fit(data)
 
     def fit(
         self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None

@@ -1,7 +1,9 @@
 """The ``cloudml-edu`` command line: the Python API, one command per step of the lab.
 
 Every command prints a one-line error and exits non-zero on failure (the
-traceback only with ``--debug``), and most take ``--json`` for tooling.  Heavy
+traceback only with ``--debug``, accepted anywhere on the line), and every command
+takes ``--json``: then stdout holds one JSON document and nothing else (progress,
+notes and logs go to stderr, as always).  Heavy
 libraries are imported inside commands, so ``cloudml-edu --help`` stays fast.
 """
 
@@ -21,7 +23,7 @@ from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_comma
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
 from cloudml_edu.cli.train import runs_command, train_command
 
-__all__ = ["INTERRUPTED", "app", "main"]
+__all__ = ["INTERRUPTED", "app", "main", "without_debug"]
 
 #: The exit status after Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
@@ -43,7 +45,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors (anywhere on the line).")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -107,6 +111,16 @@ app.command("report")(report_command)
 app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.")
 
 
+def without_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``args`` without ``--debug``, wherever it stands before a ``--``, and whether it was there.
+
+    So ``cloudml-edu train X --debug`` works as well as ``cloudml-edu --debug train X``.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    kept = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return kept, len(kept) != len(args)
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks.
 
@@ -117,8 +131,11 @@ def main() -> None:
     from typer import rich_utils
     from typer._click.exceptions import ClickException  # typer's own copy of click
 
+    args, debug = without_debug(sys.argv[1:])
+    if debug:
+        os.environ["CLOUDML_DEBUG"] = "1"
     try:
-        code = app(prog_name="cloudml-edu", standalone_mode=False)
+        code = app(args=args, prog_name="cloudml-edu", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         code = INTERRUPTED
     except ClickException as exc:  # usage errors: formatted as typer would

@@ -41,7 +41,9 @@ def _run_or_model(ws: Workspace, model: str) -> TrainingRun | str:
     """The run a short id (as ``cloudml-edu runs`` prints it) names; anything else unchanged."""
     from cloudml_edu.run import TrainingRun
 
-    return TrainingRun.get(ws, model) if re.fullmatch(r"[0-9a-f]{8,31}", model) else model
+    if Path(model).exists() or not re.fullmatch(r"[0-9a-fA-F]{4,32}", model):
+        return model
+    return TrainingRun.get(ws, model)
 
 
 def deploy_command(
@@ -49,18 +51,27 @@ def deploy_command(
         str,
         typer.Argument(
             metavar="RUN_ID_OR_MODEL_URI",
-            help="A run id or its first 8+ characters (serves the run's model), an MLflow model URI or a model folder.",
+            help="A run id or a unique prefix of 4+ characters (serves the run's model), an MLflow model URI or a model folder.",
         ),
     ],
     name: Annotated[str, typer.Option("--name", "-n", help="The endpoint's name, e.g. digits.")],
     replace: Annotated[
         bool, typer.Option("--replace", help="Stop a running endpoint of that name first.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 120.0,
+    target: Annotated[
+        str | None,
+        typer.Option(help="local, azureml or databricks (default: where the run trained)."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to wait for the endpoint (default 120 locally, 3600 in the cloud)."
+        ),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Serve a model on 127.0.0.1; it runs until `cloudml-edu endpoint delete NAME`."""
+    """Serve a model (locally: on 127.0.0.1); it runs until `cloudml-edu endpoint delete NAME`."""
     from cloudml_edu.endpoint import Endpoint
 
     try:
@@ -69,6 +80,7 @@ def deploy_command(
             _run_or_model(ws, model),
             workspace=ws,
             name=name,
+            target=target,
             replace=replace,
             timeout=timeout,
             progress=False if json_output else None,
@@ -78,7 +90,9 @@ def deploy_command(
     if json_output:
         print_json(_describe(endpoint, "live"))
         return
-    typer.echo(f"endpoint {name} is live at {endpoint.url} serving {endpoint.model_uri}")
+    typer.echo(
+        f"endpoint {name} ({endpoint.target}) is live at {endpoint.url} serving {endpoint.model_uri}"
+    )
     typer.echo(f"  predict:  cloudml-edu predict {name} IMAGE...")
     typer.echo(f"  stop it:  cloudml-edu endpoint delete {name}")
 
@@ -131,12 +145,17 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "state", "url", "model", "created")
+    table = Table("name", "target", "state", "url", "model", "created")
+    colors = {"live": "green", "creating": "yellow"}
     for endpoint, state in found:
-        color = "green" if state == "live" else "red"
         created = f"{endpoint.record.created:%Y-%m-%d %H:%M}"
         table.add_row(
-            endpoint.name, f"[{color}]{state}[/]", endpoint.url, endpoint.model_uri, created
+            endpoint.name,
+            endpoint.target,
+            f"[{colors.get(state, 'red')}]{state}[/]",
+            endpoint.url,
+            endpoint.model_uri,
+            created,
         )
     Console().print(table)
 
@@ -145,15 +164,19 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
 def delete_command(
     name: Annotated[str, typer.Argument(help="The endpoint's name.")],
     config: ConfigOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Stop an endpoint's server and forget it (nothing to do if it is already gone)."""
+    """Stop an endpoint (its server or cloud deployment) and forget it; fine if already gone."""
     from cloudml_edu.endpoint import Endpoint
 
     try:
         Endpoint.get(workspace_from_option(config), name).delete()
+        deleted, message = True, f"endpoint {name} deleted"
     except NotFoundError as exc:
-        typer.echo(f"nothing to delete: {exc}")
-        return
+        deleted, message = False, f"nothing to delete: {exc}"
     except CloudMLError as exc:
         fail(exc)
-    typer.echo(f"endpoint {name} deleted")
+    if json_output:
+        print_json({"name": name, "deleted": deleted, "message": message})
+    else:
+        typer.echo(message)
