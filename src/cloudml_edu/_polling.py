@@ -72,7 +72,9 @@ class Poller(Generic[T]):
     returns the updated value; ``status_of(value)`` reads its status string;
     ``terminal`` lists the statuses that end the wait; ``finish(value)`` runs once
     it ended (and raises, for example, ``BackendError`` when it failed);
-    ``cancel(value)`` asks the service to stop it.
+    ``cancel(value)`` asks the service to stop it.  On Ctrl-C during ``result``, work
+    on this machine (``cancel_on_interrupt=True``) is cancelled at once; remote work is
+    cancelled only if the user says so at a terminal, else it goes on.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class Poller(Generic[T]):
         progress: bool | None = None,
         interval: float = 0.5,
         max_interval: float = 10.0,
+        cancel_on_interrupt: bool = False,
     ) -> None:
         self._value = value
         self._refresh = refresh
@@ -99,6 +102,7 @@ class Poller(Generic[T]):
         self._progress = progress
         self._interval = interval
         self._max_interval = max_interval
+        self._cancel_on_interrupt = cancel_on_interrupt
 
     @property
     def value(self) -> T:
@@ -119,8 +123,8 @@ class Poller(Generic[T]):
         """Wait until the operation ends (at most ``timeout`` seconds) and return its value.
 
         Raises :class:`cloudml_edu.TimeoutError` past ``timeout``; the work goes
-        on and ``result`` can be called again.  On Ctrl-C at a terminal, offers to
-        cancel the work before re-raising.
+        on and ``result`` can be called again.  On Ctrl-C, cancels local work (or,
+        at a terminal, offers to cancel remote work) before re-raising.
         """
         limit = DEFAULT_TIMEOUT if timeout is None else timeout
         try:
@@ -133,7 +137,9 @@ class Poller(Generic[T]):
                 progress=self._progress,
             )
         except KeyboardInterrupt:
-            if self._cancel is not None and _confirm("cancel it before stopping?"):
+            if self._cancel is not None and (
+                self._cancel_on_interrupt or _confirm("cancel it before stopping?")
+            ):
                 self.cancel()
             raise
         if self._finish is not None:

@@ -36,6 +36,7 @@ __all__ = [
     "DatabricksConfig",
     "PowerBIConfig",
     "StorageConfig",
+    "Timeouts",
     "load_config",
 ]
 
@@ -184,6 +185,25 @@ class PowerBIConfig(_Section):
     dataset_name: str = "cloudml-edu"
 
 
+class Timeouts(_Section):
+    """How long any remote call may take, in seconds: the one source of every network bound.
+
+    ``connect``: to open a connection; ``read``: the longest silence while waiting for
+    an answer (or the next bytes of one); ``total``: one call with all its retries
+    (blob storage, Power BI).  Blob storage, Power BI, endpoint scoring and the Azure ML
+    client all read this section (``[timeouts]``, or ``CLOUDML_TIMEOUTS__READ=...``).
+    """
+
+    connect: float = Field(default=10.0, gt=0, le=300)
+    read: float = Field(default=60.0, gt=0, le=3600)
+    total: float = Field(default=120.0, gt=0, le=7200)
+
+    @property
+    def pair(self) -> tuple[float, float]:
+        """``(connect, read)``, the ``timeout=`` of a :mod:`requests` call."""
+        return (self.connect, self.read)
+
+
 class CloudMLConfig(BaseModel):
     """All settings of a workspace."""
 
@@ -192,6 +212,7 @@ class CloudMLConfig(BaseModel):
     owner: str = "student"
     root: Path = Path(".cloudml")
     storage: StorageConfig = StorageConfig()
+    timeouts: Timeouts = Timeouts()
     azure_ml: AzureMLConfig | None = None
     databricks: DatabricksConfig | None = None
     powerbi: PowerBIConfig | None = None

@@ -113,7 +113,7 @@ def run_demo(
 
     console.rule("compare")
     comparison = compare(runs, prices=workspace.config.prices)
-    console.print(comparison.to_rich())
+    comparison.print(console)
     best = max(runs, key=lambda r: r.metrics.accuracy if r.metrics else 0.0)
 
     predictions: list[DemoPrediction] = []

@@ -14,6 +14,7 @@ __all__ = [
     "BackendError",
     "CloudMLError",
     "ConfigError",
+    "ConflictError",
     "DatasetError",
     "NotFoundError",
     "QuotaError",
@@ -52,6 +53,11 @@ class DatasetError(CloudMLError):
     ) -> None:
         super().__init__(message, cli_message=cli_message)
         self.bad_files: list[str] = list(bad_files or [])
+
+
+class ConflictError(CloudMLError):
+    """Another command is changing the same thing at the same moment (an upload of different
+    images to the same dataset version); nothing of this call was written."""
 
 
 class NotFoundError(CloudMLError):

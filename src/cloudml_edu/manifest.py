@@ -29,6 +29,7 @@ __all__ = [
     "check_layout",
     "check_name",
     "check_version",
+    "claim_key",
     "file_key",
     "manifest_key",
     "parse_shard",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "_manifest.json"
+CLAIM_NAME = "_upload.json"
 Layout = Literal["files", "parquet"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -138,6 +140,11 @@ def version_prefix(owner: str, name: str, version: str) -> str:
 def manifest_key(prefix: str) -> str:
     """The key of a version's manifest (its presence marks the version complete)."""
     return f"{prefix}/{MANIFEST_NAME}"
+
+
+def claim_key(prefix: str) -> str:
+    """The key of the marker an upload holds while it writes a version (see datasets.upload)."""
+    return f"{prefix}/{CLAIM_NAME}"
 
 
 def file_key(prefix: str, path: str) -> str:

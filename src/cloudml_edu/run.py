@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from cloudml_edu._checks import check_number, check_text
 from cloudml_edu._polling import Poller
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
@@ -185,17 +186,21 @@ class TrainingRun(BaseModel):
     def get(cls, workspace: Workspace, run_id: str) -> TrainingRun:
         """The run ``run_id`` (a full id, or a unique prefix of at least 4 characters) of ``workspace``."""
         from cloudml_edu import run_store
+        from cloudml_edu.workspace import resolve_workspace
 
-        return cls._loaded(run_store.load_record(workspace, run_id), workspace)
+        check_text(run_id, name="run_id", example="the id `cloudml-edu runs` prints")
+        ws = resolve_workspace(workspace)
+        return cls._loaded(run_store.load_record(ws, run_id), ws)
 
     @classmethod
     def list(cls, workspace: Workspace, *, owner: str | None = None) -> builtins.list[TrainingRun]:
         """Every training run of ``workspace`` (optionally one owner's), newest first."""
         from cloudml_edu import run_store
+        from cloudml_edu.workspace import resolve_workspace
 
-        return [
-            cls._loaded(text, workspace) for text in run_store.list_records(workspace, owner=owner)
-        ]
+        check_text(owner, name="owner", optional=True)
+        ws = resolve_workspace(workspace)
+        return [cls._loaded(text, ws) for text in run_store.list_records(ws, owner=owner)]
 
     @classmethod
     def _loaded(cls, record: str, workspace: Workspace) -> TrainingRun:
@@ -228,6 +233,7 @@ class TrainingRun(BaseModel):
 
     def wait(self, *, timeout: float | None = None) -> TrainingRun:
         """Block until the run ends; BackendError if it failed, TimeoutError past ``timeout`` s."""
+        check_number(timeout, name="timeout", low=0, optional=True)
         return run_poller(self, self._backend(None)).result(timeout=timeout)
 
     def cancel(self, workspace: Workspace | None = None) -> None:
@@ -238,8 +244,9 @@ class TrainingRun(BaseModel):
 
     def _backend(self, workspace: Workspace | None) -> Backend:
         from cloudml_edu.backends import open_backend
+        from cloudml_edu.workspace import resolve_workspace
 
-        chosen = workspace or self._workspace
+        chosen = resolve_workspace(workspace) if workspace is not None else self._workspace
         if chosen is None:
             raise ConfigError(
                 f"run {self.id} does not know its workspace; pass it (run.refresh(workspace=ws)) "
@@ -281,11 +288,12 @@ def run_poller(
     *,
     progress: bool | None = None,
     describe: Callable[[TrainingRun, float], str] | None = None,
+    cancel_on_interrupt: bool = False,
 ) -> Poller[TrainingRun]:
     """A poller over ``run`` that refreshes and cancels it through ``backend``.
 
     ``result()`` returns the run once Completed and raises BackendError when it
-    Failed or was Canceled.
+    Failed or was Canceled; ``cancel_on_interrupt``: Ctrl-C cancels it (local work).
     """
     return Poller(
         run,
@@ -296,6 +304,7 @@ def run_poller(
         finish=_completed,
         cancel=backend.cancel,
         progress=progress,
+        cancel_on_interrupt=cancel_on_interrupt,
     )
 
 

@@ -54,7 +54,7 @@ def _client(tracking_uri: str) -> Any:
 
 def experiment_id(ws: Workspace, experiment: str) -> str:
     """The id of ``experiment`` in the workspace's store, created (artifacts under the workspace) if new."""
-    client = _client(ws.tracking_uri)
+    client = _client(ws.ensure_tracking_store())
     found = client.get_experiment_by_name(experiment)
     if found is not None:
         return str(found.experiment_id)
@@ -78,7 +78,7 @@ def create_record_run(
     for name, value in (("experiment", experiment), ("backend", backend), ("target", target)):
         if not value:
             raise ConfigError(f"create_record_run needs a non-empty {name}")
-    created = _client(ws.tracking_uri).create_run(
+    created = _client(ws.ensure_tracking_store()).create_run(
         experiment_id(ws, experiment),
         tags={
             "cloudml.owner": ws.owner,
@@ -100,7 +100,7 @@ def save_record(tracking_uri: str, run_id: str, record: str) -> None:
 def load_record(ws: Workspace, run_id: str) -> str:
     """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 4 characters)."""
     full = resolve_run_id(ws, run_id)
-    text = _read_record(ws.tracking_uri, full)
+    text = _read_record(ws.ensure_tracking_store(), full)
     if text is None:
         raise NotFoundError(
             f"run {full} has no {RUN_RECORD} in {ws.tracking_uri} (it ended before recording "
@@ -112,10 +112,11 @@ def load_record(ws: Workspace, run_id: str) -> str:
 def list_records(ws: Workspace, *, owner: str | None = None) -> list[str]:
     """The JSON records of every training run in the workspace, newest first (optionally one owner's)."""
     records = []
-    for found in _training_runs(ws.tracking_uri):
+    store = ws.ensure_tracking_store()
+    for found in _training_runs(store):
         if owner is not None and found.data.tags.get("cloudml.owner") != owner:
             continue
-        text = _read_record(ws.tracking_uri, found.info.run_id)
+        text = _read_record(store, found.info.run_id)
         if text is not None:  # a run that crashed before recording itself is left out
             records.append(text)
     return records
@@ -129,11 +130,10 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
             f"{run_id!r} is not a run id: pass the 32 hex characters of a run id, or a unique "
             f"prefix of at least {MIN_PREFIX} (`cloudml-edu runs` prints 8)"
         )
-    if _FULL_ID.fullmatch(ref) and _exists(ws.tracking_uri, ref):
+    store = ws.ensure_tracking_store()
+    if _FULL_ID.fullmatch(ref) and _exists(store, ref):
         return ref
-    matches = [
-        r.info.run_id for r in _training_runs(ws.tracking_uri) if r.info.run_id.startswith(ref)
-    ]
+    matches = [r.info.run_id for r in _training_runs(store) if r.info.run_id.startswith(ref)]
     if len(matches) == 1:
         return str(matches[0])
     if not matches:

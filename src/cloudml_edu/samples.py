@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cloudml_edu._paths import ensure_dir, user_paths
+
 __all__ = ["write_digits"]
 
 
@@ -21,16 +23,18 @@ def write_digits(dest: Path, *, size: int = 32) -> Path:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    dest.mkdir(parents=True, exist_ok=True)
-    for index, (pixels, target) in enumerate(zip(digits.images, digits.target, strict=True)):
-        scaled = np.clip(pixels * (255.0 / 16.0), 0, 255).astype(np.uint8)
-        image = Image.fromarray(scaled, mode="L").resize((size, size), Image.Resampling.BILINEAR)
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=False)
-        folder = dest / str(int(target))
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{index:04d}.png"
-        data = buffer.getvalue()
-        if not path.is_file() or path.read_bytes() != data:
-            path.write_bytes(data)
+    ensure_dir(dest, what="sample data folder")
+    with user_paths(dest, what="sample data folder"):
+        for index, (pixels, target) in enumerate(zip(digits.images, digits.target, strict=True)):
+            scaled = np.clip(pixels * (255.0 / 16.0), 0, 255).astype(np.uint8)
+            image = Image.fromarray(scaled, mode="L")
+            image = image.resize((size, size), Image.Resampling.BILINEAR)
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=False)
+            folder = dest / str(int(target))
+            folder.mkdir(exist_ok=True)
+            path = folder / f"{index:04d}.png"
+            data = buffer.getvalue()
+            if not path.is_file() or path.read_bytes() != data:
+                path.write_bytes(data)
     return dest

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from cloudml_edu._checks import check_flag, check_number, check_text
 from cloudml_edu.errors import ConfigError, DatasetError
 
 if TYPE_CHECKING:
@@ -18,7 +21,13 @@ if TYPE_CHECKING:
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["MIN_TEST_PER_CLASS", "MIN_TRAIN_PER_CLASS", "Trainer", "check_class_sizes"]
+__all__ = [
+    "MIN_TEST_PER_CLASS",
+    "MIN_TRAIN_PER_CLASS",
+    "Trainer",
+    "as_dataset",
+    "check_class_sizes",
+]
 
 #: Training images every class needs (the svc family's 5-fold calibration needs 5).
 MIN_TRAIN_PER_CLASS = 5
@@ -58,6 +67,32 @@ def check_class_sizes(dataset: Dataset, *, test_size: float, seed: int) -> None:
         )
 
 
+def as_dataset(
+    dataset: object,
+    workspace: Workspace,
+    *,
+    skip_invalid: bool = False,
+    progress: bool | None = None,
+) -> Dataset:
+    """What ``fit``/``plan`` (and ``cloudml-edu train``) accept: a Dataset, an image folder
+    ``<class>/<image>``, or the name of a dataset registered in ``workspace``."""
+    from cloudml_edu.dataset import Dataset
+
+    if isinstance(dataset, Dataset):
+        return dataset
+    if isinstance(dataset, str | os.PathLike) and str(dataset):
+        if Path(dataset).is_dir():
+            return Dataset.from_folder(dataset, skip_invalid=skip_invalid, progress=progress)
+        if isinstance(dataset, str):
+            return Dataset.load(workspace, dataset)
+        raise ConfigError(f"dataset folder {dataset} does not exist; check the path")
+    raise ConfigError(
+        f"dataset takes a Dataset, an image folder path or a registered dataset name, got "
+        f"{type(dataset).__name__}; e.g. trainer.fit(Dataset.from_folder('data/pets')) or "
+        "trainer.fit('pets')"
+    )
+
+
 class Trainer:
     """Train an image classifier with ``backend`` = ``"designer"``, ``"sdk"`` or ``"automl"``.
 
@@ -79,6 +114,8 @@ class Trainer:
         from cloudml_edu.options import TrainOptions
         from cloudml_edu.workspace import resolve_workspace
 
+        check_text(backend, name="backend", example="'designer', 'sdk' or 'automl'")
+        check_flag(progress, name="progress", optional=True)
         workspace = resolve_workspace(workspace)
         try:
             self.options: TrainOptions = TrainOptions(**options)
@@ -97,25 +134,32 @@ class Trainer:
     def __repr__(self) -> str:
         return f"Trainer({self.backend_name!r}, target={self._backend.target!r}, workspace={self.workspace!r})"
 
-    def plan(self, dataset: Dataset) -> Plan:
+    def plan(self, dataset: Dataset | str | os.PathLike[str]) -> Plan:
         """What :meth:`fit` would create and run, and what it would cost, without running it."""
-        check_class_sizes(dataset, test_size=self.options.test_size, seed=self.options.seed)
-        return self._backend.plan(dataset)
+        data = as_dataset(dataset, self.workspace)
+        check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
+        return self._backend.plan(data)
 
-    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
-        """Start training on ``dataset``; the poller's ``result(timeout=)`` waits for the run.
+    def begin_fit(self, dataset: Dataset | str | os.PathLike[str]) -> Poller[TrainingRun]:
+        """Start training on ``dataset`` (a Dataset, an image folder or a registered name);
+        the poller's ``result(timeout=)`` waits for the run.
 
         The run is in the workspace's run store at once: ``TrainingRun.get(ws, run_id)``
         finds it from another process, notebook or terminal.  Classes too small to train
         and test on raise :class:`DatasetError` first, before anything is written.
         """
-        check_class_sizes(dataset, test_size=self.options.test_size, seed=self.options.seed)
-        return self._backend.begin_fit(dataset)
+        data = as_dataset(dataset, self.workspace)
+        check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
+        return self._backend.begin_fit(data)
 
-    def fit(self, dataset: Dataset, *, timeout: float | None = None) -> TrainingRun:
-        """Train on ``dataset`` (split inside, by ``test_size`` and ``seed``), evaluate, return the run.
+    def fit(
+        self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None
+    ) -> TrainingRun:
+        """Train on ``dataset`` (a Dataset, an image folder or a registered name; split inside,
+        by ``test_size`` and ``seed``), evaluate, return the run.
 
         Waits at most ``timeout`` seconds (TimeoutError past it; the run goes on);
         BackendError when the run fails.
         """
+        check_number(timeout, name="timeout", low=0, optional=True)
         return self.begin_fit(dataset).result(timeout=timeout)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._checks import check_path
 from cloudml_edu._locks import file_lock
 from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
@@ -71,6 +73,7 @@ class Workspace:
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
         """Read a TOML config (default ``$CLOUDML_CONFIG`` or ``./cloudml.toml``) plus environment."""
+        check_path(path, name="path", optional=True)
         chosen = path if path is not None else os.environ.get("CLOUDML_CONFIG", DEFAULT_CONFIG)
         return cls(load_config(chosen))
 
@@ -109,35 +112,42 @@ class Workspace:
             return LocalStore(self.root / "blobs", max_concurrency=min(storage.max_concurrency, 8))
         from cloudml_edu.storage import blob
 
-        return blob.BlobStore.from_config(storage)
+        return blob.BlobStore.from_config(storage, timeouts=self.config.timeouts)
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The dataset catalog (SQLite under root; names shaped like hive metastore tables)."""
+        """The dataset catalog (SQLite under root; names shaped like hive metastore tables),
+        created under the same lock as the tracking store."""
         from cloudml_edu.catalog import Catalog
 
-        return Catalog(self.root / "catalog.db")
+        with self._store_lock():
+            return Catalog(self.root / "catalog.db")
 
     @property
     def tracking_uri(self) -> str:
-        """The MLflow tracking store: SQLite under root."""
+        """The MLflow tracking store: SQLite under root (see :meth:`ensure_tracking_store`)."""
         return f"sqlite:///{self.root / 'mlflow.db'}"
 
     def ensure_tracking_store(self) -> str:
         """Create the MLflow SQLite store once, under a lock, and return its URI.
 
         Two commands started at once on a fresh workspace would otherwise both
-        create MLflow's tables and one would fail ("duplicate column").
+        create MLflow's tables and one would fail ("duplicate column").  Every
+        module that points MLflow at the workspace calls this first.
         """
         ready = self.root / ".mlflow-ready"
         if not ready.exists():
-            with file_lock(self.root / ".mlflow.lock", timeout=STORE_LOCK_TIMEOUT):
+            with self._store_lock():
                 if not ready.exists():
                     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
                     SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())  # type: ignore[no-untyped-call]
                     ready.touch()
         return self.tracking_uri
+
+    def _store_lock(self) -> AbstractContextManager[None]:
+        """The lock held while the workspace's SQLite stores are created (bounded wait)."""
+        return file_lock(self.root / ".stores.lock", timeout=STORE_LOCK_TIMEOUT)
 
     @property
     def artifact_root(self) -> Path:

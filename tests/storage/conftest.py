@@ -14,7 +14,7 @@ from cloudml_edu.storage.retry import RetrySettings
 from cloudml_edu.testing.azurite import Azurite
 from cloudml_edu.testing.faults import FaultProxy
 
-FAST_RETRY = RetrySettings(attempts=8, backoff=0.01, max_backoff=0.05, timeout=20)
+FAST_RETRY = RetrySettings(attempts=8, backoff=0.01, max_backoff=0.05)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cloudml_edu import Dataset, Workspace
+from cloudml_edu.config import Timeouts
 from cloudml_edu.datasets import open_dataset, upload_dataset
 from cloudml_edu.errors import (
     AuthError,
@@ -111,7 +112,8 @@ def test_unreachable_endpoint_is_retried_then_a_service_error() -> None:
     store = BlobStore(
         account_url=f"http://127.0.0.1:{port}/{ACCOUNT_NAME}",
         account_key=ACCOUNT_KEY,
-        retry=RetrySettings(attempts=3, backoff=0.01, max_backoff=0.02, timeout=5),
+        retry=RetrySettings(attempts=3, backoff=0.01, max_backoff=0.02),
+        timeouts=Timeouts(total=5),
     )
     started = time.monotonic()
     with pytest.raises(ServiceError, match=f"127.0.0.1:{port}") as caught:
@@ -170,7 +172,8 @@ def test_persistent_faults_give_up_after_bounded_attempts(
     proxy.fault = lambda seen: fault
     store = make_store(
         proxy.connection_string,
-        retry=RetrySettings(attempts=4, backoff=0.01, max_backoff=0.02, timeout=5),
+        retry=RetrySettings(attempts=4, backoff=0.01, max_backoff=0.02),
+        timeouts=Timeouts(total=5),
     )
     with pytest.raises(ServiceError, match=error) as caught:
         store.put_bytes("x", b"data")
@@ -184,7 +187,8 @@ def test_retries_stop_at_the_time_bound(
     proxy.fault = lambda seen: 429  # each answer asks for Retry-After: 1
     store = make_store(
         proxy.connection_string,
-        retry=RetrySettings(attempts=10, backoff=0.01, max_backoff=0.02, timeout=1.5),
+        retry=RetrySettings(attempts=10, backoff=0.01, max_backoff=0.02),
+        timeouts=Timeouts(total=1.5),
     )
     with pytest.raises(ThrottledError, match="max_concurrency"):
         store.put_bytes("x", b"data")

@@ -19,12 +19,17 @@ from cloudml_edu import Dataset, Workspace
 from cloudml_edu.datasets import open_dataset, upload_dataset
 from cloudml_edu.datasets.packed import COLUMNS
 from cloudml_edu.errors import AuthError, NotFoundError
-from cloudml_edu.manifest import MANIFEST_NAME, Layout
+from cloudml_edu.manifest import CLAIM_NAME, MANIFEST_NAME, Layout
 from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.testing.azurite import Azurite
 from cloudml_edu.testing.faults import FaultProxy, Seen
 
 pytestmark = pytest.mark.azurite
+
+
+def _data_puts(proxy: FaultProxy, prefix: str) -> list[str]:
+    """The objects sent under ``prefix``, leaving out the upload's claim marker."""
+    return [key for key in proxy.puts(prefix) if not key.endswith(CLAIM_NAME)]
 
 
 def _upload(
@@ -54,7 +59,7 @@ def test_incremental_changed_and_stale(
 
     proxy.seen.clear()
     _upload(Dataset.from_folder(png_dir, name="inc"), store)
-    assert proxy.puts("o/inc/") == []  # unchanged: nothing sent, not even the manifest
+    assert _data_puts(proxy, "o/inc/") == []  # unchanged: nothing sent, not even the manifest
 
     changed = png_dir / first.records[0].path
     Image.new("L", (8, 8), 123).save(changed)
@@ -63,7 +68,7 @@ def test_incremental_changed_and_stale(
 
     proxy.seen.clear()
     second = _upload(Dataset.from_folder(png_dir, name="inc"), store)
-    assert proxy.puts("o/inc/") == [
+    assert _data_puts(proxy, "o/inc/") == [
         f"o/inc/1/files/{first.records[0].path}",
         f"o/inc/1/{MANIFEST_NAME}",
     ]
@@ -88,7 +93,9 @@ def test_parquet_round_trip_byte_for_byte(
 
     shards = uploaded.manifest.shards
     assert len(shards) >= 2 and all(s.startswith("shards/part-") for s in shards)
-    assert len(proxy.puts("o/packed/")) == len(shards) + 1  # one request a shard, plus the manifest
+    assert (
+        len(_data_puts(proxy, "o/packed/")) == len(shards) + 1
+    )  # one request a shard, plus the manifest
     loaded = open_dataset(store, "o/packed/1")
     originals = {r.path: (folder / r.path).read_bytes() for r in dataset.records}
     assert _contents(loaded) == originals
@@ -103,7 +110,7 @@ def test_parquet_round_trip_byte_for_byte(
 
     proxy.seen.clear()
     _upload(dataset, store, layout="parquet", shard_size_mb=1)
-    assert proxy.puts("o/packed/") == []  # unchanged: nothing rebuilt or sent
+    assert _data_puts(proxy, "o/packed/") == []  # unchanged: nothing rebuilt or sent
 
     downloaded = loaded.download(tmp_path / "copy", progress=False)
     assert {
@@ -132,7 +139,7 @@ def test_incomplete_version_never_loads(
 
     changed = png_dir / dataset.records[0].path
     Image.new("L", (8, 8), 7).save(changed)
-    proxy.fault = lambda seen: 403 if seen.method == "PUT" else None
+    proxy.fault = lambda seen: 403 if seen.method == "PUT" and "/files/" in seen.path else None
     with pytest.raises(AuthError, match="refused"):
         _upload(Dataset.from_folder(png_dir, name="half"), store)
     with pytest.raises(NotFoundError, match="never finished"):
@@ -170,7 +177,7 @@ def test_kill_9_mid_upload_then_rerun_sends_only_what_is_missing(
     child: list[subprocess.Popen[str]] = []
 
     def kill_after_100(seen: Seen) -> None:
-        if not killed.is_set() and len(proxy.puts("o/crash/")) >= 100:
+        if not killed.is_set() and len(_data_puts(proxy, "o/crash/")) >= 100:
             killed.set()
             os.kill(child[0].pid, signal.SIGKILL)
 

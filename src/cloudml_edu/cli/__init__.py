@@ -23,7 +23,10 @@ from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_comma
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
 from cloudml_edu.cli.train import runs_command, train_command
 
-__all__ = ["app", "main", "without_debug"]
+__all__ = ["INTERRUPTED", "app", "main", "without_debug"]
+
+#: The exit status after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 
 app = typer.Typer(
     name="cloudml-edu",
@@ -119,17 +122,30 @@ def without_debug(args: list[str]) -> tuple[list[str], bool]:
 
 
 def main() -> None:
-    """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks."""
+    """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks.
+
+    Run outside click's standalone mode, so that Ctrl-C (which typer turns into exit
+    code 130, and into ``Abort`` at a prompt) prints "interrupted" and exits 130,
+    instead of nothing (or "Aborted!" and 1).
+    """
+    from typer import rich_utils
+    from typer._click.exceptions import ClickException  # typer's own copy of click
+
     args, debug = without_debug(sys.argv[1:])
     if debug:
         os.environ["CLOUDML_DEBUG"] = "1"
     try:
-        app(args=args, prog_name="cloudml-edu")
-    except KeyboardInterrupt:
-        _common.error_line("interrupted")
-        sys.exit(130)
+        code = app(args=args, prog_name="cloudml-edu", standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
+        code = INTERRUPTED
+    except ClickException as exc:  # usage errors: formatted as typer would
+        rich_utils.rich_format_error(exc)
+        sys.exit(exc.exit_code)
     except Exception as exc:
         if os.environ.get("CLOUDML_DEBUG"):
             raise
         _common.error_line(_common.describe_error(exc))
         sys.exit(1)
+    if code == INTERRUPTED:
+        _common.error_line("interrupted")
+    sys.exit(code if isinstance(code, int) else 0)

@@ -330,7 +330,7 @@ def push_command(
             latest=False,
         )
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
-        result = PowerBIClient(group_id).push(schema, name=dataset)
+        result = PowerBIClient(group_id, timeouts=ws.config.timeouts).push(schema, name=dataset)
     except CloudMLError as exc:
         fail(exc)
     if json_output:

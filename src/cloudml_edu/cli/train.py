@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, get_args
 
 import typer
@@ -79,8 +78,7 @@ def train_command(
     """Train a classifier with one backend (or show its plan)."""
     from rich.console import Console
 
-    from cloudml_edu.dataset import Dataset
-    from cloudml_edu.trainer import Trainer
+    from cloudml_edu.trainer import Trainer, as_dataset
 
     ws = workspace_from_option(config)
     chosen: dict[str, Any] = (
@@ -102,13 +100,8 @@ def train_command(
         progress=False if json_output else None,
         **chosen,
     )
-    source = Path(dataset)
-    data = (
-        Dataset.from_folder(
-            source, skip_invalid=skip_invalid, progress=False if json_output else None
-        )
-        if source.is_dir()
-        else Dataset.load(ws, dataset)
+    data = as_dataset(
+        dataset, ws, skip_invalid=skip_invalid, progress=False if json_output else None
     )
     console = Console()
     if plan:

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._checks import check_flag, check_number, check_path, check_text
+from cloudml_edu._paths import ensure_dir
 from cloudml_edu.datasets.download import download_records
 from cloudml_edu.datasets.scan import scan_folder
 from cloudml_edu.datasets.sources import FolderSource, Source, StoreSource
@@ -63,6 +65,9 @@ class Dataset:
         unless ``skip_invalid=True`` (then they are skipped with a warning).  An empty
         class folder, or fewer than two classes, always raise.
         """
+        check_path(path, name="path")
+        check_flag(skip_invalid, name="skip_invalid")
+        check_flag(progress, name="progress", optional=True)
         if name is not None:
             check_name(name)
         root = Path(path).resolve()
@@ -90,6 +95,8 @@ class Dataset:
         ``"digits"``: scikit-learn's 1,797 handwritten digits (8x8, 10 classes), scaled
         to ``size`` x ``size`` grayscale PNGs.
         """
+        check_path(dest, name="dest")
+        check_number(size, name="size", integer=True, low=8, high=512)
         if name not in _SAMPLES:
             raise DatasetError(f"unknown sample {name!r}; choose one of: {', '.join(_SAMPLES)}")
         from cloudml_edu.samples import write_digits
@@ -141,6 +148,8 @@ class Dataset:
 
     def split(self, *, test_size: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
         """A deterministic stratified split into (train, test): same seed, same split."""
+        check_number(test_size, name="test_size")
+        check_number(seed, name="seed", integer=True)
         if not 0 < test_size < 1:
             raise DatasetError(f"test_size must be between 0 and 1, got {test_size}")
         too_small = [label for label, n in self.counts().items() if n < 2]
@@ -188,6 +197,7 @@ class Dataset:
         chosen = self._checked_name(name)
         check_version(version)
         check_layout(layout)
+        check_flag(progress, name="progress", optional=True)
         records = self.source.current(self.records)
         ws = resolve_workspace(workspace)
         manifest = self.manifest.model_copy(
@@ -210,7 +220,9 @@ class Dataset:
         Works from any source (a store version in either layout, or a folder); files
         already in ``dest`` with the right MD5 are kept, so a rerun resumes.
         """
-        root = Path(dest).resolve()
+        check_path(dest, name="dest")
+        check_flag(progress, name="progress", optional=True)
+        root = ensure_dir(Path(dest).resolve(), what="download folder")
         download_records(self.source, self.records, root, progress=progress)
         return Dataset(self.manifest, FolderSource(root))
 
@@ -257,6 +269,8 @@ class Dataset:
     def load(cls, workspace: Workspace | None, name: str, *, version: str | None = None) -> Dataset:
         """A registered dataset by name (``digits`` or ``hive_metastore.<schema>.digits``);
         its :attr:`table` is the full table name."""
+        check_text(name, name="name", example="'pets'")
+        check_text(version, name="version", optional=True, example="'1'")
         from cloudml_edu.backends import table_catalog
 
         ws = resolve_workspace(workspace)

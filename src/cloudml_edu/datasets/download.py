@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from cloudml_edu._paths import user_paths
 from cloudml_edu.datasets._transfer import bounded_map, transfer_bar
 from cloudml_edu.datasets.sources import Source
 from cloudml_edu.errors import DatasetError
@@ -34,8 +35,9 @@ def download_records(
                 f"{record.path} arrived corrupted (MD5 mismatch); run the download again",
                 bad_files=[record.path],
             )
-        partial.write_bytes(data)
-        partial.replace(target)
+        with user_paths(target, what="download target"):
+            partial.write_bytes(data)
+            partial.replace(target)
         return record.bytes
 
     with transfer_bar("downloading", todo, progress=progress) as bar:
@@ -47,12 +49,19 @@ def _target(root: Path, record: ImageRecord) -> Path:
     target = (root / record.path).resolve()
     if root not in target.parents:
         raise DatasetError(f"{record.path!r} escapes the download folder", bad_files=[record.path])
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with user_paths(target.parent, what="download folder"):
+        target.parent.mkdir(parents=True, exist_ok=True)
     return target
 
 
 def _has(root: Path, record: ImageRecord) -> bool:
     target = root / record.path
+    if target.is_dir():
+        raise DatasetError(
+            f"{target} is a folder where the download writes an image; move it away and "
+            "download again",
+            bad_files=[record.path],
+        )
     return (
         target.is_file()
         and target.stat().st_size == record.bytes

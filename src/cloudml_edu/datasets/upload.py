@@ -6,31 +6,52 @@ differs from what the store reports, verifies every sent object from the MD5 the
 store answered with, removes stale objects, and writes the manifest last.
 Interrupted anywhere (crash, Ctrl-C, network), the version has no manifest and
 never loads; a rerun sends only what is missing or different.
+
+Before anything else the upload claims the version: it creates ``_upload.json``
+(the images' fingerprint) only if absent, which the store decides atomically.  A
+second upload of *different* images to the same version meanwhile finds the claim
+and raises :class:`ConflictError` before writing anything; one of the *same* images
+goes ahead (it writes the same objects).  The claim is removed when the upload ends,
+successfully or not; one left by a killed process is taken over after
+:data:`STALE_CLAIM_SECONDS`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from cloudml_edu.datasets._transfer import bounded_map, transfer_bar
 from cloudml_edu.datasets.sources import Source
-from cloudml_edu.errors import DatasetError, NotFoundError, ServiceError
+from cloudml_edu.errors import (
+    CloudMLError,
+    ConflictError,
+    DatasetError,
+    NotFoundError,
+    ServiceError,
+)
 from cloudml_edu.manifest import (
     MANIFEST_NAME,
     ImageRecord,
     Manifest,
+    claim_key,
     file_key,
     manifest_key,
     version_prefix,
 )
 from cloudml_edu.storage.base import Store
 
-__all__ = ["read_manifest", "sync_version"]
+__all__ = ["STALE_CLAIM_SECONDS", "claim_version", "read_manifest", "sync_version"]
 
 log = logging.getLogger(__name__)
+
+#: Age after which another upload's claim counts as left by a killed process.
+STALE_CLAIM_SECONDS = 3600.0
 
 
 def read_manifest(store: Store, prefix: str) -> Manifest | None:
@@ -60,6 +81,69 @@ def sync_version(
     about ``shard_size_mb`` ("parquet").  Returns the manifest now in the store.
     """
     prefix = version_prefix(manifest.owner, manifest.name, manifest.version)
+    with claim_version(store, prefix, manifest):
+        return _sync(
+            source, manifest, store, prefix, progress=progress, shard_size_mb=shard_size_mb
+        )
+
+
+@contextmanager
+def claim_version(store: Store, prefix: str, manifest: Manifest) -> Iterator[None]:
+    """Hold the version at ``prefix`` for an upload of ``manifest``'s images (see the module doc).
+
+    Raises :class:`ConflictError`, having written nothing, while another upload of
+    different images holds it.
+    """
+    key = claim_key(prefix)
+    ours = f"{manifest.fingerprint()}:{manifest.layout}"
+    now = datetime.now(UTC)
+    body = json.dumps({"content": ours, "started": now.isoformat()}).encode()
+    if not store.put_new(key, body):
+        theirs = _read_claim(store, key)
+        # released between our two calls: claim it once more
+        if theirs is None and not store.put_new(key, body):
+            theirs = _read_claim(store, key)
+        if theirs is not None and theirs[0] != ours:
+            started = theirs[1]
+            if (now - started).total_seconds() < STALE_CLAIM_SECONDS:
+                raise ConflictError(
+                    f"another upload of different images to {prefix} started at "
+                    f"{started:%Y-%m-%d %H:%M:%S} UTC and holds it; wait for it to finish "
+                    "(`cloudml-edu dataset list` shows it complete), or upload to another "
+                    "version. If no upload is running, delete the version "
+                    "(`cloudml-edu dataset delete`) or retry after "
+                    f"{STALE_CLAIM_SECONDS / 60:g} minutes"
+                )
+            log.warning("%s: taking over a claim from %s (a killed upload?)", prefix, started)
+            store.put_bytes(key, body)
+    try:
+        yield
+    finally:
+        with suppress(CloudMLError):  # the upload's own error (if any) is the one to report
+            store.delete(key)
+
+
+def _read_claim(store: Store, key: str) -> tuple[str, datetime] | None:
+    """(content fingerprint, start time) of the claim at ``key``; None when it is gone."""
+    try:
+        data = json.loads(store.get_bytes(key))
+        return str(data["content"]), datetime.fromisoformat(data["started"])
+    except NotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        return "unreadable", datetime.fromtimestamp(0, UTC)  # stale: taken over
+
+
+def _sync(
+    source: Source,
+    manifest: Manifest,
+    store: Store,
+    prefix: str,
+    *,
+    progress: bool | None,
+    shard_size_mb: int,
+) -> Manifest:
+    """:func:`sync_version` once the version is claimed."""
     key = manifest_key(prefix)
     previous = read_manifest(store, prefix)
     same = previous is not None and (previous.fingerprint(), previous.layout) == (
@@ -70,7 +154,8 @@ def sync_version(
         log.info("%s changed: withdrawing its manifest until the new upload is verified", prefix)
         store.delete(key)
 
-    present = {info.key: info.md5 for info in store.list(f"{prefix}/")}
+    claim = claim_key(prefix)
+    present = {info.key: info.md5 for info in store.list(f"{prefix}/") if info.key != claim}
     if manifest.layout == "parquet":
         from cloudml_edu.datasets.packed import sync_shards
 

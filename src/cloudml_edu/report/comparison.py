@@ -280,10 +280,13 @@ class Comparison:
         return table
 
     def print(self, console: Console | None = None) -> None:
-        """Print the table to ``console`` (default: a new one on stdout)."""
+        """Print the table to ``console`` (default: a new one on stdout), never truncating a
+        cell: a table wider than the terminal is printed at its own width."""
         from rich.console import Console
 
-        (console or Console()).print(self.to_rich())
+        console = console or Console()
+        table = self.to_rich()
+        console.print(table, width=max(console.width, console.measure(table).maximum))
 
     def _repr_html_(self) -> str:
         from cloudml_edu._notebook import comparison_html

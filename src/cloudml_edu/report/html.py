@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import NotFoundError
 from cloudml_edu.pricing import PRICES_RECORDED
@@ -418,10 +419,9 @@ def write_report(
     from cloudml_edu.report._artifacts import RunFiles
     from cloudml_edu.report.summary import summarize
 
+    folder = ensure_dir(out, what="report folder")  # before any chart is drawn
     chosen = list(runs)
     table = comparison or compare(chosen, prices=prices)
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     overview = [
         _Chart(
             "comparison",
@@ -437,14 +437,15 @@ def write_report(
             sections.append(section)
     summaries = [summarize(dataset) for dataset in datasets]
     page = folder / "report.html"
-    page.write_text(
-        _page(title, table, overview, sections, summaries, list(new_images)), encoding="utf-8"
-    )
     report = Report(page)
-    for chart in overview + [c for s in sections for c in s.charts]:
-        path = folder / f"{chart.name}.png"
-        path.write_bytes(chart.png)
-        report.images.append(path)
+    with user_paths(folder, what="report folder"):
+        page.write_text(
+            _page(title, table, overview, sections, summaries, list(new_images)), encoding="utf-8"
+        )
+        for chart in overview + [c for s in sections for c in s.charts]:
+            path = folder / f"{chart.name}.png"
+            path.write_bytes(chart.png)
+            report.images.append(path)
     report.notes = [note for s in sections for note in s.notes]
     for note in report.notes:
         log.warning("report: %s", note)

@@ -87,6 +87,11 @@ class Store(Protocol):
         """Write a small object in one call (manifests, markers); returns the stored MD5."""
         ...
 
+    def put_new(self, key: str, data: bytes) -> bool:
+        """Create a small object only if ``key`` does not exist yet, atomically (the
+        store decides, not a check then a write); False when it already existed."""
+        ...
+
     def get_bytes(self, key: str) -> bytes:
         """Read a whole object; raises NotFoundError when missing."""
         ...

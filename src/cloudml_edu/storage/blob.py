@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from requests.utils import get_environ_proxies
 
 from cloudml_edu._secrets import install_log_filter, redact, register_secret
-from cloudml_edu.config import _ACCOUNT_RE, _CONTAINER_RE, StorageConfig
+from cloudml_edu.config import _ACCOUNT_RE, _CONTAINER_RE, StorageConfig, Timeouts
 from cloudml_edu.errors import (
     AuthError,
     CloudMLError,
@@ -33,6 +33,7 @@ from cloudml_edu.errors import (
     NotFoundError,
     ServiceError,
     ThrottledError,
+    TimeoutError,
 )
 from cloudml_edu.storage._sdk_internals import pipeline_client
 from cloudml_edu.storage.base import ObjectInfo, check_md5
@@ -65,12 +66,27 @@ def _secret(value: Secret) -> str | None:
     return plain or None
 
 
-def translate_error(exc: BaseException, *, action: str, where: str, auth: AuthKind) -> CloudMLError:
+def _timed_out(exc: BaseException) -> bool:
+    """True when ``exc`` (or the error it wraps) is a connect or read timeout."""
+    inner = getattr(exc, "inner_exception", None) or exc.__cause__
+    names = {type(exc).__name__, type(inner).__name__}
+    return any("Timeout" in n for n in names) or "timed out" in str(exc).lower()
+
+
+def translate_error(
+    exc: BaseException,
+    *,
+    action: str,
+    where: str,
+    auth: AuthKind,
+    timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen settings
+) -> CloudMLError:
     """Map an azure-core / azure-identity exception to a :class:`CloudMLError` (secrets redacted).
 
     401/403 and credential failures -> AuthError naming the setting to check; 404 ->
-    NotFoundError; 429 -> ThrottledError; other HTTP errors, connection failures and
-    timeouts (after the retries of :mod:`~cloudml_edu.storage.retry`) -> ServiceError.
+    NotFoundError; 429 -> ThrottledError; a service that stayed silent past the
+    ``timeouts`` -> TimeoutError; other HTTP errors and connection failures (after the
+    retries of :mod:`~cloudml_edu.storage.retry`) -> ServiceError.
     """
     from azure.core.exceptions import (
         ClientAuthenticationError,
@@ -101,6 +117,13 @@ def translate_error(exc: BaseException, *, action: str, where: str, auth: AuthKi
         return ThrottledError(
             f"{action}: {where} kept throttling requests ({detail}) after retries; "
             "lower [storage] max_concurrency or try again later"
+        )
+    if isinstance(exc, ServiceRequestError | ServiceResponseError) and _timed_out(exc):
+        return TimeoutError(
+            f"{action}: {where} did not answer within {timeouts.read:g} s (connect "
+            f"{timeouts.connect:g} s, {timeouts.total:g} s in all with retries); check that the "
+            "service is up and your network or proxy, then run it again (or raise [timeouts] "
+            "read/total, CLOUDML_TIMEOUTS__READ, for a slow link)"
         )
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return ServiceError(
@@ -142,8 +165,7 @@ class BlobStore:
         credential: Any = None,
         max_concurrency: int = 32,
         retry: RetrySettings = RetrySettings(),  # noqa: B008 - frozen dataclass
-        connection_timeout: float = 10.0,
-        read_timeout: float = 60.0,
+        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen settings
         block_size: int = 4 * _MiB,
         logging_enable: bool = False,
     ) -> None:
@@ -169,11 +191,12 @@ class BlobStore:
         self._block_workers = max(2, min(4, max_concurrency // 2))  # 4 MB blocks: memory bound
         self._created = False
         self._create_lock = threading.Lock()
+        self.timeouts = timeouts
         self._client_options: dict[str, Any] = {
-            "retry_policy": make_retry_policy(retry),
+            "retry_policy": make_retry_policy(retry, timeouts),
             "transport": self._transport(max_concurrency),
-            "connection_timeout": connection_timeout,
-            "read_timeout": read_timeout,
+            "connection_timeout": timeouts.connect,
+            "read_timeout": timeouts.read,
             "max_single_put_size": block_size,
             "max_block_size": block_size,
             "max_single_get_size": block_size,
@@ -190,9 +213,17 @@ class BlobStore:
 
     # ---- construction ------------------------------------------------------
     @classmethod
-    def from_config(cls, config: StorageConfig, **options: Any) -> BlobStore:
-        """A store for the ``[storage]`` section; ``options`` go to :class:`BlobStore`."""
+    def from_config(
+        cls,
+        config: StorageConfig,
+        *,
+        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen settings
+        **options: Any,
+    ) -> BlobStore:
+        """A store for the ``[storage]`` section, bounded by ``[timeouts]``; ``options`` go to
+        :class:`BlobStore`."""
         return cls(
+            timeouts=timeouts,
             container=config.container,
             account_url=config.account_url,
             account_name=config.account_name,
@@ -293,7 +324,9 @@ class BlobStore:
         return None
 
     def _fail(self, exc: BaseException, action: str) -> CloudMLError:
-        return translate_error(exc, action=action, where=self.url, auth=self._auth)
+        return translate_error(
+            exc, action=action, where=self.url, auth=self._auth, timeouts=self.timeouts
+        )
 
     # ---- Store protocol ----------------------------------------------------
     def ensure_container(self) -> None:
@@ -376,6 +409,23 @@ class BlobStore:
         self.ensure_container()
         return self._put(key, data, hashlib.md5(data).hexdigest())
 
+    def put_new(self, key: str, data: bytes) -> bool:
+        """One Put Blob with ``If-None-Match: *``: the service refuses it (409) when the
+        blob exists, so of two writers exactly one creates it."""
+        self.ensure_container()
+        headers = {
+            "x-ms-blob-type": "BlockBlob",
+            "Content-Type": "application/octet-stream",
+            "If-None-Match": "*",
+        }
+        action = f"creating {key}"
+        response = self._send("PUT", key, {}, headers, data, expect=201, action=action, also=409)
+        if response is None:
+            raise NotFoundError(
+                f"{action}: container {self.container} is gone from {self.url}; run it again"
+            )
+        return bool(response.status_code == 201)
+
     def _put(self, key: str, data: bytes, md5: str) -> str:
         """One Put Blob request.  The service checks the transactional Content-MD5, stores
         it as the blob's MD5 and answers with it: that answer is the verification, no
@@ -409,8 +459,11 @@ class BlobStore:
         *,
         expect: int,
         action: str,
+        also: int | None = None,
     ) -> Any:
-        """Send one REST request on the container (``key=None``) or a blob; 404 -> None."""
+        """Send one REST request on the container (``key=None``) or a blob; 404 -> None.
+
+        ``also`` is a second status answered as a response rather than an error."""
         from azure.core.exceptions import HttpResponseError
         from azure.core.rest import HttpRequest
 
@@ -427,7 +480,7 @@ class BlobStore:
             response.read()
             if response.status_code == 404:
                 return None
-            if response.status_code != expect:
+            if response.status_code not in (expect, also):
                 raise HttpResponseError(response=response)
         except Exception as exc:
             raise self._fail(exc, action) from exc

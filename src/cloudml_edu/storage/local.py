@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,12 +71,19 @@ class LocalStore:
                     if found is not None:
                         yield found
 
+    @staticmethod
+    def _temporary(path: Path) -> Path:
+        """A new empty file next to ``path``, unique to this writer (``.partial``: never listed)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        os.close(fd)
+        return Path(tmp)
+
     def _commit(self, key: str, write: bytes | Path, md5: str) -> str:
         """Write to a temporary name, check the MD5 of what was written, then rename: a crash
         or a file changed since it was scanned never leaves a wrong object under ``key``."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
+        tmp = self._temporary(path)
         try:
             if isinstance(write, Path):
                 shutil.copyfile(write, tmp)
@@ -96,6 +104,23 @@ class LocalStore:
 
     def put_bytes(self, key: str, data: bytes) -> str:
         return self._commit(key, data, hashlib.md5(data).hexdigest())
+
+    def put_new(self, key: str, data: bytes) -> bool:
+        """Written under a unique temporary name, then hard-linked to ``key``: the link
+        fails when ``key`` exists, so of two processes exactly one creates it."""
+        path = self._path(key)
+        tmp = self._temporary(path)
+        try:
+            tmp.write_bytes(data)
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        meta = self._meta(key)
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(hashlib.md5(data).hexdigest())
+        return True
 
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)

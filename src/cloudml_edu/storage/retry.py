@@ -15,7 +15,10 @@ The SDK's own policy does not retry 429, ignores ``Retry-After`` and has no boun
 on total time; this one retries 408, 429, 500, 502, 503, 504, connection resets
 and timeouts with exponential backoff and full jitter, waits at least what
 ``Retry-After`` (or ``x-ms-retry-after-ms``) asks, and gives up after
-``attempts`` tries or when the next wait would pass ``timeout`` seconds.
+``attempts`` tries or once ``[timeouts] total`` seconds have passed: each try's
+connect and read timeouts are cut to what is left of that budget, so a server that
+accepts connections and never answers costs at most ``total`` seconds, not
+``attempts`` times the read timeout.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu._http import RETRY_STATUSES, retry_after
+from cloudml_edu.config import Timeouts
 
 if TYPE_CHECKING:
     from azure.core.pipeline import PipelineRequest, PipelineResponse
@@ -37,16 +41,20 @@ __all__ = ["RETRY_STATUSES", "RetrySettings", "make_retry_policy", "retry_after"
 @dataclass(frozen=True, kw_only=True)
 class RetrySettings:
     """How hard to retry: ``attempts`` tries in all, backoff ``backoff * 2**n`` capped at
-    ``max_backoff`` seconds, and never waiting past ``timeout`` seconds from the first try."""
+    ``max_backoff`` seconds.  How long in all is :class:`~cloudml_edu.config.Timeouts`."""
 
     attempts: int = 6
     backoff: float = 0.5
     max_backoff: float = 20.0
-    timeout: float = 120.0
 
 
-def make_retry_policy(settings: RetrySettings) -> HTTPPolicy[Any, Any]:
-    """An azure-core pipeline policy for blob clients (pass as ``retry_policy=``)."""
+def make_retry_policy(
+    settings: RetrySettings,
+    timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen settings
+) -> HTTPPolicy[Any, Any]:
+    """An azure-core pipeline policy for blob clients (pass as ``retry_policy=``).
+
+    Every request and its retries end within ``timeouts.total`` seconds."""
     from azure.core.exceptions import AzureError, ClientAuthenticationError
 
     from cloudml_edu.storage._sdk_internals import storage_retry_policy
@@ -86,8 +94,12 @@ def make_retry_policy(settings: RetrySettings) -> HTTPPolicy[Any, Any]:
 
         def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
             state = self.configure_retries(request)
-            deadline = time.monotonic() + settings.timeout
+            deadline = time.monotonic() + timeouts.total
             while True:
+                left = max(deadline - time.monotonic(), 0.01)
+                # read by azure-core's transport for this try only
+                request.context.options["connection_timeout"] = min(timeouts.connect, left)
+                request.context.options["read_timeout"] = min(timeouts.read, left)
                 try:
                     response: PipelineResponse[Any, Any] = self.next.send(request)
                 except AzureError as err:

@@ -5,8 +5,10 @@
 ...     store = BlobStore(connection_string=proxy.connection_string, container="x")
 
 Every request is recorded in ``proxy.seen``; ``fault`` may answer a status code (429
-comes with ``Retry-After: 1``) or ``"reset"`` (the connection is closed with a TCP RST)
-instead of forwarding.  Standard library only.
+comes with ``Retry-After: 1``), ``"reset"`` (the connection is closed with a TCP RST) or
+``"hang"`` (the request is read and never answered, as from a server stopped with
+SIGSTOP) instead of forwarding.  :class:`SilentServer` accepts connections and never
+answers anything.  Standard library only.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from cloudml_edu.testing.azurite import ACCOUNT_NAME, dev_connection_string
 
-__all__ = ["Fault", "FaultProxy", "Seen"]
+__all__ = ["Fault", "FaultProxy", "Seen", "SilentServer"]
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Seen:
     status: int | str
 
 
-Fault = Callable[["Seen"], int | str | None]  # a status to answer, "reset", or None to forward
+Fault = Callable[["Seen"], int | str | None]  # a status, "reset", "hang", or None to forward
 
 
 @dataclass
@@ -50,6 +52,7 @@ class FaultProxy:
     on_forwarded: Callable[[Seen], None] | None = None
     seen: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closing: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         proxy = self
@@ -74,6 +77,12 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else None
                 entry = Seen(self.command, unquote(urlsplit(self.path).path), time.monotonic(), 0)
                 decision = proxy.fault(entry) if proxy.fault else None
+                if decision == "hang":
+                    entry.status = "hang"
+                    proxy.record(entry)
+                    proxy._closing.wait()  # until the proxy closes: the client must give up first
+                    self.close_connection = True
+                    return
                 if decision == "reset":
                     entry.status = "reset"
                     proxy.record(entry)
@@ -153,10 +162,78 @@ class FaultProxy:
             ]  # fmt: skip
 
     def close(self) -> None:
+        self._closing.set()
         self.server.shutdown()
         self.server.server_close()
 
     def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection, reads what is sent, never answers.
+
+    What a client sees of a service that hangs after the handshake: only its read
+    timeout ends the wait.  ``connections`` counts accepted connections (each retry
+    opens one after a timeout).
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self.port: int = self._sock.getsockname()[1]
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def account_url(self) -> str:
+        return f"{self.url}/{ACCOUNT_NAME}"
+
+    @property
+    def connection_string(self) -> str:
+        return dev_connection_string(self.account_url)
+
+    def _serve(self) -> None:
+        while not self._closing.is_set():
+            for conn in self._open:  # drain what clients send: uploads wait on us, not on TCP
+                try:
+                    while conn.recv(65536):
+                        pass
+                except OSError:
+                    pass
+            try:
+                accepted, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            accepted.setblocking(False)
+            self.connections += 1
+            self._open.append(accepted)
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join(timeout=5)
+        for conn in self._open:
+            conn.close()
+        self._sock.close()
+
+    def __enter__(self) -> SilentServer:
         return self
 
     def __exit__(

@@ -3,7 +3,8 @@
 Settings come from ``[azure_ml]`` or Azure ML's own ``config.json``.  The
 credential is ``DefaultAzureCredential`` unless one was attached with
 :func:`use_credential` (tests, notebooks with a custom identity).  Retries of
-429/5xx answers are azure-core's, bounded by ``[azure_ml] retry_total``.
+429/5xx answers are azure-core's, bounded by ``[azure_ml] retry_total``; every
+request's connect and read timeouts are the workspace's ``[timeouts]``.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def client_for(ws: Workspace) -> MLClient:
     if client is None:
         from azure.ai.ml import MLClient
 
-        cfg, scope = settings(ws), scope_of(ws)
+        cfg, scope, bounds = settings(ws), scope_of(ws), ws.config.timeouts
         client = MLClient(
             credential_for(ws),
             scope.subscription_id,
@@ -158,6 +159,8 @@ def client_for(ws: Workspace) -> MLClient:
             retry_total=cfg.retry_total,
             retry_backoff_factor=cfg.retry_backoff,
             retry_backoff_max=60,
+            connection_timeout=bounds.connect,
+            read_timeout=bounds.read,
         )
         _clients[ws] = client
     return client

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["error_of", "job_details", "read_metrics", "tracking_uri"]
 
 _SCOPE = "https://management.azure.com/.default"
-_TIMEOUT = 30.0
 
 
 def tracking_uri(ws: Workspace) -> str:
@@ -90,7 +89,7 @@ def job_details(ws: Workspace, name: str) -> dict[str, Any]:
     url = f"{base}/history/v1.0{scope_of(ws).arm_id}/runs/{name}/details"
     try:
         answer = requests.get(
-            url, headers={"Authorization": f"Bearer {_token(ws)}"}, timeout=_TIMEOUT
+            url, headers={"Authorization": f"Bearer {_token(ws)}"}, timeout=ws.config.timeouts.pair
         )
     except requests.RequestException:
         return {}

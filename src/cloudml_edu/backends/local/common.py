@@ -97,8 +97,28 @@ class LocalBackend:
             plan=plan,
             tracking_uri=self.workspace.tracking_uri,
         ).bind(self.workspace)
-        self.execute(run, dataset)
-        return run_poller(run, self, progress=self.progress, describe=self.describe)
+        run.save()  # listed by `cloudml-edu runs` from now on, whatever happens next
+        try:
+            self.execute(run, dataset)
+        except KeyboardInterrupt:
+            self.interrupted(run)
+            raise
+        return run_poller(
+            run, self, progress=self.progress, describe=self.describe, cancel_on_interrupt=True
+        )
+
+    def interrupted(self, run: TrainingRun) -> None:
+        """Ctrl-C inside ``begin_fit``: stop what runs on this machine, record the run Canceled."""
+        if run.status in TERMINAL:
+            return
+        self.cancel(run)  # the sdk job, if started; a no-op for in-process training
+        if run.status not in TERMINAL:
+            import mlflow
+
+            run.status, run.ended = "Canceled", datetime.now(UTC)
+            run.error = "interrupted (Ctrl-C) before it ended"
+            mlflow.MlflowClient(self.workspace.tracking_uri).set_terminated(run.id, "KILLED")
+            run.save()
 
     def describe(self, run: TrainingRun, elapsed: float) -> str:
         """The live status line while waiting on ``run``."""

@@ -25,7 +25,7 @@ def use_workspace(ws: Workspace, experiment: str) -> str:
     """Point MLflow at the workspace's store; return ``experiment``'s id (created if needed)."""
     import mlflow
 
-    mlflow.set_tracking_uri(ws.tracking_uri)
+    mlflow.set_tracking_uri(ws.ensure_tracking_store())
     return experiment_id(ws, experiment)
 
 
@@ -34,7 +34,7 @@ def active_run(ws: Workspace, run_id: str) -> Iterator[mlflow.ActiveRun]:
     """Resume the record run ``run_id`` as MLflow's active run (training logs into it)."""
     import mlflow
 
-    mlflow.set_tracking_uri(ws.tracking_uri)
+    mlflow.set_tracking_uri(ws.ensure_tracking_store())
     with mlflow.start_run(run_id=run_id) as active:
         yield active
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu.errors import ConfigError, NotFoundError
 from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.report.comparison import compare, model_family
@@ -113,19 +114,20 @@ class StarSchema:
         self, out: str | os.PathLike[str], *, formats: Sequence[Format] = ("parquet", "csv")
     ) -> list[Path]:
         """Write ``<table>.parquet`` / ``<table>.csv`` under ``out``; returns the files."""
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
+        unknown = sorted(set(formats) - {"parquet", "csv"})
+        if unknown:
+            raise ConfigError(f"unknown export format {unknown[0]!r}; use parquet or csv")
+        folder = ensure_dir(out, what="Power BI export folder")
         written = []
-        for name, frame in self.tables.items():
-            for fmt in formats:
-                path = folder / f"{name}.{fmt}"
-                if fmt == "parquet":
-                    frame.to_parquet(path, index=False, engine="pyarrow")
-                elif fmt == "csv":
-                    frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
-                else:
-                    raise ConfigError(f"unknown export format {fmt!r}; use parquet or csv")
-                written.append(path)
+        with user_paths(folder, what="Power BI export folder"):
+            for name, frame in self.tables.items():
+                for fmt in formats:
+                    path = folder / f"{name}.{fmt}"
+                    if fmt == "parquet":
+                        frame.to_parquet(path, index=False, engine="pyarrow")
+                    else:
+                        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+                    written.append(path)
         return written
 
     def upload(

@@ -30,7 +30,8 @@ from tenacity import (
 
 from cloudml_edu._http import error_for_status, retry_after
 from cloudml_edu._secrets import install_log_filter, redact, register_secret
-from cloudml_edu.errors import AuthError, ServiceError
+from cloudml_edu.config import Timeouts
+from cloudml_edu.errors import AuthError, ServiceError, TimeoutError
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
@@ -168,7 +169,8 @@ class PowerBIClient:
     """A small client for Power BI push datasets in one workspace (``group_id``).
 
     ``credential`` defaults to ``azure.identity.DefaultAzureCredential()``; ``session``,
-    ``clock`` and ``sleep`` are injectable for tests.
+    ``clock`` and ``sleep`` are injectable for tests.  Each call, with its retries, ends
+    within ``timeouts.total`` seconds (``[timeouts]`` of the workspace).
     """
 
     def __init__(
@@ -180,16 +182,15 @@ class PowerBIClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 6,
-        max_wait: float = 300.0,
-        timeout: float = 60.0,
+        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen settings
     ) -> None:
         install_log_filter()
         self.group_id = group_id
         self._credential = credential
         self._session = session or requests.Session()
-        self._sleep = sleep
+        self._sleep, self._clock = sleep, clock
         self._limiter = RateLimiter(clock=clock, sleep=sleep)
-        self._max_attempts, self._max_wait, self._timeout = max_attempts, max_wait, timeout
+        self._max_attempts, self._timeouts = max_attempts, timeouts
         self._token: tuple[str, float] | None = None
 
     def __repr__(self) -> str:
@@ -225,18 +226,27 @@ class PowerBIClient:
         """
         url = f"{self.base}/{path}"
         idempotent = method != "POST"
+        bounds = self._timeouts
+        deadline = self._clock() + bounds.total
 
         def attempt() -> requests.Response:
             if method == "POST":
                 self._limiter.acquire()
+            left = max(deadline - self._clock(), 0.01)
             try:
                 response = self._session.request(
                     method,
                     url,
                     json=body,
-                    timeout=self._timeout,
+                    timeout=(min(bounds.connect, left), min(bounds.read, left)),
                     headers={"Authorization": f"Bearer {self._bearer()}"},
                 )
+            except requests.Timeout as exc:
+                raise TimeoutError(
+                    f"Power BI {method} {path} did not answer within {bounds.read:g} s "
+                    f"({bounds.total:g} s in all with retries); check your network and "
+                    "https://status.powerbi.com, then push again (or raise [timeouts] read/total)"
+                ) from exc
             except requests.ConnectionError as exc:
                 raise ServiceError(
                     redact(f"cannot reach Power BI ({exc}); check the network")
@@ -247,9 +257,9 @@ class PowerBIClient:
 
         retrying = Retrying(
             retry=retry_if_exception_type(
-                (_RetryableError, ServiceError) if idempotent else _RetryableError
+                (_RetryableError, ServiceError, TimeoutError) if idempotent else _RetryableError
             ),
-            stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_wait),
+            stop=stop_after_attempt(self._max_attempts) | stop_after_delay(bounds.total),
             wait=_retry_after,
             sleep=self._sleep,
             reraise=True,
