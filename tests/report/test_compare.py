@@ -143,3 +143,13 @@ def test_failed_runs_are_listed_with_empty_metrics() -> None:
     table.print(console)
     failed_line = next(line for line in console.export_text().splitlines() if "ffffffff" in line)
     assert failed_line.count("—") >= 3
+
+
+def test_a_narrow_terminal_never_truncates_a_cell(trained: Trained) -> None:
+    table = compare(trained.student)
+    console = Console(record=True, width=60)
+    table.print(console)
+    text = console.export_text()
+    assert "…" not in text
+    for run in trained.student:
+        assert run.id[:8] in text and run.dataset in text

@@ -286,7 +286,13 @@ class Comparison:
 
         console = console or Console()
         table = self.to_rich()
-        console.print(table, width=max(console.width, console.measure(table).maximum))
+        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+        width = console.width
+        console.width = max(width, natural)
+        try:
+            console.print(table)
+        finally:
+            console.width = width
 
     def _repr_html_(self) -> str:
         from cloudml_edu._notebook import comparison_html
