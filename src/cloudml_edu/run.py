@@ -10,12 +10,17 @@ reading many students' runs from one store.
 from __future__ import annotations
 
 import builtins
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu._polling import Poller
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
@@ -37,6 +42,8 @@ __all__ = [
     "run_poller",
 ]
 
+#: The plan itself, as JSON, in every folder ``Plan.write`` fills.
+PLAN_FILE = "plan.json"
 RunStatus = Literal["NotStarted", "Running", "Completed", "Failed", "Canceled"]
 TERMINAL: frozenset[str] = frozenset({"Completed", "Failed", "Canceled"})
 
@@ -61,6 +68,11 @@ class Plan(BaseModel):
     estimated_minutes: float = 0.0
     estimated_cost_usd: float = 0.0
     price_source: str = ""
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description="What `write` puts in a folder besides plan.json: relative path -> text "
+        "(Azure ML CLI v2 YAML for a cloud plan)",
+    )
 
     def __str__(self) -> str:
         lines = [
@@ -69,7 +81,39 @@ class Plan(BaseModel):
             f"estimated cost ${self.estimated_cost_usd:.2f}",
         ]
         lines += [f"  {i}. {step.name}: {step.action}" for i, step in enumerate(self.steps, 1)]
+        if self.files:
+            lines.append("files: " + ", ".join(sorted(self.files)))
         return "\n".join(lines)
+
+    def write(self, folder: str | os.PathLike[str]) -> builtins.list[Path]:
+        """Write ``plan.json`` and :attr:`files` into ``folder``; return the paths written.
+
+        The folder is created and checked writable first; every file is written
+        to a staging folder inside it and moved into place only when all are
+        written, so a failure (a full disk) leaves no half-written set.
+        """
+        documents = {PLAN_FILE: self.model_dump_json(indent=1, exclude={"files"}), **self.files}
+        for rel in documents:
+            parts = PurePosixPath(rel).parts
+            if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
+                raise ConfigError(f"plan file {rel!r} is not a relative path inside the folder")
+        target = ensure_dir(folder, what="plan folder")
+        written: builtins.list[Path] = []
+        with user_paths(target, what="plan folder"):
+            staging = Path(tempfile.mkdtemp(prefix=".plan-", dir=target))
+            try:
+                for rel, text in documents.items():
+                    staged = staging / rel
+                    staged.parent.mkdir(parents=True, exist_ok=True)
+                    staged.write_text(text, encoding="utf-8")
+                for rel in documents:
+                    final = target / rel
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    (staging / rel).replace(final)
+                    written.append(final)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return written
 
 
 class StepRecord(BaseModel):

@@ -25,6 +25,13 @@ def train_command(
     plan: Annotated[
         bool, typer.Option("--plan", help="Only show what would run and cost.")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="With --plan: write plan.json and the Azure ML CLI v2 YAML into this folder.",
+        ),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -32,8 +39,11 @@ def train_command(
     from rich.console import Console
 
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.errors import ConfigError
     from cloudml_edu.trainer import Trainer
 
+    if out is not None and not plan:
+        raise ConfigError("--out writes the files of a plan; add --plan")
     ws = workspace_from_option(config)
     trainer = Trainer(
         backend,
@@ -50,10 +60,13 @@ def train_command(
     console = Console()
     if plan:
         found = trainer.plan(data)
+        written = found.write(out) if out is not None else []
         if json_output:
             print_json(found.model_dump(mode="json"))
         else:
             console.print(str(found))
+            for path in written:
+                console.print(f"wrote {path}", highlight=False)
         return
     run = trainer.fit(data)
     if json_output:
