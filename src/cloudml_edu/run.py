@@ -168,6 +168,11 @@ class RemoteJob(BaseModel):
     nodes: int = 1
     started: datetime | None = None
     ended: datetime | None = None
+    attached: bool = Field(
+        default=False,
+        description="Built outside cloudml-edu (by hand in a studio) and attached with "
+        "TrainingRun.from_job",
+    )
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -209,6 +214,19 @@ class TrainingRun(BaseModel):
         from cloudml_edu import run_store
 
         return cls._loaded(run_store.load_record(workspace, run_id), workspace)
+
+    @classmethod
+    def from_job(cls, workspace: Workspace, name: str, *, target: str = "azureml") -> TrainingRun:
+        """Attach the cloud job ``name`` built outside cloudml-edu (a Designer canvas pipeline).
+
+        The job gets a record in the workspace's run store, with its status,
+        times, steps and metrics read from the service, so it is listed and
+        compared with the library's runs.  Attaching the same job again returns
+        its record, refreshed.
+        """
+        from cloudml_edu.backends import attach_job
+
+        return attach_job(target, workspace, name)
 
     @classmethod
     def list(cls, workspace: Workspace, *, owner: str | None = None) -> builtins.list[TrainingRun]:

@@ -16,9 +16,18 @@ from cloudml_edu.errors import ConfigError
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import Backend
     from cloudml_edu.options import TrainOptions
+    from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["BACKENDS", "REGISTRY", "load_backend", "open_backend", "target_for"]
+__all__ = [
+    "BACKENDS",
+    "JOB_ATTACHERS",
+    "REGISTRY",
+    "attach_job",
+    "load_backend",
+    "open_backend",
+    "target_for",
+]
 
 #: (backend name, target) -> "module:class"
 REGISTRY: dict[tuple[str, str], str] = {
@@ -28,6 +37,8 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("designer", "azureml"): "cloudml_edu.backends.azureml.designer:AzureDesignerBackend",
     ("sdk", "azureml"): "cloudml_edu.backends.azureml.sdk:AzureSdkBackend",
 }
+#: target -> "module:function(workspace, job name) -> TrainingRun" attaching a hand-built job.
+JOB_ATTACHERS: dict[str, str] = {"azureml": "cloudml_edu.backends.azureml.attach:attach_job"}
 #: The cloud service each backend targets when the workspace configures it.
 CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}
 BACKENDS: tuple[str, ...] = ("designer", "sdk", "automl")
@@ -66,3 +77,16 @@ def open_backend(
     cls = getattr(importlib.import_module(module_name), class_name)
     backend: Backend = cls(workspace, options, progress=progress)
     return backend
+
+
+def attach_job(target: str, workspace: Workspace, name: str) -> TrainingRun:
+    """Record the hand-built job ``name`` of ``target`` as a run (see ``TrainingRun.from_job``)."""
+    path = JOB_ATTACHERS.get(target)
+    if path is None:
+        raise ConfigError(
+            f"cannot attach jobs of {target!r}; attachable targets: {', '.join(JOB_ATTACHERS)}"
+        )
+    module_name, function_name = path.split(":")
+    attach = getattr(importlib.import_module(module_name), function_name)
+    run: TrainingRun = attach(workspace, name)
+    return run

@@ -19,7 +19,7 @@ from cloudml_edu.cli import _common
 from cloudml_edu.cli.dataset import app as dataset_app
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
-from cloudml_edu.cli.train import runs_command, train_command
+from cloudml_edu.cli.train import runs_app, train_command
 
 __all__ = ["app", "main"]
 
@@ -94,7 +94,7 @@ def demo_command(
 
 
 app.command("train")(train_command)
-app.command("runs")(runs_command)
+app.add_typer(runs_app, name="runs")
 app.add_typer(dataset_app, name="dataset", help="Upload and manage image datasets.")
 app.command("deploy")(deploy_command)
 app.command("predict")(predict_command)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
 
-__all__ = ["runs_command", "train_command"]
+if TYPE_CHECKING:
+    from cloudml_edu.run import TrainingRun
+
+__all__ = ["runs_app", "train_command"]
 
 
 def train_command(
@@ -76,25 +79,69 @@ def train_command(
         console.print(f"model: {run.model}")
 
 
+runs_app = typer.Typer(
+    help="List training runs (local and cloud), or attach a cloud job built by hand.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@runs_app.callback()
 def runs_command(
+    ctx: typer.Context,
     owner: Annotated[str | None, typer.Option(help="Only this owner's runs.")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """List training runs in the workspace, newest first."""
-    from rich.console import Console
-    from rich.table import Table
-
     from cloudml_edu.run import TrainingRun
 
+    if ctx.invoked_subcommand is not None:
+        return
     runs = TrainingRun.list(workspace_from_option(config), owner=owner)
     if json_output:
         print_json([r.model_dump(mode="json") for r in runs])
         return
-    table = Table("run", "backend", "owner", "dataset", "status", "accuracy", "seconds")
+    _print_runs(runs)
+
+
+@runs_app.command("attach")
+def attach_command(
+    name: Annotated[str, typer.Argument(help="The job's Name (Overview tab in the studio).")],
+    target: Annotated[str, typer.Option(help="The service the job ran on.")] = "azureml",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Attach a job built by hand (a Designer canvas pipeline) so `runs` and `compare` show it."""
+    from cloudml_edu.run import TrainingRun
+
+    run = TrainingRun.from_job(workspace_from_option(config), name, target=target)
+    if json_output:
+        print_json(run.model_dump(mode="json"))
+        return
+    _print_runs([run])
+    if run.remote is not None and run.remote.url:
+        typer.echo(f"studio: {run.remote.url}")
+
+
+def _print_runs(runs: list[TrainingRun]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "backend", "target", "owner", "dataset", "status", "accuracy", "seconds")
     for r in runs:
         accuracy = f"{r.metrics.accuracy:.4f}" if r.metrics else "-"
+        backend = (
+            f"{r.backend} (attached)" if r.remote is not None and r.remote.attached else r.backend
+        )
         table.add_row(
-            r.id[:8], r.backend, r.owner, r.dataset, r.status, accuracy, f"{r.seconds:.1f}"
+            r.id[:8],
+            backend,
+            r.target,
+            r.owner,
+            r.dataset,
+            r.status,
+            accuracy,
+            f"{r.seconds:.1f}",
         )
     Console().print(table)

@@ -54,6 +54,8 @@ DEFAULT_METRICS: dict[str, float] = {
     "train_seconds": 0.5,
 }
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding")
+#: The steps of a small pipeline built by hand in the Designer canvas.
+CANVAS_STEPS = ["Import Data", "Split Data", "Train Model", "Score Model", "Evaluate Model"]
 
 
 def _fake_jwt(audience: str = "https://management.azure.com") -> str:
@@ -107,6 +109,7 @@ class JobScript:
     metrics: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     error: str | None = None
     seen: int = 0
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: datetime | None = None
     ended: datetime | None = None
 
@@ -164,7 +167,7 @@ class FakeAzureML:
         self.service_host = f"https://{region}.api.azureml.ms"
         self.storage_account = "fakeamlstore"
         self.requests: list[SentRequest] = []
-        self.jobs: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}  # as PUT by the client, or added by add_job
         self.resources: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, bytes] = {}
         self.scripts: dict[str, JobScript] = {}
@@ -198,6 +201,78 @@ class FakeAzureML:
             self._next_scripts.append(script)
         else:
             self.scripts[name] = script
+        return script
+
+    def add_compute(
+        self, name: str, *, vm_size: str = "Standard_DS3_v2", tags: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A compute cluster that exists already (made in the studio), scaled to 0 nodes."""
+        body = {
+            "location": self.region,
+            "tags": dict(tags or {}),
+            "properties": {
+                "computeType": "AmlCompute",
+                "properties": {
+                    "vmSize": vm_size,
+                    "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2},
+                    "currentNodeCount": 0,
+                },
+            },
+        }
+        return self._store(f"computes/{name}", body)
+
+    def add_job(
+        self,
+        name: str,
+        *,
+        steps: list[str] | None = None,
+        command: str | None = None,
+        compute: str = "cpu-cluster",
+        vm_size: str = "Standard_DS3_v2",
+        experiment: str = "designer-lab",
+        inputs: dict[str, str] | None = None,
+        statuses: list[str] | None = None,
+        metrics: dict[str, float] | None = None,
+        error: str | None = None,
+    ) -> JobScript:
+        """A job built by hand in the studio: a Designer pipeline of ``steps`` (display
+        names, e.g. ``"Evaluate Model"``), or a command job when ``command`` is given.
+
+        Its compute exists (``vm_size``); ``inputs`` maps input names to data asset ids.
+        """
+        if f"computes/{compute}" not in self.resources:
+            self.add_compute(compute, vm_size=vm_size)
+        compute_id = f"{self.arm_id}/computes/{compute}"
+        props: dict[str, Any] = {
+            "displayName": name.replace("_", " "),
+            "experimentName": experiment,
+            "inputs": {
+                k: {"jobInputType": "uri_folder", "uri": v} for k, v in (inputs or {}).items()
+            },
+            "tags": {},
+        }
+        if command is not None:
+            props.update(
+                jobType="Command",
+                command=command,
+                computeId=compute_id,
+                environmentId="azureml://registries/azureml/environments/sklearn-1.5/versions/1",
+                resources={"instanceCount": 1},
+            )
+        else:
+            props.update(
+                jobType="Pipeline",
+                settings={"default_compute": compute_id},
+                jobs={_slug(step): _canvas_node(step) for step in steps or CANVAS_STEPS},
+            )
+        self.jobs[name] = {"properties": props}
+        script = self.script_job(
+            name, statuses=statuses or ["Completed"], metrics=metrics, error=error
+        )
+        now = datetime.now(UTC)  # built 4 minutes ago; a finished one ran for the last 3
+        script.created = now - timedelta(minutes=4)
+        if script.statuses[0] in TERMINAL:
+            script.started, script.ended = now - timedelta(minutes=3), now
         return script
 
     def fail(
@@ -497,7 +572,7 @@ class FakeAzureML:
             }
         }
         script = self.scripts[name]
-        view["systemData"] = {"createdAt": datetime.now(UTC).isoformat()}
+        view["systemData"] = {"createdAt": script.created.isoformat()}
         if script.started is not None:
             props.setdefault("properties", {})["StartTimeUtc"] = script.started.isoformat()
         if script.ended is not None:
@@ -558,11 +633,12 @@ class FakeAzureML:
     def _child_run(self, parent: str, child: str) -> dict[str, Any]:
         node = child[len(parent) + 1 :]
         script = self.scripts[parent]
+        nodes = self.jobs[parent].get("properties", {}).get("jobs", {}) or {}
         run: dict[str, Any] = {
             "runId": child,
             "parentRunId": parent,
             "rootRunId": parent,
-            "displayName": node,
+            "displayName": (nodes.get(node) or {}).get("displayName") or node,
             "status": script.status,
             "runType": "azureml.StepRun",
             "properties": {"azureml.nodeid": node},
@@ -655,6 +731,20 @@ class FakeAzureML:
             return self._json(200, self.predictions(body))
         rows = (body or {}).get("input_data", {}).get("data", [])
         return self._json(200, [{"label": "0", "score": 1.0, "p:0": 1.0} for _ in rows])
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"\W+", "_", text.lower()).strip("_")
+
+
+def _canvas_node(step: str) -> dict[str, Any]:
+    """A Designer canvas node as the service returns it: a built-in component, a display name."""
+    return {
+        "type": "command",
+        "name": _slug(step),
+        "displayName": step,
+        "componentId": f"azureml://registries/azureml/components/{_slug(step)}/versions/0.0.1",
+    }
 
 
 def _http_date() -> str:

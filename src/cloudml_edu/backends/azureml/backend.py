@@ -146,6 +146,7 @@ class AzureMLBackend:
             status=_status_text(created.status),
             compute=submission.compute or "serverless",
             nodes=1,
+            details={"vm_size": self.settings.vm_size},
         )
         run.status = STATUS.get(run.remote.status, "NotStarted")
         self._save(run)
@@ -175,6 +176,11 @@ class AzureMLBackend:
             job = client_for(self.workspace).jobs.get(remote.name)
         except Exception as exc:
             raise translate(exc, action=f"read job {remote.name}", ws=self.workspace) from exc
+        return self.observe(run, job)
+
+    def observe(self, run: TrainingRun, job: Any) -> TrainingRun:
+        """Update ``run`` from ``job`` (as ``jobs.get`` returned it); read the outcome once it ended."""
+        remote = _remote(run)
         native = _status_text(job.status)
         if native != remote.status:
             remote.status = native
@@ -212,7 +218,8 @@ class AzureMLBackend:
         details = service.job_details(self.workspace, remote.name)
         remote.started = _parse_time(details.get("startTimeUtc")) or remote.started
         remote.ended = _parse_time(details.get("endTimeUtc")) or datetime.now(UTC)
-        run.ended = datetime.now(UTC)
+        # an attached job may have ended long before it was attached: its wall time is the job's
+        run.ended = remote.ended if remote.attached else datetime.now(UTC)
         if run.status != "Completed":
             run.error = service.error_of(details) or f"the job ended {remote.status}"
             return
@@ -220,17 +227,17 @@ class AzureMLBackend:
         metrics = service.read_metrics(self.workspace, self.metrics_run(run))
         seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
         node_hours = max(seconds, 0.0) / 3600 * remote.nodes
-        sku = "serverless" if remote.compute == "serverless" else self.settings.vm_size
-        cost = estimate_cost(
-            self.settings.vm_size, node_hours, overrides=self.workspace.config.prices
-        )
+        vm_size = str(remote.details.get("vm_size") or self.settings.vm_size)
+        sku = "serverless" if remote.compute == "serverless" else vm_size
+        cost = estimate_cost(vm_size, node_hours, overrides=self.workspace.config.prices)
         run.metrics = metrics.model_copy(
             update={
                 "compute": Compute(sku=sku, nodes=remote.nodes, node_hours=round(node_hours, 4)),
                 "cost_usd": cost,
             }
         )
-        run.model = self.model_uri(run)
+        # a hand-built job's model is wherever its author put it: deploy it from the studio
+        run.model = None if remote.attached else self.model_uri(run)
 
     def model_uri(self, run: TrainingRun) -> str:
         """Where the job's MLflow model is (the job's ``model`` artifact folder)."""

@@ -168,7 +168,9 @@ class AzureDesignerBackend(AzureMLBackend):
             (
                 StepRecord(
                     name=str(child.display_name or child.name),
-                    component=f"cloudml_edu_{child.display_name}",
+                    component=f"cloudml_edu_{child.display_name}"
+                    if child.display_name in order
+                    else str(child.display_name or child.name),
                     status=STATUS.get(str(getattr(child.status, "value", child.status)), "Running"),
                     outputs={
                         k: f"azureml://jobs/{child.name}/outputs/{k}" for k in _outputs(child)
@@ -179,7 +181,8 @@ class AzureDesignerBackend(AzureMLBackend):
             ),
             key=lambda s: order.get(s.name, len(order)),
         )
-        evaluate = [c for c in children if c.display_name == "evaluate"]
+        # ours is "evaluate"; a Designer canvas pipeline's is "Evaluate Model"
+        evaluate = [c for c in children if str(c.display_name).lower().startswith("evaluate")]
         run.remote.details["evaluate_job"] = evaluate[0].name if evaluate else run.remote.name
 
     def metrics_run(self, run: TrainingRun) -> str:
