@@ -2,7 +2,8 @@
 
 Each ``ensure_*`` asks first and creates only what is missing, so a second
 ``fit`` of the same dataset with the same library version creates nothing and
-uploads nothing (code assets are looked up by content hash by azure-ai-ml).
+uploads nothing (code assets are looked up by content hash by azure-ai-ml);
+what was found once is remembered in :mod:`.known` and not asked for again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu.backends.azureml import known
 from cloudml_edu.backends.azureml.connection import owned_name, owner_tags, settings, translate
 
 if TYPE_CHECKING:
@@ -86,11 +88,17 @@ def data_entity(ws: Workspace, dataset: Dataset) -> Any:
     )
 
 
-def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset) -> str:
-    """The ``azureml:<name>:<version>`` id of the dataset's uri_folder asset, made when missing."""
+def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset, *, trust_known: bool) -> str:
+    """The ``azureml:<name>:<version>`` id of the dataset's uri_folder asset, made when missing.
+
+    With ``trust_known``, a version this workspace folder has seen is not asked for again.
+    """
     from azure.core.exceptions import ResourceNotFoundError
 
     name, version = data_asset_name(ws, dataset)
+    asset_id = f"azureml:{name}:{version}"
+    if trust_known and known.is_known(ws, "data", asset_id):
+        return asset_id
     try:
         client.data.get(name, version=version)
     except ResourceNotFoundError:
@@ -100,7 +108,8 @@ def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset) -> str:
             raise translate(exc, action=f"create data asset {name}", ws=ws) from exc
     except Exception as exc:
         raise translate(exc, action=f"look up data asset {name}", ws=ws) from exc
-    return f"azureml:{name}:{version}"
+    known.remember(ws, "data", asset_id)
+    return asset_id
 
 
 def cluster_entity(ws: Workspace) -> Any:
@@ -118,13 +127,20 @@ def cluster_entity(ws: Workspace) -> Any:
     )
 
 
-def ensure_compute(ws: Workspace, client: MLClient, *, timeout: float = 600.0) -> str | None:
-    """The cluster's name (created with min 0 nodes when missing), or None for serverless."""
+def ensure_compute(
+    ws: Workspace, client: MLClient, *, trust_known: bool, timeout: float = 600.0
+) -> str | None:
+    """The cluster's name (created with min 0 nodes when missing), or None for serverless.
+
+    With ``trust_known``, a cluster this workspace folder has seen is not asked for again.
+    """
     from azure.core.exceptions import ResourceNotFoundError
 
     cfg = settings(ws)
     if cfg.serverless:
         return None
+    if trust_known and known.is_known(ws, "compute", cfg.compute):
+        return cfg.compute
     try:
         client.compute.get(cfg.compute)
     except ResourceNotFoundError:
@@ -134,6 +150,7 @@ def ensure_compute(ws: Workspace, client: MLClient, *, timeout: float = 600.0) -
             raise translate(exc, action=f"create compute cluster {cfg.compute}", ws=ws) from exc
     except Exception as exc:
         raise translate(exc, action=f"look up compute {cfg.compute}", ws=ws) from exc
+    known.remember(ws, "compute", cfg.compute)
     return cfg.compute
 
 

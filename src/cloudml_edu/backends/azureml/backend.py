@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu._polling import Poller
-from cloudml_edu.backends.azureml import assets, service
+from cloudml_edu.backends.azureml import assets, known, service
 from cloudml_edu.backends.azureml.connection import (
     client_for,
     owned_name,
@@ -23,7 +23,7 @@ from cloudml_edu.backends.azureml.connection import (
     settings,
     translate,
 )
-from cloudml_edu.errors import BackendError, CloudMLError
+from cloudml_edu.errors import BackendError, CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.run import Plan, PlanStep, RemoteJob, RunStatus, TrainingRun
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class AzureMLBackend:
         """Extra plan steps (the designer's components); none by default."""
         return []
 
-    def prepare(self, submission: Submission) -> None:
+    def prepare(self, submission: Submission, *, trust_known: bool) -> None:
         """Register what the job refers to (the designer's components); nothing by default."""
 
     def collect(self, run: TrainingRun) -> None:
@@ -121,21 +121,16 @@ class AzureMLBackend:
     def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
         """Ensure data, compute and code, submit the job, and return a poller on it."""
         run = self._new_record(dataset)
-        client = client_for(self.workspace)
         job_name = owned_name(self.workspace, f"{self.name}-{uuid.uuid4().hex[:10]}", limit=60)
         job_name = job_name.replace("-", "_")
         try:
-            submission = Submission(
-                assets.ensure_data(self.workspace, client, dataset),
-                assets.code_snapshot(self.workspace),
-                assets.ensure_compute(self.workspace, client),
-            )
-            self.prepare(submission)
-            job = self.build_job(submission, name=job_name)
             try:
-                created = client.jobs.create_or_update(job)
-            except Exception as exc:
-                raise translate(exc, action=f"submit job {job_name}", ws=self.workspace) from exc
+                submission, created = self._submit(dataset, job_name, trust_known=True)
+            except (NotFoundError, ConfigError):
+                if not known.forget(self.workspace):
+                    raise
+                # something this folder remembered is gone (a deleted cluster): ask for all
+                submission, created = self._submit(dataset, job_name, trust_known=False)
         except CloudMLError as exc:
             self._fail(run, str(exc))
             raise
@@ -151,6 +146,23 @@ class AzureMLBackend:
         run.status = STATUS.get(run.remote.status, "NotStarted")
         self._save(run)
         return self.poller(run)
+
+    def _submit(
+        self, dataset: Dataset, job_name: str, *, trust_known: bool
+    ) -> tuple[Submission, Any]:
+        """Ensure data, code, compute and (designer) components; submit; the created job."""
+        client = client_for(self.workspace)
+        submission = Submission(
+            assets.ensure_data(self.workspace, client, dataset, trust_known=trust_known),
+            assets.code_snapshot(self.workspace),
+            assets.ensure_compute(self.workspace, client, trust_known=trust_known),
+        )
+        self.prepare(submission, trust_known=trust_known)
+        job = self.build_job(submission, name=job_name)
+        try:
+            return submission, client.jobs.create_or_update(job)
+        except Exception as exc:
+            raise translate(exc, action=f"submit job {job_name}", ws=self.workspace) from exc
 
     def poller(self, run: TrainingRun) -> Poller[TrainingRun]:
         """A poller following ``run``'s job until it ends."""
