@@ -54,6 +54,8 @@ DEFAULT_METRICS: dict[str, float] = {
     "train_seconds": 0.5,
 }
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding")
+#: The primary key of every fake online endpoint.
+ENDPOINT_KEY = "fake-primary-key"
 #: The steps of a small pipeline built by hand in the Designer canvas.
 CANVAS_STEPS = ["Import Data", "Split Data", "Train Model", "Score Model", "Evaluate Model"]
 
@@ -99,6 +101,7 @@ class SentRequest:
     body: Any
     size: int
     at: float = field(default_factory=time.monotonic)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,6 +175,9 @@ class FakeAzureML:
         self.blobs: dict[str, bytes] = {}
         self.scripts: dict[str, JobScript] = {}
         self.predictions: Callable[[dict[str, Any]], Any] | None = None
+        self.deployment_logs = ""
+        self._deployment_states: list[list[str]] = []
+        self._rollouts: dict[str, list[str]] = {}
         self._next_scripts: list[JobScript] = []
         self._faults: list[_Fault] = []
         self._mock: responses.RequestsMock | None = None
@@ -204,9 +210,14 @@ class FakeAzureML:
         return script
 
     def add_compute(
-        self, name: str, *, vm_size: str = "Standard_DS3_v2", tags: dict[str, str] | None = None
+        self,
+        name: str,
+        *,
+        vm_size: str = "Standard_DS3_v2",
+        tags: dict[str, str] | None = None,
+        nodes: int = 0,
     ) -> dict[str, Any]:
-        """A compute cluster that exists already (made in the studio), scaled to 0 nodes."""
+        """A compute cluster that exists already (made in the studio), with ``nodes`` busy."""
         body = {
             "location": self.region,
             "tags": dict(tags or {}),
@@ -215,7 +226,7 @@ class FakeAzureML:
                 "properties": {
                     "vmSize": vm_size,
                     "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2},
-                    "currentNodeCount": 0,
+                    "currentNodeCount": nodes,
                 },
             },
         }
@@ -274,6 +285,20 @@ class FakeAzureML:
         if script.statuses[0] in TERMINAL:
             script.started, script.ended = now - timedelta(minutes=3), now
         return script
+
+    def script_deployment(self, states: list[str], *, logs: str = "") -> None:
+        """The provisioning states the next deployment reports in turn (GETs), and its log."""
+        self._deployment_states.append(list(states))
+        self.deployment_logs = logs
+
+    @property
+    def endpoints(self) -> dict[str, dict[str, Any]]:
+        """Online endpoint bodies as stored, by name."""
+        return {
+            k.split("/")[1]: v
+            for k, v in self.resources.items()
+            if k.startswith("onlineEndpoints/") and k.count("/") == 1
+        }
 
     def fail(
         self,
@@ -391,7 +416,10 @@ class FakeAzureML:
             except ValueError:
                 body = None
         method = str(request.method)
-        self.requests.append(SentRequest(method, url, parts.path, query, body, len(data)))
+        headers = {str(k): str(v) for k, v in request.headers.items()}
+        self.requests.append(
+            SentRequest(method, url, parts.path, query, body, len(data), headers=headers)
+        )
         for fault in self._faults:
             if fault.times > 0 and fault.method == method and fault.pattern.search(parts.path):
                 fault.times -= 1
@@ -402,7 +430,7 @@ class FakeAzureML:
         if host.endswith(".blob.core.windows.net"):
             return self._blob(method, parts.path, query, data, request)
         if host.endswith(".inference.ml.azure.com"):
-            return self._score(host, body)
+            return self._score(host, body, str(request.headers.get("Authorization", "")))
         if url.startswith(self.service_host):
             return self._service(method, parts.path, query)
         return self._error(404, "NoSuchHost", f"the fake Azure ML does not serve {host}")
@@ -433,7 +461,16 @@ class FakeAzureML:
         if segments[-1] == "startPendingUpload":
             return self._pending_upload(segments)
         if kind == "onlineEndpoints" and segments[-1] == "listKeys":
-            return self._json(200, {"primaryKey": "fake-primary-key", "secondaryKey": "fake-2"})
+            return self._json(200, {"primaryKey": ENDPOINT_KEY, "secondaryKey": "fake-2"})
+        if kind == "onlineEndpoints" and segments[-1] == "getLogs":
+            return self._json(200, {"content": self.deployment_logs})
+        if kind == "computes" and segments[-1] == "listNodes":
+            compute = self.resources.get("/".join(segments[:2]), {})
+            busy = compute.get("properties", {}).get("properties", {}).get("currentNodeCount", 0)
+            nodes = [{"nodeId": f"node-{i}", "nodeState": "running"} for i in range(busy)]
+            return self._json(200, {"nodes": nodes})
+        if kind == "onlineEndpoints" and len(segments) == 4 and method == "GET":
+            return self._deployment(segments)
         if kind == "datastores":
             return self._datastores(segments)
         key = "/".join(segments)
@@ -473,9 +510,23 @@ class FakeAzureML:
             props.setdefault("traffic", {})
         if segments[0] == "computes":
             props.setdefault("properties", {})
+        if segments[0] == "onlineEndpoints" and len(segments) == 4:  # a deployment
+            states = self._deployment_states.pop(0) if self._deployment_states else ["Succeeded"]
+            self._rollouts[key] = list(states)
+            props["provisioningState"] = states[0]
         stored.setdefault("systemData", {"createdAt": datetime.now(UTC).isoformat()})
         self.resources[key] = stored
         return stored
+
+    def _deployment(self, segments: list[str]) -> Reply:
+        """A deployment's GET: its next scripted provisioning state."""
+        key = "/".join(segments)
+        if key not in self.resources:
+            return self._error(404, "UserError", f"deployment {segments[3]} was not found")
+        states = self._rollouts.get(key) or ["Succeeded"]
+        state = states.pop(0) if len(states) > 1 else states[0]
+        self.resources[key]["properties"]["provisioningState"] = state
+        return self._json(200, self.resources[key])
 
     def _workspace_body(self) -> dict[str, Any]:
         return {
@@ -723,10 +774,12 @@ class FakeAzureML:
         return 200, {"Content-Type": "application/xml"}, xml
 
     # ---- scoring -------------------------------------------------------------------
-    def _score(self, host: str, body: Any) -> Reply:
+    def _score(self, host: str, body: Any, authorization: str) -> Reply:
         endpoint = host.split(".", 1)[0]
         if f"onlineEndpoints/{endpoint}" not in self.resources:
             return self._error(404, "EndpointNotFound", f"no endpoint {endpoint}")
+        if authorization != f"Bearer {ENDPOINT_KEY}":
+            return self._error(401, "Unauthorized", "missing or wrong endpoint key")
         if self.predictions is not None:
             return self._json(200, self.predictions(body))
         rows = (body or {}).get("input_data", {}).get("data", [])
