@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKENDS",
+    "CLEANERS",
     "JOB_ATTACHERS",
     "REGISTRY",
     "attach_job",
@@ -39,6 +40,8 @@ REGISTRY: dict[tuple[str, str], str] = {
 }
 #: target -> "module:function(workspace, job name) -> TrainingRun" attaching a hand-built job.
 JOB_ATTACHERS: dict[str, str] = {"azureml": "cloudml_edu.backends.azureml.attach:attach_job"}
+#: cloud target -> module with ``billable(ws) -> list[Billable]`` and ``remove(ws, item, *, timeout)``
+CLEANERS: dict[str, str] = {"azureml": "cloudml_edu.backends.azureml.cleanup"}
 #: The cloud service each backend targets when the workspace configures it.
 CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}
 BACKENDS: tuple[str, ...] = ("designer", "sdk", "automl")

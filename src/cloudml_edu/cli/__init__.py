@@ -16,6 +16,7 @@ import typer
 
 from cloudml_edu._version import __version__
 from cloudml_edu.cli import _common
+from cloudml_edu.cli.cleanup import cleanup_command
 from cloudml_edu.cli.dataset import app as dataset_app
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
@@ -102,6 +103,7 @@ app.add_typer(endpoint_app, name="endpoint", help="List and delete endpoints.")
 app.command("compare")(compare_command)
 app.command("report")(report_command)
 app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.")
+app.command("cleanup")(cleanup_command)
 
 
 def main() -> None:

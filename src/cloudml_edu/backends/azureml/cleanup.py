@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.backends.azureml import known
 from cloudml_edu.backends.azureml.connection import OWNER_TAG, client_for, translate
-from cloudml_edu.backends.azureml.endpoints import delete_endpoint
+from cloudml_edu.backends.azureml.endpoints import delete_endpoint, finish
 from cloudml_edu.backends.base import Billable
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def remove(ws: Workspace, item: Billable, *, timeout: float) -> None:
         delete_endpoint(ws, item.name, timeout=timeout)
         return
     try:
-        client_for(ws).compute.begin_delete(item.name).result(timeout=timeout)
+        finish(client_for(ws).compute.begin_delete(item.name), timeout=timeout)
     except ResourceNotFoundError:
         pass
     except Exception as exc:

@@ -19,7 +19,7 @@ from cloudml_edu._polling import Poller
 from cloudml_edu.backends.azureml import serving
 from cloudml_edu.backends.azureml.connection import client_for, settings, translate
 from cloudml_edu.backends.base import EndpointRecord, EndpointState
-from cloudml_edu.errors import CloudMLError, ServiceError
+from cloudml_edu.errors import CloudMLError, ServiceError, TimeoutError
 from cloudml_edu.scoring import envelope, post_json
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["POLL_INTERVAL", "AzureMLEndpointProvider"]
+__all__ = ["POLL_INTERVAL", "AzureMLEndpointProvider", "delete_endpoint", "finish"]
 
 #: Provisioning takes minutes: look after 5 s, then back off to one request every 20 s.
 POLL_INTERVAL, POLL_MAX_INTERVAL = 5.0, 20.0
@@ -251,11 +251,25 @@ def delete_endpoint(ws: Workspace, azure_name: str, *, timeout: float) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        client_for(ws).online_endpoints.begin_delete(name=azure_name).result(timeout=timeout)
+        finish(client_for(ws).online_endpoints.begin_delete(name=azure_name), timeout=timeout)
     except ResourceNotFoundError:
         return
     except Exception as exc:
         raise translate(exc, action=f"delete endpoint {azure_name}", ws=ws) from exc
+
+
+def finish(operation: Any, *, timeout: float) -> Any:
+    """Wait at most ``timeout`` s for an azure-core ``LROPoller``; its result, or TimeoutError.
+
+    (``LROPoller.result(timeout)`` returns silently when time runs out.)
+    """
+    operation.wait(timeout)
+    if not operation.done():
+        raise TimeoutError(
+            f"Azure ML was still working after {timeout:g} s; the operation goes on in Azure: "
+            "check later with `cloudml-edu cleanup --dry-run`"
+        )
+    return operation.result()
 
 
 def _state_of(resource: Any) -> str:
