@@ -34,9 +34,9 @@ from pathlib import Path
 os.environ.setdefault("CLOUDML_NO_PROGRESS", "1")
 
 from cloudml_edu import Dataset
+from cloudml_edu.datasets import upload_dataset
 from cloudml_edu.manifest import ImageRecord
 from cloudml_edu.storage.blob import BlobStore
-from cloudml_edu.storage.sync import upload_dataset
 from cloudml_edu.testing.azurite import Azurite
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -168,7 +168,7 @@ import sys
 from cloudml_edu import Dataset
 from cloudml_edu.manifest import ImageRecord
 from cloudml_edu.storage.blob import BlobStore
-from cloudml_edu.storage.sync import upload_dataset
+from cloudml_edu.datasets import upload_dataset
 conn, container, folder, layout = sys.argv[1:]
 store = BlobStore(connection_string=conn, container=container)
 dataset = Dataset.from_folder(folder, name="big", progress=False)

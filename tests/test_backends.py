@@ -127,6 +127,30 @@ def test_models_are_pyfunc_models_that_take_base64_images(
         assert probabilities.round(6).eq(1.0).all()
 
 
+def test_served_models_carry_only_what_inference_needs(
+    trained: tuple[Workspace, dict[str, TrainingRun]],
+) -> None:
+    import mlflow
+
+    from cloudml_edu.training.pyfunc import SHIPPED
+
+    ws, runs = trained
+    mlflow.set_tracking_uri(ws.tracking_uri)
+    for run in runs.values():
+        assert run.model is not None
+        folder = Path(mlflow.artifacts.download_artifacts(run.model))
+        lines = (folder / "requirements.txt").read_text().split()
+        names = {line.split("==")[0].lower() for line in lines}
+        assert names == {"mlflow", "numpy", "pandas", "pillow", "scikit-learn"}, lines
+        assert all("==" in line for line in lines)  # pinned: the classifier is a pickle
+        text = " ".join(lines)
+        for unwanted in ("cloudml", "azure", "databricks", "matplotlib", "typer"):
+            assert unwanted not in text
+        code = folder / "code" / "cloudml_edu"
+        shipped = sorted(str(p.relative_to(code)) for p in code.rglob("*.py"))
+        assert shipped == sorted(["__init__.py", "training/__init__.py", *SHIPPED])
+
+
 def test_runs_are_recorded_and_listed(trained: tuple[Workspace, dict[str, TrainingRun]]) -> None:
     ws, runs = trained
     listed = {r.backend: r for r in TrainingRun.list(ws)}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cloudml_edu import Dataset, DatasetError, NotFoundError, Workspace
+from cloudml_edu import Dataset, DatasetError, NotFoundError, ServiceError, Workspace
+from cloudml_edu.datasets import upload_dataset
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.storage import LocalStore, ObjectInfo
 
 
 def test_from_folder_builds_a_manifest_of_every_image(tiny_dir: Path) -> None:
@@ -19,8 +23,6 @@ def test_from_folder_builds_a_manifest_of_every_image(tiny_dir: Path) -> None:
     assert ds.counts() == {"circle": 8, "cross": 8, "square": 8}
     record = next(r for r in ds.records if r.path == "circle/0.png")
     assert (record.label, record.width, record.height, record.mode) == ("circle", 24, 24, "L")
-    import hashlib
-
     assert record.md5 == hashlib.md5((tiny_dir / "circle/0.png").read_bytes()).hexdigest()
 
 
@@ -117,7 +119,7 @@ def test_upload_is_incremental_and_loads_back_byte_for_byte(
 def test_an_unfinished_upload_is_never_loaded(tiny_dir: Path, workspace: Workspace) -> None:
     Dataset.from_folder(tiny_dir).upload(workspace)
     workspace.store.delete("student/tiny/1/_manifest.json")
-    from cloudml_edu.storage.sync import open_dataset
+    from cloudml_edu.datasets import open_dataset
 
     with pytest.raises(NotFoundError, match="never finished"):
         open_dataset(workspace.store, "student/tiny/1")
@@ -142,3 +144,92 @@ def test_sample_digits_is_written_offline(digits_dir: Path) -> None:
     assert ds.classes == [str(d) for d in range(10)]
     with pytest.raises(DatasetError, match="digits"):
         Dataset.sample("imagenet", digits_dir.parent / "x")
+
+
+def test_load_keeps_the_catalog_table_name(tiny_dir: Path, workspace: Workspace) -> None:
+    Dataset.from_folder(tiny_dir).register(workspace, name="shapes")
+    assert Dataset.load(workspace, "shapes").table == "hive_metastore.cloudml_student.shapes"
+    assert Dataset.from_folder(tiny_dir).table is None
+
+
+def test_a_source_says_where_its_files_are(tiny_dir: Path, workspace: Workspace) -> None:
+    folder = Dataset.from_folder(tiny_dir)
+    assert folder.source.local_folder() == tiny_dir.resolve()
+    files = folder.upload(workspace)
+    local = files.source.local_folder()
+    assert local is not None
+    assert (local / "circle" / "0.png").read_bytes() == (tiny_dir / "circle" / "0.png").read_bytes()
+    packed = folder.upload(workspace, version="2", layout="parquet")
+    assert packed.source.local_folder() is None  # shards: the bytes must be read out
+
+
+def test_register_uploads_unless_already_in_this_store(
+    tiny_dir: Path, workspace: Workspace, tmp_path: Path
+) -> None:
+    uploaded = Dataset.from_folder(tiny_dir).upload(workspace)
+    assert uploaded.source.stored_at() == (workspace.store, "student/tiny/1")
+    before = _mtimes(workspace, "student/")
+    uploaded.register(workspace)
+    assert _mtimes(workspace, "student/") == before  # nothing sent again
+
+    other = Workspace.local(tmp_path / "other")
+    assert other.store.identity != workspace.store.identity
+    uploaded.register(other)
+    assert len(_mtimes(other, "student/tiny/1/files/")) == 24
+
+
+def test_importing_storage_does_not_import_the_dataset_layer() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cloudml_edu.storage, cloudml_edu.storage.local, cloudml_edu.storage.blob;"
+        "print(sorted(m for m in sys.modules if m.startswith('cloudml_edu.data')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+class _AnsweringStore(LocalStore):
+    """A local store that counts listings and can answer a wrong MD5 for uploads."""
+
+    def __init__(self, root: Path, *, wrong_answer: bool = False) -> None:
+        super().__init__(root)
+        self.listings = 0
+        self.wrong_answer = wrong_answer
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        self.listings += 1
+        return super().list(prefix)
+
+    def put_file(self, key: str, path: Path, *, md5: str) -> str:
+        stored = super().put_file(key, path, md5=md5)
+        return "0" * 32 if self.wrong_answer else stored
+
+
+def test_upload_lists_once_and_verifies_from_the_stores_answers(
+    tiny_dir: Path, tmp_path: Path
+) -> None:
+    dataset = Dataset.from_folder(tiny_dir)
+    manifest = dataset.manifest.model_copy(update={"owner": "o", "version": "1"})
+    store = _AnsweringStore(tmp_path / "store")
+    upload_dataset(dataset, manifest, store, progress=False)
+    assert store.listings == 1
+
+    liar = _AnsweringStore(tmp_path / "liar", wrong_answer=True)
+    with pytest.raises(ServiceError, match="did not verify"):
+        upload_dataset(dataset, manifest, liar, progress=False)
+    assert liar.info("o/tiny/1/_manifest.json") is None  # never committed
+
+
+def test_local_store_refuses_a_file_that_no_longer_matches_its_md5(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"old")
+    old_md5 = hashlib.md5(b"old").hexdigest()
+    assert store.put_file("k", source, md5=old_md5) == old_md5
+    source.write_bytes(b"new content")
+    with pytest.raises(DatasetError, match="changed since the dataset was read"):
+        store.put_file("k", source, md5=old_md5)
+    assert store.get_bytes("k") == b"old"  # unchanged
+    assert [p.name for p in (tmp_path / "store").iterdir() if p.name.endswith(".partial")] == []

@@ -1,8 +1,9 @@
 """Endpoints: a real MLflow model server on 127.0.0.1, deployed once for the module.
 
-The HTTP error mapping and the request envelopes are tested without a server
-(``responses`` and pure functions).  The test that deletes the shared endpoint
-comes last in the file.
+The HTTP error mapping is tested through an injected session that answers
+instead of the server (and records what was sent), the facade's own rules with
+a stand-in provider, the request envelopes as pure functions.  The test that
+deletes the shared endpoint comes last in the file.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import base64
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import psutil
 import pytest
 import requests
-import responses
 import typer
 from click.testing import Result
 from PIL import Image
@@ -37,16 +40,15 @@ from cloudml_edu import (
     ServiceError,
     TimeoutError,
     Trainer,
+    TrainingRun,
     Workspace,
 )
-from cloudml_edu.backends.local.serving import (
-    ProcessRef,
-    envelope,
-    error_message,
-    parse_response,
-    request_body,
-)
+from cloudml_edu._polling import Poller
+from cloudml_edu.backends import ENDPOINT_PROVIDERS
+from cloudml_edu.backends.local.endpoint import LocalDetails, LocalEndpointProvider
+from cloudml_edu.backends.local.serving import ProcessRef
 from cloudml_edu.endpoint import EndpointRecord, model_uri_of
+from cloudml_edu.scoring import envelope, error_message, parse_response, request_body
 
 pytestmark = pytest.mark.xdist_group("endpoint")
 
@@ -95,11 +97,17 @@ def test_deploy_starts_a_live_server_and_records_it(served: Endpoint) -> None:
     assert served.state == "live"
     assert requests.get(f"{served.url}/ping", timeout=5).status_code == 200
     record = json.loads((served.workspace.endpoints_dir / "digits.json").read_text())
-    assert record["url"] == served.url == f"http://127.0.0.1:{record['port']}"
+    details = record["details"]
+    assert (record["name"], record["target"], record["owner"]) == (
+        "digits",
+        "local",
+        served.workspace.owner,
+    )
+    assert record["url"] == served.url == f"http://127.0.0.1:{details['port']}"
     assert record["model_uri"] == f"runs:/{record['run_id']}/model"
-    assert record["pgid"] == record["pid"] == record["processes"][0]["pid"]
-    assert len(record["processes"]) == 2  # mlflow and its uvicorn
-    assert "Uvicorn running" in served.log_path.read_text()
+    assert details["pid"] == details["processes"][0]["pid"]
+    assert len(details["processes"]) == 2  # mlflow and its uvicorn
+    assert "Uvicorn running" in Path(details["log_path"]).read_text()
 
 
 def test_predict_by_path_bytes_and_pil_image(
@@ -132,21 +140,48 @@ def test_predict_batch_matches_predict(served: Endpoint, held_out: list[tuple[Pa
         served.predict_batch(paths, batch_size=0)
 
 
-def test_corrupt_image_is_a_service_error_naming_the_cause(served: Endpoint) -> None:
-    with pytest.raises(
-        ServiceError, match=r"HTTP 400: ValueError: an input is not a readable image"
+def test_corrupt_image_is_rejected_naming_the_cause(served: Endpoint) -> None:
+    with pytest.raises(  # a 4xx: the request itself is wrong (cloudml_edu._http's one table)
+        ConfigError,
+        match=r"rejected the request \(HTTP 400: ValueError: an input is not a readable image",
     ):
         served.predict(b"these bytes are not an image")
 
 
-def test_missing_files_raise_before_anything_is_sent(served: Endpoint, tmp_path: Path) -> None:
-    with responses.RequestsMock() as mock:  # any request would fail: none is registered
-        with pytest.raises(DatasetError, match="2 image file") as info:
-            served.predict([tmp_path / "nope.png", tmp_path])
-        assert info.value.bad_files == [str(tmp_path / "nope.png"), str(tmp_path)]
-        with pytest.raises(DatasetError):
-            served.predict_batch([tmp_path / "late.png"], batch_size=1)
-        assert not mock.calls
+def test_missing_files_raise_before_anything_is_sent(
+    canned: tuple[Endpoint, Canned], tmp_path: Path
+) -> None:
+    endpoint, adapter = canned  # no reply is canned: a request would fail
+    with pytest.raises(DatasetError, match="2 image file") as info:
+        endpoint.predict([tmp_path / "nope.png", tmp_path])
+    assert info.value.bad_files == [str(tmp_path / "nope.png"), str(tmp_path)]
+    with pytest.raises(DatasetError):
+        endpoint.predict_batch([tmp_path / "late.png"], batch_size=1)
+    assert adapter.sent == []
+
+
+def test_one_unreadable_file_among_many_is_named(
+    canned: tuple[Endpoint, Canned],
+    held_out: list[tuple[Path, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint, adapter = canned
+    paths = [path for path, _ in held_out[:5]]
+    locked = paths[3]
+    read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:  # tests run as root, where chmod 000 would not stop a read
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(DatasetError, match=rf"cannot read {re.escape(str(locked))} \(Permission"):
+        endpoint.predict(paths)
+    with pytest.raises(DatasetError) as info:
+        endpoint.predict(paths)
+    assert info.value.bad_files == [str(locked)]
+    assert adapter.sent == []
 
 
 def test_get_and_list(served: Endpoint) -> None:
@@ -177,6 +212,50 @@ def test_a_second_process_can_get_and_use_the_endpoint(
     assert done.stdout.split() == ["live", label]
 
 
+def test_the_served_model_runs_only_its_shipped_code(served: Endpoint) -> None:
+    """Loaded in a fresh interpreter, every cloudml_edu module comes from the model's code/."""
+    script = (
+        "import sys, mlflow\n"
+        "mlflow.set_tracking_uri(sys.argv[1])\n"
+        "model = mlflow.pyfunc.load_model(sys.argv[2])\n"
+        "print('\\n'.join(sorted(f'{k} {m.__file__}' for k, m in sys.modules.items()\n"
+        "                          if k.split('.')[0] == 'cloudml_edu')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, served.workspace.tracking_uri, served.model_uri],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"},
+    )
+    loaded = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert "cloudml_edu.training.served" in loaded
+    assert all("/code/cloudml_edu/" in path for path in loaded.values()), loaded
+
+
+def test_the_shipped_modules_import_only_each_other() -> None:
+    """Every cloudml_edu import in a shipped file (function-level too) is shipped as well."""
+    import ast
+
+    import cloudml_edu
+    from cloudml_edu.training.pyfunc import SHIPPED
+
+    library = Path(cloudml_edu.__file__).parent
+    shipped = {"cloudml_edu." + name.removesuffix(".py").replace("/", ".") for name in SHIPPED}
+    packages = {"cloudml_edu", "cloudml_edu.training"}
+    for name in SHIPPED:
+        tree = ast.parse((library / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cloudml_edu"):
+                assert node.module in shipped | packages, f"{name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("cloudml_edu") or alias.name in shipped, (
+                        f"{name} imports {alias.name}"
+                    )
+
+
 def test_a_live_name_cannot_be_reused(served: Endpoint) -> None:
     with pytest.raises(ConfigError, match=r"already running.*delete it.*replace=True"):
         Endpoint.deploy(served.model_uri, workspace=served.workspace, name="digits")
@@ -191,13 +270,25 @@ def test_invalid_names_are_config_errors(name: str, tmp_path: Path) -> None:
         Endpoint.get(ws, name)
 
 
-def test_a_bad_model_uri_fails_with_the_log_and_leaves_no_process(served: Endpoint) -> None:
+def test_a_model_the_server_cannot_load_fails_with_the_log_and_leaves_no_process(
+    served: Endpoint, tmp_path: Path
+) -> None:
+    folder = tmp_path / "not-a-pyfunc"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {}\n")
     with pytest.raises(ServiceError, match=r"exited \(code 1\)") as info:
-        Endpoint.deploy(MISSING_RUN, workspace=served.workspace, name="broken", progress=False)
-    assert "Run with id=0123456789abcdef0123456789abcdef not found" in str(info.value)
+        Endpoint.deploy(folder, workspace=served.workspace, name="broken", progress=False)
+    assert "No suitable flavor backend" in str(info.value)  # the reason, from its log
     assert "broken.log" in str(info.value)
-    assert _server_pids(MISSING_RUN) == []
+    assert _server_pids(str(folder.resolve())) == []
     assert not (served.workspace.endpoints_dir / "broken.json").exists()
+
+
+def test_a_missing_run_fails_before_any_server_starts(served: Endpoint) -> None:
+    with pytest.raises(NotFoundError, match=r"run 0123456789abcdef0123456789abcdef.*runs"):
+        Endpoint.deploy(MISSING_RUN, workspace=served.workspace, name="missing")
+    assert _server_pids(MISSING_RUN) == []
+    assert not (served.workspace.endpoints_dir / "missing.log").exists()
 
 
 def test_a_server_not_ready_in_time_is_stopped(served: Endpoint) -> None:
@@ -205,41 +296,35 @@ def test_a_server_not_ready_in_time_is_stopped(served: Endpoint) -> None:
         Endpoint.deploy(
             served.model_uri, workspace=served.workspace, name="slow", timeout=0.5, progress=False
         )
-    port = str(info.value).split(" -p ")[1].split()[0]
-    assert _server_pids(port) == []
+    port = re.search(r"http://127\.0\.0\.1:(\d+)", str(info.value))
+    assert port is not None
+    assert _server_pids(port.group(1)) == []
     assert not (served.workspace.endpoints_dir / "slow.json").exists()
 
 
 # ---- records of servers that are gone -------------------------------------------------------
 
 
-def _stale_record(ws: Workspace, name: str) -> Path:
+def test_a_reused_pid_is_not_mistaken_for_the_server(workspace: Workspace) -> None:
     """A record whose pid exists (this test process) but started at another time: pid reuse."""
-    record = EndpointRecord(
-        name=name,
-        model_uri=MISSING_RUN,
-        run_id=None,
+    details = LocalDetails(
         pid=os.getpid(),
-        pgid=os.getpgid(os.getpid()),
         port=9,
-        url="http://127.0.0.1:9",
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-        log_path=str(ws.endpoints_dir / f"{name}.log"),
+        log_path=str(workspace.endpoints_dir / "stale.log"),
         processes=[ProcessRef(pid=os.getpid(), started=1.0)],
     )
-    path = ws.endpoints_dir / f"{name}.json"
-    path.write_text(record.model_dump_json())
-    return path
-
-
-def test_a_reused_pid_is_not_mistaken_for_the_server(workspace: Workspace) -> None:
-    path = _stale_record(workspace, "stale")
-    endpoint = Endpoint.get(workspace, "stale")
+    record = EndpointRecord(
+        name="stale",
+        model_uri=MISSING_RUN,
+        url="http://127.0.0.1:9",
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+        details=details.model_dump(mode="json"),
+    )
+    assert LocalEndpointProvider(workspace).state(record) == "dead"
+    endpoint = Endpoint(record, workspace=workspace)
     assert endpoint.state == "dead"
-    assert [(e.name, e.state) for e in Endpoint.list(workspace)] == [("stale", "dead")]
     with endpoint:  # the context manager deletes; this process must survive it
         pass
-    assert not path.exists()
     endpoint.delete()  # already gone: fine
 
 
@@ -305,45 +390,310 @@ def test_error_message_prefers_the_models_exception() -> None:
     assert error_message(502, "<html>Bad Gateway</html>") == "HTTP 502: <html>Bad Gateway</html>"
 
 
-# ---- HTTP errors, with responses ---------------------------------------------------------
+# ---- the facade's own rules, with a stand-in provider ---------------------------------------
+
+
+class StandIn:
+    """A provider that serves nothing: it records what the facade asks of it."""
+
+    target = "local"
+    calls: ClassVar[list[tuple[str, object]]] = []
+    gate: ClassVar[threading.Event | None] = None  # when set, begin_deploy waits on it
+    entered = threading.Event()
+    fail_with: ClassVar[BaseException | None] = None
+
+    def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
+        self.workspace = workspace
+        self.calls.append(("init", session))
+
+    def begin_deploy(
+        self, *, name: str, model_uri: str, run: TrainingRun | None, progress: bool | None
+    ) -> Poller[EndpointRecord]:
+        self.calls.append(("begin_deploy", (name, model_uri, run.id if run else None)))
+        StandIn.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(timeout=30)
+        record = EndpointRecord(
+            name=name,
+            model_uri=model_uri,
+            run_id=run.id if run else None,
+            url=f"http://stand-in/{name}",
+            created=datetime.now(UTC),
+        )
+        failure = self.fail_with
+
+        def refresh(value: EndpointRecord) -> EndpointRecord:
+            if failure is not None:
+                raise failure
+            return value.model_copy(update={"details": {"ready": True}})
+
+        return Poller(
+            record,
+            refresh=refresh,
+            status_of=lambda value: "live" if value.details else "creating",
+            terminal=("live",),
+            describe=lambda value, elapsed: f"deploying {value.name}",
+            interval=0.001,
+        )
+
+    def state(self, record: EndpointRecord) -> str:
+        return "live"
+
+    def invoke(self, record: EndpointRecord, images: list[str], *, timeout: float) -> object:
+        self.calls.append(("invoke", (images, timeout)))
+        row = {"label": "a", "score": 1.0, "p:a": 1.0}
+        return {"predictions": [row] * len(images)}
+
+    def delete(self, record: EndpointRecord, *, timeout: float) -> None:
+        self.calls.append(("delete", record.name))
 
 
 @pytest.fixture
-def offline(workspace: Workspace) -> Endpoint:
-    """An endpoint whose URL only ``responses`` answers."""
-    _stale_record(workspace, "offline")
-    return Endpoint.get(workspace, "offline")
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> type[StandIn]:
+    """``local`` endpoints served by :class:`StandIn` for the test."""
+    monkeypatch.setitem(ENDPOINT_PROVIDERS, "local", f"{__name__}:StandIn")
+    monkeypatch.setattr(StandIn, "calls", [])
+    monkeypatch.setattr(StandIn, "gate", None)
+    monkeypatch.setattr(StandIn, "fail_with", None)
+    StandIn.entered.clear()
+    return StandIn
 
 
-@responses.activate
-def test_http_500_is_a_service_error_with_the_message(offline: Endpoint) -> None:
-    responses.post(f"{offline.url}/invocations", json={"message": "model crashed"}, status=500)
+def _model_folder(tmp_path: Path) -> Path:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
+    return tmp_path / "model"
+
+
+def test_the_facade_records_and_routes_through_the_provider(
+    stand_in: type[StandIn], workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = _model_folder(tmp_path)
+    session = requests.Session()
+    endpoint = Endpoint.deploy(folder, workspace=workspace, name="routed", session=session)
+    saved = json.loads((workspace.endpoints_dir / "routed.json").read_text())
+    assert (saved["target"], saved["model_uri"], saved["details"]) == (
+        "local",
+        str(folder.resolve()),
+        {"ready": True},
+    )
+    assert (
+        endpoint.predict([b"x", b"yy"], timeout=4)
+        == [Prediction(label="a", score=1.0, scores={"a": 1.0})] * 2
+    )
+    again = Endpoint.get(workspace, "routed", session=session)
+    again.delete()
+    assert stand_in.calls == [
+        ("init", session),
+        ("begin_deploy", ("routed", str(folder.resolve()), None)),
+        ("invoke", ([base64.b64encode(b"x").decode(), base64.b64encode(b"yy").decode()], 4.0)),
+        ("init", session),
+        ("delete", "routed"),
+    ]
+    assert Endpoint.list(workspace) == []
+
+
+def test_two_deploys_of_one_name_at_once_cannot_both_succeed(
+    stand_in: type[StandIn], workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = _model_folder(tmp_path)
+    stand_in.gate = threading.Event()
+    first: list[Endpoint] = []
+    worker = threading.Thread(
+        target=lambda: first.append(Endpoint.deploy(folder, workspace=workspace, name="twice"))
+    )
+    worker.start()
+    try:
+        assert stand_in.entered.wait(timeout=30)  # the first deploy holds the name
+        with pytest.raises(ConfigError, match=r"'twice' is being deployed.*holds .*twice.lock"):
+            Endpoint.deploy(folder, workspace=workspace, name="twice")
+    finally:
+        stand_in.gate.set()
+        worker.join(timeout=30)
+    assert [e.name for e in first] == ["twice"]
+    with pytest.raises(ConfigError, match="already running"):  # and now it is live
+        Endpoint.deploy(folder, workspace=workspace, name="twice")
+
+
+def test_a_failed_deploy_is_deleted_and_not_recorded(
+    stand_in: type[StandIn], workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = _model_folder(tmp_path)
+    stand_in.fail_with = ServiceError("the service gave up")
+    with pytest.raises(ServiceError, match="gave up"):
+        Endpoint.deploy(folder, workspace=workspace, name="doomed")
+    assert stand_in.calls[-1] == ("delete", "doomed")
+    assert Endpoint.list(workspace) == []
+    stand_in.fail_with = None
+    assert Endpoint.deploy(folder, workspace=workspace, name="doomed").state == "live"  # name free
+
+
+def test_runs_that_did_not_complete_are_refused_before_anything_starts(
+    stand_in: type[StandIn], workspace: Workspace
+) -> None:
+    failed = TrainingRun(id="f" * 32, backend="sdk", status="Failed", error="out of memory")
+    with pytest.raises(ConfigError, match=r"run f{32} \(sdk\) failed \(out of memory\)"):
+        Endpoint.deploy(failed, workspace=workspace, name="failed")
+    running = TrainingRun(id="e" * 32, backend="sdk", status="Running")
+    with pytest.raises(ConfigError, match=r"still Running; wait for it"):
+        Endpoint.deploy(running, workspace=workspace, name="running")
+    with pytest.raises(NotFoundError, match="list runs"):
+        Endpoint.deploy(MISSING_RUN, workspace=workspace, name="missing")
+    assert stand_in.calls == []
+
+
+def test_the_target_defaults_to_the_runs_own(
+    stand_in: type[StandIn], workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = TrainingRun(
+        id="d" * 32, backend="automl", target="databricks", status="Completed", model="runs:/d/m"
+    )
+    with pytest.raises(ConfigError, match="endpoints on databricks are not available"):
+        Endpoint.deploy(run, workspace=workspace, name="cloudy")
+    monkeypatch.setitem(ENDPOINT_PROVIDERS, "databricks", "no.such.module:Provider")
+    with pytest.raises(ConfigError, match=r"\[databricks\] section.*cloudml-edu\[databricks\]"):
+        Endpoint.deploy(run, workspace=workspace, name="cloudy")
+    Endpoint.deploy(run, workspace=workspace, name="cloudy", target="local")
+    assert stand_in.calls[1] == ("begin_deploy", ("cloudy", "runs:/d/m", "d" * 32))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"name": 7}, "invalid endpoint name 7"),
+        ({"target": "aws"}, "target must be one of local, azureml, databricks"),
+        ({"timeout": "10"}, "timeout must be a positive number of seconds, got '10'"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+        ({"timeout": True}, "timeout must be a positive number"),
+        ({"replace": "yes"}, "replace must be True or False"),
+        ({"progress": 1}, "progress must be True, False or None"),
+        ({"session": "http://x"}, "session must be a requests.Session"),
+    ],
+)
+def test_deploy_checks_its_arguments_at_the_door(
+    stand_in: type[StandIn],
+    workspace: Workspace,
+    tmp_path: Path,
+    arguments: dict[str, object],
+    message: str,
+) -> None:
+    chosen: dict[str, Any] = {"name": "checked", **arguments}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, **chosen)
+    with pytest.raises(ConfigError, match="model must be a TrainingRun"):
+        Endpoint.deploy(42, workspace=workspace, name="checked")  # type: ignore[arg-type]
+    assert stand_in.calls == []
+
+
+@pytest.mark.parametrize("batch_size", [0, 1.5, True, "8"])
+def test_predict_batch_checks_batch_size(
+    stand_in: type[StandIn], workspace: Workspace, tmp_path: Path, batch_size: object
+) -> None:
+    endpoint = Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="batched")
+    with pytest.raises(ConfigError, match="batch_size must be a whole number of at least 1"):
+        endpoint.predict_batch([b"x"], batch_size=batch_size)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="timeout must be a positive number"):
+        endpoint.predict([b"x"], timeout=-1)
+
+
+# ---- HTTP errors, through an injected session ----------------------------------------------
+
+
+class Canned(requests.adapters.BaseAdapter):
+    """A transport that records each request and answers with the next canned reply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+        self.replies: list[Exception | tuple[int, bytes]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        self.sent.append(request)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        response = requests.Response()
+        response.status_code, response._content = reply
+        response.request, response.url = request, request.url or ""
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def canned(served: Endpoint) -> Iterator[tuple[Endpoint, Canned]]:
+    """The shared endpoint, found again with a session that answers instead of its server."""
+    adapter = Canned()
+    with requests.Session() as session:
+        session.mount("http://", adapter)
+        yield Endpoint.get(served.workspace, "digits", session=session), adapter
+
+
+def _sent_images(adapter: Canned) -> list[bytes]:
+    body = json.loads(adapter.sent[-1].body or b"")
+    assert body["dataframe_split"]["columns"] == ["image"]
+    return [base64.b64decode(row[0]) for row in body["dataframe_split"]["data"]]
+
+
+def test_the_injected_session_carries_the_request(canned: tuple[Endpoint, Canned]) -> None:
+    endpoint, adapter = canned
+    row = {"label": "7", "score": 0.75, "p:1": 0.25, "p:7": 0.75}
+    adapter.replies.append((200, json.dumps({"predictions": [row, row]}).encode()))
+    found = endpoint.predict([b"first", b"second"], timeout=7)
+    assert [p.label for p in found] == ["7", "7"]
+    [request] = adapter.sent
+    assert (request.method, request.url) == ("POST", f"{endpoint.url}/invocations")
+    assert request.headers["Content-Type"] == "application/json"
+    assert _sent_images(adapter) == [b"first", b"second"]
+
+
+def test_http_500_is_a_service_error_with_the_message(canned: tuple[Endpoint, Canned]) -> None:
+    endpoint, adapter = canned
+    adapter.replies.append((500, b'{"message": "model crashed"}'))
     with pytest.raises(ServiceError, match=r"failed \(HTTP 500: model crashed\); the server's log"):
-        offline.predict(b"png")
+        endpoint.predict(b"png")
+    assert _sent_images(adapter) == [b"png"]
 
 
-@responses.activate
-def test_a_dead_server_says_to_redeploy(offline: Endpoint) -> None:
-    responses.post(f"{offline.url}/invocations", body=requests.ConnectionError("refused"))
+def test_a_dead_server_says_to_redeploy(canned: tuple[Endpoint, Canned]) -> None:
+    endpoint, adapter = canned
+    adapter.replies.append(requests.ConnectionError("refused"))
     with pytest.raises(ServiceError, match=r"not answering; its server has stopped.*--replace"):
-        offline.predict(b"png")
+        endpoint.predict(b"png")
 
 
-@responses.activate
-def test_a_slow_server_is_a_timeout(offline: Endpoint) -> None:
-    responses.post(f"{offline.url}/invocations", body=requests.ReadTimeout("slow"))
+def test_a_slow_server_is_a_timeout(canned: tuple[Endpoint, Canned]) -> None:
+    endpoint, adapter = canned
+    adapter.replies.append(requests.ReadTimeout("slow"))
     with pytest.raises(TimeoutError, match="did not answer within 3 s"):
-        offline.predict(b"png", timeout=3)
+        endpoint.predict(b"png", timeout=3)
 
 
-@responses.activate
-def test_a_wrong_count_or_non_json_answer_is_a_service_error(offline: Endpoint) -> None:
-    responses.post(f"{offline.url}/invocations", json={"predictions": []})
+def test_a_wrong_count_or_non_json_answer_is_a_service_error(
+    canned: tuple[Endpoint, Canned],
+) -> None:
+    endpoint, adapter = canned
+    adapter.replies += [(200, b'{"predictions": []}'), (200, b"<html>")]
     with pytest.raises(ServiceError, match="returned 0 predictions for 1 images"):
-        offline.predict(b"png")
-    responses.post(f"{offline.url}/invocations", body="<html>")
+        endpoint.predict(b"png")
     with pytest.raises(ServiceError, match="not JSON"):
-        offline.predict(b"png")
+        endpoint.predict(b"png")
+
+
+def test_auth_throttling_and_missing_answers_have_their_own_errors(
+    canned: tuple[Endpoint, Canned],
+) -> None:
+    from cloudml_edu import AuthError, ThrottledError
+
+    endpoint, adapter = canned
+    adapter.replies += [(401, b"{}"), (429, b"{}"), (404, b"{}")]
+    with pytest.raises(AuthError, match="refused the credentials"):
+        endpoint.predict(b"png")
+    with pytest.raises(ThrottledError, match="throttling"):
+        endpoint.predict(b"png")
+    with pytest.raises(NotFoundError, match=r"nothing at http://127.*/invocations.*redeploy it"):
+        endpoint.predict(b"png")
 
 
 # ---- the command line ---------------------------------------------------------------------
@@ -389,11 +739,18 @@ def test_cli_endpoint_list(cli: Callable[..., Result], served: Endpoint) -> None
 
 
 def test_cli_errors_are_one_line_with_exit_code_1(
-    cli: Callable[..., Result], tmp_path: Path
+    cli: Callable[..., Result], served: Endpoint, tmp_path: Path
 ) -> None:
-    taken = cli("deploy", MISSING_RUN, "--name", "digits")
+    taken = cli("deploy", served.model_uri, "--name", "digits")
     assert taken.exit_code == 1
     assert "ConfigError: endpoint 'digits' is already running" in taken.stderr
+    unknown = cli("deploy", MISSING_RUN, "--name", "other")
+    assert (
+        unknown.exit_code == 1
+        and "NotFoundError: no training run 0123456789abcdef" in unknown.stderr
+    )
+    elsewhere = cli("deploy", served.model_uri, "--name", "other", "--target", "aws")
+    assert elsewhere.exit_code == 1 and "ConfigError: target must be one of" in elsewhere.stderr
     missing = cli("predict", "digits", str(tmp_path / "nope.png"))
     assert missing.exit_code == 1 and "DatasetError: 1 image file(s) not found" in missing.stderr
     gone = cli("endpoint", "delete", "nothing-here")
@@ -449,6 +806,7 @@ def test_replace_then_delete_stop_the_servers_and_close_their_ports(
 
 
 def _assert_stopped(record: EndpointRecord) -> None:
-    assert not any(psutil.pid_exists(ref.pid) for ref in record.processes)
+    details = LocalDetails.model_validate(record.details)
+    assert not any(psutil.pid_exists(ref.pid) for ref in details.processes)
     with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", record.port)) != 0
+        assert sock.connect_ex(("127.0.0.1", details.port)) != 0

@@ -40,3 +40,22 @@ def test_public_names_resolve_lazily() -> None:
     for name in cloudml_edu.__all__:
         assert getattr(cloudml_edu, name) is not None
     assert "Trainer" in dir(cloudml_edu)
+
+
+def test_require_imports_or_names_the_extra_to_install() -> None:
+    import json
+
+    import pytest
+
+    from cloudml_edu import ConfigError
+    from cloudml_edu._lazy import require
+
+    assert require("json", extra="azure") is json
+    with pytest.raises(ConfigError, match=r"pip install 'cloudml-edu\[databricks\]'") as info:
+        require("cloudml_edu_no_such_sdk.client", extra="databricks")
+    assert "cloudml_edu_no_such_sdk" in str(info.value)
+    assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+def test_importing_scoring_pulls_in_no_heavy_sdk() -> None:
+    assert _loaded_after("import cloudml_edu.scoring, cloudml_edu.endpoint") == set()

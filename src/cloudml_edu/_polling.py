@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Generic, TypeVar
 
-from cloudml_edu._progress import progress_enabled
+from cloudml_edu._progress import status_line
 from cloudml_edu.errors import TimeoutError
 
 __all__ = ["Poller", "wait_until"]
@@ -46,7 +46,7 @@ def wait_until(
     """
     start = clock()
     delay = interval
-    status = _status_line(describe(0.0), progress=progress)
+    status = status_line(describe(0.0), progress=progress)
     try:
         while True:
             elapsed = clock() - start
@@ -63,24 +63,6 @@ def wait_until(
             delay = min(delay * backoff, max_interval)
     finally:
         status(None)
-
-
-def _status_line(first: str, *, progress: bool | None) -> Callable[[str | None], None]:
-    """A rich status spinner on stderr; call with a text to update it, with None to stop it."""
-    if not progress_enabled(progress):
-        return lambda text: None
-    from rich.console import Console
-
-    live = Console(stderr=True).status(first)
-    live.start()
-
-    def update(text: str | None) -> None:
-        if text is None:
-            live.stop()
-        else:
-            live.update(text)
-
-    return update
 
 
 class Poller(Generic[T]):

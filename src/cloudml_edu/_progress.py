@@ -1,16 +1,25 @@
-"""Progress bars and live status for long work (rich), silenced by ``CLOUDML_NO_PROGRESS=1``."""
+"""Progress bars and live status for long work (rich), silenced by ``CLOUDML_NO_PROGRESS=1``.
+
+In a terminal they draw on stderr (bars on stdout, as before).  In a notebook
+(Jupyter, Colab, Azure ML or Databricks notebooks) rich detects the kernel and
+renders HTML into the cell's output instead of terminal escape codes; it redraws
+live through ``ipywidgets`` when that is installed, and otherwise the final state
+is printed once, so a notebook keeps a static record of what ran.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
-__all__ = ["Tracker", "progress_enabled", "track"]
+__all__ = ["Tracker", "console", "progress_enabled", "status_line", "track"]
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
@@ -18,6 +27,44 @@ def progress_enabled(progress: bool | None = None) -> bool:
     if progress is not None:
         return progress
     return os.environ.get("CLOUDML_NO_PROGRESS", "").lower() not in {"1", "true", "yes"}
+
+
+def console(*, stderr: bool = True) -> Console:
+    """A rich Console for progress: the cell's output in a notebook, else stderr (or stdout)."""
+    from rich.console import Console
+
+    here = Console()  # rich decides whether this is a notebook kernel
+    if here.is_jupyter or not stderr:
+        return here
+    return Console(stderr=True)
+
+
+def _redraws(out: Console) -> bool:
+    """Whether ``out`` can redraw a live display: a terminal, or a notebook with ipywidgets."""
+    return not out.is_jupyter or importlib.util.find_spec("ipywidgets") is not None
+
+
+def status_line(first: str, *, progress: bool | None = None) -> Callable[[str | None], None]:
+    """A live status spinner; call the result with a new text to update it, with None to stop it.
+
+    In a notebook that cannot redraw, ``first`` is printed once instead.
+    """
+    if not progress_enabled(progress):
+        return lambda text: None
+    out = console()
+    if not _redraws(out):
+        out.print(first, markup=False, highlight=False)
+        return lambda text: None
+    live = out.status(first)
+    live.start()
+
+    def update(text: str | None) -> None:
+        if text is None:
+            live.stop()
+        else:
+            live.update(text)
+
+    return update
 
 
 class Tracker:
@@ -67,6 +114,11 @@ def track(
     else:
         columns += [MofNCompleteColumn(), TextColumn(unit)]
     columns += [TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, transient=False) as bar:
+    out = console(stderr=False)
+    notebook = out.is_jupyter
+    # In a notebook the live widget goes away at the end and the final bar is printed once.
+    with Progress(*columns, console=out, transient=notebook, disable=not _redraws(out)) as bar:
         task = bar.add_task(description, total=total)
         yield Tracker(bar, task)
+    if notebook:
+        out.print(bar.get_renderable())

@@ -80,16 +80,16 @@ class Catalog:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
-    def register(self, manifest: Manifest, *, store_url: str, schema: str, name: str | None) -> str:
-        """Record ``manifest`` (already complete in the store); returns the full table name."""
-        from cloudml_edu.storage.sync import version_prefix
-
+    def register(
+        self, manifest: Manifest, *, prefix: str, store_url: str, schema: str, name: str | None
+    ) -> str:
+        """Record ``manifest``, complete in the store at ``prefix``; returns the full table name."""
         full = table_name(name or manifest.name, schema=schema)
         row = (
             full,
             manifest.version,
             store_url,
-            version_prefix(manifest.owner, manifest.name, manifest.version),
+            prefix,
             manifest.layout,
             len(manifest.records),
             len(manifest.classes),

@@ -4,14 +4,17 @@
     ep.predict(["new/7.png"])      # [Prediction(label='7', score=0.98, scores={...})]
     ep.delete()
 
-A local endpoint is an MLflow model server (``mlflow models serve``) on
-127.0.0.1, started in its own session.  **It outlives the Python process that
-deployed it**, until :meth:`Endpoint.delete`: ``cloudml-edu deploy`` and then
-``cloudml-edu predict`` work as two commands, and a notebook restart does not
-lose the server.  For a server that lives only as long as a block, use the
-endpoint as a context manager: ``with Endpoint.deploy(...) as ep: ...`` deletes
-it on exit.  Each endpoint is a JSON record in ``workspace.endpoints_dir``; its
-server log sits next to it (``<name>.log``).
+:class:`Endpoint` is the one facade for every target; a provider per target
+(``local``: an MLflow model server on 127.0.0.1; ``azureml``, ``databricks``)
+does the work, chosen by :func:`cloudml_edu.backends.load_provider`.  The target
+defaults to the run's own.  The request format is in :mod:`cloudml_edu.scoring`.
+
+**An endpoint outlives the Python process that deployed it**, until
+:meth:`Endpoint.delete`: ``cloudml-edu deploy`` and then ``cloudml-edu predict``
+work as two commands, and a notebook restart does not lose it.  For one that
+lives only as long as a block, use it as a context manager: ``with
+Endpoint.deploy(...) as ep: ...`` deletes it on exit.  Each endpoint, of any
+target, is a JSON record in ``workspace.endpoints_dir``.
 """
 
 from __future__ import annotations
@@ -19,72 +22,50 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from cloudml_edu.backends.local.serving import (
-    HOST,
+from cloudml_edu._polling import DEFAULT_TIMEOUT
+from cloudml_edu.backends import ENDPOINT_TARGETS, load_provider
+from cloudml_edu.backends.base import EndpointRecord, EndpointState
+from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError, TimeoutError
+from cloudml_edu.run import TrainingRun
+from cloudml_edu.scoring import (
     Images,
     Prediction,
-    ProcessRef,
-    abort,
     as_list,
     check_paths,
-    free_port,
-    live_processes,
+    encode_image,
     parse_response,
-    post_json,
-    request_body,
-    server_processes,
-    start_server,
-    stop,
-    wait_ready,
 )
-from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError
-from cloudml_edu.run import TrainingRun
 from cloudml_edu.workspace import resolve_workspace
 
 if TYPE_CHECKING:
     import requests
 
+    from cloudml_edu.backends.base import EndpointProvider
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["Endpoint", "EndpointRecord", "EndpointState", "Prediction", "model_uri_of"]
 
-EndpointState = Literal["live", "dead"]
-
 # The names Azure ML online endpoints and Databricks serving endpoints both accept, lower case.
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class EndpointRecord(BaseModel):
-    """What the registry keeps about one local endpoint (``<endpoints_dir>/<name>.json``)."""
-
-    name: str
-    model_uri: str
-    run_id: str | None
-    pid: int
-    pgid: int
-    port: int
-    url: str
-    created: datetime
-    log_path: str
-    processes: list[ProcessRef]
+#: Seconds ``deploy`` waits by default: a local server starts in ~5 s, a cloud one in minutes.
+_DEPLOY_TIMEOUT = {"local": 120.0}
+#: Seconds a failed or interrupted deploy may take to remove what it started.
+_CLEANUP_TIMEOUT = 60.0
 
 
 def model_uri_of(model: TrainingRun | str | os.PathLike[str]) -> tuple[str, str | None]:
     """The MLflow model URI and run id of a training run, run id, model URI or model folder."""
     if isinstance(model, TrainingRun):
-        if not model.model:
-            raise ConfigError(
-                f"run {model.id} has no model (status {model.status}); deploy a completed run"
-            )
-        return model_uri_of(model.model)[0], model.id
+        return model_uri_of(_completed_model(model))[0], model.id
     text = str(model)
     if _RUN_ID.fullmatch(text):
         return f"runs:/{text}/model", text
@@ -100,21 +81,93 @@ def model_uri_of(model: TrainingRun | str | os.PathLike[str]) -> tuple[str, str 
     )
 
 
-def _check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
+def _completed_model(run: TrainingRun) -> str:
+    """The model URI of ``run``; ConfigError unless it completed with a model."""
+    if run.status == "Failed":
+        raise ConfigError(
+            f"run {run.id} ({run.backend}) failed ({run.error or 'no message'}), so it has no "
+            "model to deploy; fix the cause, train again and deploy a completed run"
+        )
+    if run.status != "Completed":
+        raise ConfigError(
+            f"run {run.id} is still {run.status}; wait for it (run.wait()) and deploy it once "
+            "it completed"
+        )
+    if not run.model:
+        raise ConfigError(
+            f"run {run.id} has no model (status {run.status}); deploy a completed run"
+        )
+    return run.model
+
+
+def _resolve_model(
+    ws: Workspace, model: TrainingRun | str | os.PathLike[str]
+) -> tuple[str, TrainingRun | None]:
+    """The model URI to serve and its run: a run id is looked up, and must have completed."""
+    if not isinstance(model, TrainingRun | str | os.PathLike):
+        raise ConfigError(
+            f"model must be a TrainingRun, a run id, a model URI or a model folder, not "
+            f"{type(model).__name__}"
+        )
+    model_uri, run_id = model_uri_of(model)
+    if isinstance(model, TrainingRun):
+        return model_uri, model
+    if run_id is None:
+        return model_uri, None
+    run = TrainingRun.get(ws, run_id)  # NotFoundError when the workspace has no such run
+    _completed_model(run)
+    return model_uri, run
+
+
+# ---- argument checks: ConfigError naming the argument, before anything starts ------------
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(
             f"invalid endpoint name {name!r}: use 3-32 lower-case letters, digits and hyphens, "
             "starting with a letter and not ending with a hyphen (e.g. 'digits-svc')"
         )
+    return name
+
+
+def _check_seconds(value: object, argument: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{argument} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _check_flag(value: object, argument: str, *, optional: bool = False) -> None:
+    if not isinstance(value, bool) and not (optional and value is None):
+        allowed = "True, False or None" if optional else "True or False"
+        raise ConfigError(f"{argument} must be {allowed}, got {value!r}")
+
+
+def _check_session(session: object) -> None:
+    if session is not None and not callable(getattr(session, "post", None)):
+        raise ConfigError(
+            f"session must be a requests.Session (or None), got {type(session).__name__}"
+        )
 
 
 class Endpoint:
-    """A deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then :meth:`predict`."""
+    """A deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then :meth:`predict`.
 
-    def __init__(self, record: EndpointRecord, *, workspace: Workspace) -> None:
+    ``session`` (a ``requests.Session``) carries the scoring requests; by default
+    the provider opens its own.  Tests inject one to answer without a server.
+    """
+
+    def __init__(
+        self,
+        record: EndpointRecord,
+        *,
+        workspace: Workspace,
+        session: requests.Session | None = None,
+    ) -> None:
         self.record = record
         self.workspace = workspace
-        self._session: requests.Session | None = None
+        self._session = session
+        self._provider: EndpointProvider | None = None
 
     # ---- create, find ---------------------------------------------------------------------
 
@@ -125,72 +178,74 @@ class Endpoint:
         *,
         workspace: Workspace | None = None,
         name: str,
+        target: str | None = None,
         replace: bool = False,
-        timeout: float = 120.0,
+        timeout: float | None = None,
         progress: bool | None = None,
+        session: requests.Session | None = None,
     ) -> Endpoint:
         """Serve ``model`` (a run, run id, model URI or model folder); return once it answers.
 
-        The server keeps running after this process exits, until :meth:`delete`.
-        A live endpoint called ``name`` is an error unless ``replace=True``.
-        Raises ServiceError if the server exits while starting, TimeoutError
-        after ``timeout`` seconds (the server is stopped in both cases).
+        ``target`` is ``"local"``, ``"azureml"`` or ``"databricks"``; by default the
+        run's own target (``"local"`` for a model URI or folder).  The endpoint keeps
+        running after this process exits, until :meth:`delete`.  A live endpoint
+        called ``name`` is an error unless ``replace=True``; so is a deploy of the
+        same name already under way.  A run id that is not in the workspace raises
+        NotFoundError, a failed run ConfigError, both before anything starts.
+        Raises ServiceError if the endpoint fails while starting, TimeoutError
+        after ``timeout`` seconds (default 120 locally, an hour in the cloud); what
+        was started is removed in both cases.
         """
-        ws = resolve_workspace(workspace)
         _check_name(name)
-        model_uri, run_id = model_uri_of(model)
-        if _record_path(ws, name).is_file():
-            old = cls.get(ws, name)
-            if old.state == "live" and not replace:
-                raise ConfigError(
-                    f"endpoint {name!r} is already running at {old.url} (model {old.model_uri}); "
-                    f"delete it (`cloudml-edu endpoint delete {name}`), pick another name, "
-                    "or deploy with replace=True (--replace)"
-                )
-            old.delete()
-        run_store = model.tracking_uri if isinstance(model, TrainingRun) else ""
-        port = free_port()
-        url = f"http://{HOST}:{port}"
-        log_path = ws.endpoints_dir / f"{name}.log"
-        process = start_server(
-            model_uri,
-            port=port,
-            tracking_uri=run_store or ws.tracking_uri,
-            log_path=log_path,
-            cwd=ws.root,
-        )
-        try:
-            wait_ready(
-                process,
-                url,
-                timeout=timeout,
-                log_path=log_path,
-                description=f"starting endpoint {name} on {url}",
-                progress=progress,
+        if target is not None and target not in ENDPOINT_TARGETS:
+            raise ConfigError(
+                f"target must be one of {', '.join(ENDPOINT_TARGETS)} (or None for the run's "
+                f"own), got {target!r}"
             )
-            record = EndpointRecord(
-                name=name,
-                model_uri=model_uri,
-                run_id=run_id,
-                pid=process.pid,
-                pgid=process.pid,  # the leader of its own session
-                port=port,
-                url=url,
-                created=datetime.now(UTC),
-                log_path=str(log_path),
-                processes=server_processes(process.pid),
+        limit = None if timeout is None else _check_seconds(timeout, "timeout")
+        _check_flag(replace, "replace")
+        _check_flag(progress, "progress", optional=True)
+        _check_session(session)
+        ws = resolve_workspace(workspace)
+        model_uri, run = _resolve_model(ws, model)
+        chosen = target or (run.target if run is not None else "local")
+        provider = load_provider(chosen, ws, session=session)
+        if limit is None:
+            limit = _DEPLOY_TIMEOUT.get(chosen, DEFAULT_TIMEOUT)
+        with _deploying(ws, name):
+            _clear_name(ws, name, replace=replace, session=session)
+            poller = provider.begin_deploy(
+                name=name, model_uri=model_uri, run=run, progress=progress
             )
-            _save(ws, record)
-        except BaseException:  # Ctrl-C included: never leave an unrecorded server behind
-            abort(process)
-            raise
-        return cls(record, workspace=ws)
+            try:
+                record = poller.result(timeout=limit)
+                _save(ws, record)
+            except TimeoutError as exc:
+                provider.delete(poller.value, timeout=_CLEANUP_TIMEOUT)
+                raise TimeoutError(
+                    f"endpoint {name!r} ({chosen}, {poller.value.url}) was not ready after "
+                    f"{limit:g} s and was stopped; deploy again with a longer timeout "
+                    "(timeout=, --timeout)"
+                ) from exc
+            except BaseException:  # Ctrl-C included: never leave an unrecorded endpoint behind
+                provider.delete(poller.value, timeout=_CLEANUP_TIMEOUT)
+                raise
+        endpoint = cls(record, workspace=ws, session=session)
+        endpoint._provider = provider
+        return endpoint
 
     @classmethod
-    def get(cls, workspace: Workspace | None, name: str) -> Endpoint:
+    def get(
+        cls,
+        workspace: Workspace | None,
+        name: str,
+        *,
+        session: requests.Session | None = None,
+    ) -> Endpoint:
         """The endpoint called ``name``; NotFoundError lists the names there are."""
-        ws = resolve_workspace(workspace)
         _check_name(name)
+        _check_session(session)
+        ws = resolve_workspace(workspace)
         path = _record_path(ws, name)
         if not path.is_file():
             names = ", ".join(_names(ws)) or "none"
@@ -210,13 +265,18 @@ class Endpoint:
                 f"the endpoint record {path} is unreadable ({why}); "
                 "delete the file and deploy again"
             ) from exc
-        return cls(record, workspace=ws)
+        return cls(record, workspace=ws, session=session)
 
     @classmethod
-    def list(cls, workspace: Workspace | None = None) -> builtins.list[Endpoint]:
+    def list(
+        cls,
+        workspace: Workspace | None = None,
+        *,
+        session: requests.Session | None = None,
+    ) -> builtins.list[Endpoint]:
         """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`."""
         ws = resolve_workspace(workspace)
-        return [cls.get(ws, name) for name in _names(ws)]
+        return [cls.get(ws, name, session=session) for name in _names(ws)]
 
     # ---- what it is -------------------------------------------------------------------------
 
@@ -226,8 +286,13 @@ class Endpoint:
         return self.record.name
 
     @property
+    def target(self) -> str:
+        """Where it runs: ``"local"``, ``"azureml"`` or ``"databricks"``."""
+        return self.record.target
+
+    @property
     def url(self) -> str:
-        """The server's base URL (``/invocations``, ``/ping``, ``/version`` below it)."""
+        """Its base URL (local: ``/invocations``, ``/ping``, ``/version`` below it)."""
         return self.record.url
 
     @property
@@ -236,41 +301,37 @@ class Endpoint:
         return self.record.model_uri
 
     @property
-    def log_path(self) -> Path:
-        """The server's log: startup messages and one line per request."""
-        return Path(self.record.log_path)
-
-    @property
     def state(self) -> EndpointState:
-        """``"live"`` while its server process runs, ``"dead"`` once it has stopped."""
-        return "live" if live_processes(self.record.processes) else "dead"
+        """``"creating"``, ``"live"``, ``"failed"`` or ``"dead"``, asked of the process or service."""
+        return self._provider_for().state(self.record)
 
     def __repr__(self) -> str:
-        return f"Endpoint(name={self.name!r}, url={self.url!r}, model={self.model_uri!r})"
+        return (
+            f"Endpoint(name={self.name!r}, target={self.target!r}, url={self.url!r}, "
+            f"model={self.model_uri!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import endpoint_html
+
+        return endpoint_html(self)
 
     # ---- predict ----------------------------------------------------------------------------
 
     def predict(self, images: Images, *, timeout: float = 60.0) -> builtins.list[Prediction]:
         """Classify image files (paths), encoded bytes or PIL images: one or a list, in one request.
 
-        Missing files raise DatasetError before anything is sent; the server's
-        errors raise ServiceError with its message.
+        Missing or unreadable files raise DatasetError (``bad_files`` names them)
+        before anything is sent; the endpoint's errors raise ServiceError with its
+        message.
         """
+        seconds = _check_seconds(timeout, "timeout")
         items = as_list(images)
         if not items:
             return []
-        payload = post_json(
-            self._http(),
-            f"{self.url}/invocations",
-            request_body(items),
-            timeout=timeout,
-            name=self.name,
-            when_down=(
-                f"its server has stopped (log: {self.log_path}); redeploy it with "
-                f"`cloudml-edu deploy {self.model_uri} --name {self.name} --replace`"
-            ),
-            when_failed=f"the server's log has the details: {self.log_path}",
-        )
+        check_paths(items)
+        encoded = [encode_image(image) for image in items]
+        payload = self._provider_for().invoke(self.record, encoded, timeout=seconds)
         predictions = parse_response(payload)
         if len(predictions) != len(items):
             raise ServiceError(
@@ -290,8 +351,12 @@ class Endpoint:
         """Like :meth:`predict` for many images: ``batch_size`` per request, with a progress bar."""
         from cloudml_edu._progress import track
 
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(
+                f"batch_size must be a whole number of at least 1, got {batch_size!r}"
+            )
+        _check_seconds(timeout, "timeout")
+        _check_flag(progress, "progress", optional=True)
         items = as_list(images)
         check_paths(items)
         if progress is None and len(items) <= batch_size:
@@ -306,24 +371,21 @@ class Endpoint:
                 bar.advance(len(chunk))
         return predictions
 
-    def _http(self) -> requests.Session:
-        if self._session is None:
-            import requests
-
-            self._session = requests.Session()
-        return self._session
+    def _provider_for(self) -> EndpointProvider:
+        if self._provider is None:
+            self._provider = load_provider(
+                self.record.target, self.workspace, session=self._session
+            )
+        return self._provider
 
     # ---- delete -----------------------------------------------------------------------------
 
-    def delete(self, *, timeout: float = 10.0) -> None:
-        """Stop the server (terminate, then kill after ``timeout``) and remove the record.
+    def delete(self, *, timeout: float = 60.0) -> None:
+        """Remove what serves the endpoint (waiting at most ``timeout`` s) and forget it.
 
-        Succeeds when the server or the record is already gone.
+        Succeeds when the endpoint or its record is already gone.
         """
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-        stop(live_processes(self.record.processes), timeout=timeout)
+        self._provider_for().delete(self.record, timeout=_check_seconds(timeout, "timeout"))
         _record_path(self.workspace, self.name).unlink(missing_ok=True)
 
     def __enter__(self) -> Endpoint:
@@ -338,7 +400,7 @@ class Endpoint:
         self.delete()
 
 
-# ---- the registry: one JSON file per endpoint ---------------------------------------------
+# ---- the registry: one JSON file per endpoint, whatever its target -------------------------
 
 
 def _record_path(ws: Workspace, name: str) -> Path:
@@ -354,3 +416,39 @@ def _save(ws: Workspace, record: EndpointRecord) -> None:
     partial = path.with_suffix(".json.partial")
     partial.write_text(record.model_dump_json(indent=2))
     partial.replace(path)
+
+
+@contextmanager
+def _deploying(ws: Workspace, name: str) -> Iterator[None]:
+    """Hold the exclusive lock on ``<name>.lock`` while ``name`` is being deployed; never wait.
+
+    The operating system lets go of it when the process ends, however it ends.
+    """
+    from cloudml_edu._locks import file_lock
+
+    lock = ws.endpoints_dir / f"{name}.lock"
+    with ExitStack() as held:
+        try:
+            held.enter_context(file_lock(lock, timeout=0))
+        except TimeoutError:
+            raise ConfigError(
+                f"endpoint {name!r} is being deployed by another call right now (it holds "
+                f"{lock}); wait for it to finish, or pick another name"
+            ) from None
+        yield
+
+
+def _clear_name(
+    ws: Workspace, name: str, *, replace: bool, session: requests.Session | None
+) -> None:
+    """Make room for ``name``: refuse a live endpoint unless ``replace``, delete a dead one."""
+    if not _record_path(ws, name).is_file():
+        return
+    old = Endpoint.get(ws, name, session=session)
+    if old.state in ("live", "creating") and not replace:
+        raise ConfigError(
+            f"endpoint {name!r} is already running at {old.url} (model {old.model_uri}); "
+            f"delete it (`cloudml-edu endpoint delete {name}`), pick another name, "
+            "or deploy with replace=True (--replace)"
+        )
+    old.delete()

@@ -1,22 +1,46 @@
-"""The dataset manifest: one record per image, with its label and content hash.
+"""The dataset manifest (one record per image, with its label and content hash) and
+the key layout of a dataset version in a store.
 
 The manifest is the dataset's identity.  In a store it is written last, as
-``_manifest.json``: a version without it is an unfinished upload and is never loaded.
+``_manifest.json``: a version without it is an unfinished upload and is never loaded::
+
+    <owner>/<name>/<version>/files/<label>/<image>              layout "files"
+    <owner>/<name>/<version>/shards/part-<i>-n<rows>-<md5>.parquet   layout "parquet"
+    <owner>/<name>/<version>/_manifest.json                     written last
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ImageRecord", "Manifest"]
+from cloudml_edu.errors import ConfigError, DatasetError
+
+__all__ = [
+    "MANIFEST_NAME",
+    "ImageRecord",
+    "Layout",
+    "Manifest",
+    "check_layout",
+    "check_name",
+    "check_version",
+    "file_key",
+    "manifest_key",
+    "parse_shard",
+    "shard_name",
+    "version_prefix",
+]
 
 MANIFEST_NAME = "_manifest.json"
 Layout = Literal["files", "parquet"]
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+_SHARD_NAME = re.compile(r"^shards/part-\d{5}-n(\d+)-([0-9a-f]{32})\.parquet$")
 
 
 class ImageRecord(BaseModel):
@@ -66,3 +90,71 @@ class Manifest(BaseModel):
         for record in sorted(self.records, key=lambda r: r.path):
             digest.update(f"{record.path}\0{record.md5}\n".encode())
         return digest.hexdigest()[:16]
+
+
+# ---- names, versions and layouts: one rule for the API, the CLI and the store -----
+def check_name(name: object, *, argument: str = "name") -> str:
+    """A dataset name: a letter or ``_``, then up to 62 letters, digits, ``_`` or ``-``.
+
+    It is a folder in the store and, lower-cased with ``-`` as ``_``, a catalog table
+    name; ``argument`` is what the caller calls it (``name``, ``--name``).
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"{argument} {name!r} is not a valid dataset name: start with a letter or '_', then "
+            "use up to 62 letters, digits, '_' or '-' (no spaces, dots or slashes), e.g. 'pets'"
+        )
+    return name
+
+
+def check_version(version: object, *, argument: str = "version") -> str:
+    """A dataset version: a letter or digit, then up to 31 letters, digits, ``.``, ``_`` or ``-``."""
+    if not isinstance(version, str) or not _VERSION.match(version) or ".." in version:
+        raise ConfigError(
+            f"{argument} {version!r} is not a valid dataset version: use letters, digits, '.', "
+            "'_' or '-' (no slashes, no '..'), starting with a letter or digit, e.g. '1' or '2.1'"
+        )
+    return version
+
+
+def check_layout(layout: object, *, argument: str = "layout") -> Layout:
+    """``"files"`` or ``"parquet"``."""
+    choices: tuple[Layout, ...] = get_args(Layout)
+    for choice in choices:
+        if layout == choice:
+            return choice
+    raise ConfigError(
+        f"{argument} {layout!r} is not a dataset layout: use "
+        + " or ".join(repr(c) for c in choices)
+    )
+
+
+# ---- where a version's objects live in a store ------------------------------
+def version_prefix(owner: str, name: str, version: str) -> str:
+    """``<owner>/<name>/<version>``: where one dataset version lives in a store."""
+    return f"{owner}/{name}/{version}"
+
+
+def manifest_key(prefix: str) -> str:
+    """The key of a version's manifest (its presence marks the version complete)."""
+    return f"{prefix}/{MANIFEST_NAME}"
+
+
+def file_key(prefix: str, path: str) -> str:
+    """The key of one image (``<label>/<file>``) in the "files" layout."""
+    return f"{prefix}/files/{path}"
+
+
+def shard_name(index: int, rows: int, md5: str) -> str:
+    """A shard's name inside its version: content-addressed, with its row count."""
+    return f"shards/part-{index:05d}-n{rows}-{md5}.parquet"
+
+
+def parse_shard(name: str) -> tuple[int, str]:
+    """(rows, md5) of a shard name made by :func:`shard_name`."""
+    found = _SHARD_NAME.match(name)
+    if found is None:
+        raise DatasetError(
+            f"unexpected shard name {name!r} in the manifest; upload the version again"
+        )
+    return int(found.group(1)), found.group(2)

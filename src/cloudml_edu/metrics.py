@@ -97,6 +97,16 @@ class Metrics(BaseModel):
     compute: Compute = Compute()
     cost_usd: float = Field(default=0.0, ge=0, description="Estimated compute cost")
 
+    def __repr__(self) -> str:
+        from cloudml_edu._notebook import metrics_repr
+
+        return metrics_repr(self)
+
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import metrics_html
+
+        return metrics_html(self)
+
     def to_mlflow(self) -> dict[str, float]:
         """Flat numeric metrics for ``mlflow.log_metrics`` (per-class ones as ``<metric>.<label>``)."""
         flat: dict[str, float] = {}

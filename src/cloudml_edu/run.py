@@ -115,6 +115,16 @@ class Plan(BaseModel):
                 shutil.rmtree(staging, ignore_errors=True)
         return written
 
+    def __repr__(self) -> str:
+        from cloudml_edu._notebook import plan_repr
+
+        return plan_repr(self)
+
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import plan_html
+
+        return plan_html(self)
+
 
 class StepRecord(BaseModel):
     """A pipeline step as it ran: component, parameters, inputs, outputs, timing."""
@@ -294,6 +304,16 @@ class TrainingRun(BaseModel):
         """Wall time from start to end (or to now while running)."""
         end = self.ended or datetime.now(UTC)
         return (end - self.started).total_seconds()
+
+    def __repr__(self) -> str:
+        from cloudml_edu._notebook import run_repr
+
+        return run_repr(self)
+
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import run_html
+
+        return run_html(self)
 
     def summary(self) -> str:
         """A one-line summary for terminals and logs."""

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from cloudml_edu import Dataset, Workspace
 from cloudml_edu.cli.dataset import app
+from cloudml_edu.datasets import delete_version, download_version, list_versions, share_version
 from cloudml_edu.errors import ConfigError, DatasetError, NotFoundError
 from cloudml_edu.manifest import MANIFEST_NAME
-from cloudml_edu.storage import delete_version, download_version, list_versions, share_version
 from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.testing.azurite import ACCOUNT_KEY, Azurite
 from cloudml_edu.testing.faults import FaultProxy

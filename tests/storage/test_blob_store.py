@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cloudml_edu import Dataset, Workspace
+from cloudml_edu.datasets import open_dataset, upload_dataset
 from cloudml_edu.errors import (
     AuthError,
     ConfigError,
@@ -25,7 +26,6 @@ from cloudml_edu.errors import (
 )
 from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.storage.retry import RetrySettings, retry_after
-from cloudml_edu.storage.sync import open_dataset, upload_dataset
 from cloudml_edu.testing.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
 from cloudml_edu.testing.faults import FaultProxy, Seen
 

@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 
 from cloudml_edu import Dataset, Workspace
+from cloudml_edu.datasets import open_dataset, upload_dataset
+from cloudml_edu.datasets.packed import COLUMNS
 from cloudml_edu.errors import AuthError, NotFoundError
 from cloudml_edu.manifest import MANIFEST_NAME, Layout
 from cloudml_edu.storage.blob import BlobStore
-from cloudml_edu.storage.packed import COLUMNS
-from cloudml_edu.storage.sync import open_dataset, upload_dataset
 from cloudml_edu.testing.azurite import Azurite
 from cloudml_edu.testing.faults import FaultProxy, Seen
 
@@ -144,7 +144,7 @@ _CRASH_SCRIPT = textwrap.dedent(
     import sys
     from cloudml_edu import Dataset
     from cloudml_edu.storage.blob import BlobStore
-    from cloudml_edu.storage.sync import upload_dataset
+    from cloudml_edu.datasets import upload_dataset
 
     connection_string, container, folder = sys.argv[1:]
     store = BlobStore(connection_string=connection_string, container=container, max_concurrency=4)
@@ -214,3 +214,40 @@ def test_workspace_upload_load_and_register(
     loaded = Dataset.load(ws, table)
     assert loaded.manifest.layout == "parquet"
     assert _contents(loaded) == _contents(dataset)
+
+
+def test_a_version_in_container_cloudml2_is_not_in_cloudml(
+    azurite: Azurite, tmp_path: Path, png_dir: Path
+) -> None:
+    config = tmp_path / "cloudml.toml"
+    config.write_text(
+        'owner = "o"\nroot = "ws"\n[storage]\nkind = "azure_blob"\ncontainer = "cloudml"\n'
+        f'connection_string = "{azurite.connection_string}"\n'
+    )
+    ws = Workspace.from_config(config)
+    neighbour = BlobStore(connection_string=azurite.connection_string, container="cloudml2")
+    try:
+        elsewhere = _upload(Dataset.from_folder(png_dir, name="twin"), neighbour)
+        assert elsewhere.source.location.startswith(ws.store.url)  # what the old check compared
+        assert elsewhere.source.stored_at() == (neighbour, "o/twin/1")
+        assert neighbour.identity != ws.store.identity
+
+        table = elsewhere.register(ws)
+        assert len(list(ws.store.list("o/twin/1/files/"))) == 60  # uploaded to cloudml
+        loaded = Dataset.load(ws, table)
+        assert loaded.source.stored_at() == (ws.store, "o/twin/1")
+        assert _contents(loaded) == _contents(elsewhere)
+    finally:
+        neighbour.close()
+
+
+def test_an_upload_lists_the_version_once(
+    proxy: FaultProxy, make_store: Callable[..., BlobStore], png_dir: Path
+) -> None:
+    store = make_store(proxy.connection_string)
+    store.ensure_container()
+    proxy.seen.clear()
+    _upload(Dataset.from_folder(png_dir, name="once"), store)
+    listings = [s for s in proxy.seen if s.method == "GET" and s.path.count("/") == 2]
+    assert len(listings) == 1  # sent objects are verified from the MD5 each Put Blob answered
+    assert len(proxy.puts("o/once/1/files/")) == 60

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from cloudml_edu import Dataset, Workspace
+from cloudml_edu.datasets import delete_version, download_version, list_versions
+from cloudml_edu.datasets.packed import _groups
 from cloudml_edu.errors import NotFoundError
-from cloudml_edu.storage import delete_version, download_version, list_versions
-from cloudml_edu.storage.packed import _groups
 
 
 def test_parquet_on_a_local_workspace(tmp_path: Path, png_dir: Path) -> None:

@@ -1,9 +1,11 @@
-"""The backend registry: a backend name and a target pick the module that trains.
+"""The registries: a backend name and a target pick the module that trains; a target picks
+the provider that serves endpoints.
 
 ``designer`` and ``sdk`` target Azure ML when the workspace has an ``[azure_ml]``
 section, ``automl`` targets Databricks when it has ``[databricks]``; otherwise
 all three run locally.  Adding a backend is one module plus one line in
-:data:`REGISTRY`; modules are imported only when chosen.
+:data:`REGISTRY`, an endpoint target one module plus one line in
+:data:`ENDPOINT_PROVIDERS`; modules are imported only when chosen.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import TYPE_CHECKING
 from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cloudml_edu.backends.base import Backend
+    import requests
+
+    from cloudml_edu.backends.base import Backend, EndpointProvider
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -22,10 +26,13 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKENDS",
     "CLEANERS",
+    "ENDPOINT_PROVIDERS",
+    "ENDPOINT_TARGETS",
     "JOB_ATTACHERS",
     "REGISTRY",
     "attach_job",
     "load_backend",
+    "load_provider",
     "open_backend",
     "target_for",
 ]
@@ -93,3 +100,44 @@ def attach_job(target: str, workspace: Workspace, name: str) -> TrainingRun:
     attach = getattr(importlib.import_module(module_name), function_name)
     run: TrainingRun = attach(workspace, name)
     return run
+
+
+#: endpoint target -> "module:class" of its :class:`~cloudml_edu.backends.base.EndpointProvider`
+ENDPOINT_PROVIDERS: dict[str, str] = {
+    "local": "cloudml_edu.backends.local.endpoint:LocalEndpointProvider",
+    "azureml": "cloudml_edu.backends.azureml.endpoints:AzureMLEndpointProvider",
+}
+ENDPOINT_TARGETS: tuple[str, ...] = ("local", "azureml", "databricks")
+#: cloud target -> (its section in cloudml.toml, the pip extra with its SDK)
+_CLOUD_NEEDS: dict[str, tuple[str, str]] = {
+    "azureml": ("azure_ml", "azure"),
+    "databricks": ("databricks", "databricks"),
+}
+
+
+def load_provider(
+    target: str, workspace: Workspace, *, session: requests.Session | None = None
+) -> EndpointProvider:
+    """The endpoint provider of ``target`` for ``workspace``; ConfigError says what is missing."""
+    if target not in ENDPOINT_TARGETS:
+        raise ConfigError(
+            f"unknown endpoint target {target!r}; choose one of: {', '.join(ENDPOINT_TARGETS)}"
+        )
+    path = ENDPOINT_PROVIDERS.get(target)
+    if path is None:
+        raise ConfigError(
+            f"endpoints on {target} are not available in this version of cloudml-edu; "
+            "deploy with target='local' (--target local)"
+        )
+    if target in _CLOUD_NEEDS:
+        section, extra = _CLOUD_NEEDS[target]
+        if getattr(workspace.config, section) is None:
+            raise ConfigError(
+                f"endpoints on {target} need the [{section}] section in cloudml.toml (see "
+                f"docs/configuration.md) and `pip install 'cloudml-edu[{extra}]'`; or deploy "
+                "with target='local' (--target local)"
+            )
+    module_name, class_name = path.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    provider: EndpointProvider = cls(workspace, session=session)
+    return provider

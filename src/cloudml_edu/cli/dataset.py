@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -28,6 +28,14 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _check(name: str, version: str, *, name_flag: str = "NAME") -> None:
+    """The dataset name and version, by the store's rule, named as the user typed them."""
+    from cloudml_edu.manifest import check_name, check_version
+
+    check_name(name, argument=name_flag)
+    check_version(version, argument="--version")
+
+
 @app.command("upload")
 def upload_command(
     path: Annotated[Path, typer.Argument(help="Image folder: one sub-folder per class.")],
@@ -43,11 +51,12 @@ def upload_command(
 ) -> None:
     """Upload (incremental, resumable) and register a dataset version."""
     from cloudml_edu.dataset import Dataset
-    from cloudml_edu.errors import ConfigError
+    from cloudml_edu.manifest import check_layout, check_name
 
-    if layout not in ("files", "parquet"):
-        raise ConfigError(f"--layout must be 'files' or 'parquet', not {layout!r}")
-    chosen: Literal["files", "parquet"] = "parquet" if layout == "parquet" else "files"
+    chosen = check_layout(layout, argument="--layout")
+    if name is None:
+        name = check_name(path.resolve().name, argument="--name (default: the folder's name)")
+    _check(name, version, name_flag="--name")  # before anything is read or written
     ws = workspace_from_option(config)
     progress = False if json_output else None
     dataset = Dataset.from_folder(path, name=name, progress=progress)
@@ -82,7 +91,7 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from cloudml_edu.storage.manage import list_versions
+    from cloudml_edu.datasets import list_versions
 
     found = list_versions(workspace_from_option(config), all_owners=all_owners)
     if json_output:
@@ -107,8 +116,9 @@ def download_command(
     json_output: JsonOption = False,
 ) -> None:
     """Download a version (concurrent, every file verified by MD5, resumable)."""
-    from cloudml_edu.storage.manage import download_version
+    from cloudml_edu.datasets import download_version
 
+    _check(name, version)
     dataset = download_version(
         workspace_from_option(config), name, dest, version=version,
         progress=False if json_output else None,
@@ -130,8 +140,9 @@ def delete_command(
     json_output: JsonOption = False,
 ) -> None:
     """Delete a version: manifest first (it stops loading at once), then its objects."""
-    from cloudml_edu.storage.manage import delete_version
+    from cloudml_edu.datasets import delete_version
 
+    _check(name, version)
     ws = workspace_from_option(config)
     if not yes and not json_output:
         typer.confirm(f"delete {name} version {version} from {ws.store.url}?", abort=True)
@@ -151,8 +162,9 @@ def share_command(
     json_output: JsonOption = False,
 ) -> None:
     """Print short-lived, read-only SAS URLs of a version (Azure Blob only)."""
-    from cloudml_edu.storage.manage import share_version
+    from cloudml_edu.datasets import share_version
 
+    _check(name, version)
     shared = share_version(
         workspace_from_option(config), name, version=version, expires_in=timedelta(hours=hours)
     )

@@ -56,11 +56,20 @@ def deploy_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Stop a running endpoint of that name first.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 120.0,
+    target: Annotated[
+        str | None,
+        typer.Option(help="local, azureml or databricks (default: where the run trained)."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds to wait for the endpoint (default 120 locally, 3600 in the cloud)."
+        ),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Serve a model on 127.0.0.1; it runs until `cloudml-edu endpoint delete NAME`."""
+    """Serve a model (locally: on 127.0.0.1); it runs until `cloudml-edu endpoint delete NAME`."""
     from cloudml_edu.endpoint import Endpoint
 
     try:
@@ -69,6 +78,7 @@ def deploy_command(
             _run_or_model(ws, model),
             workspace=ws,
             name=name,
+            target=target,
             replace=replace,
             timeout=timeout,
             progress=False if json_output else None,
@@ -78,7 +88,9 @@ def deploy_command(
     if json_output:
         print_json(_describe(endpoint, "live"))
         return
-    typer.echo(f"endpoint {name} is live at {endpoint.url} serving {endpoint.model_uri}")
+    typer.echo(
+        f"endpoint {name} ({endpoint.target}) is live at {endpoint.url} serving {endpoint.model_uri}"
+    )
     typer.echo(f"  predict:  cloudml-edu predict {name} IMAGE...")
     typer.echo(f"  stop it:  cloudml-edu endpoint delete {name}")
 
@@ -131,12 +143,17 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "state", "url", "model", "created")
+    table = Table("name", "target", "state", "url", "model", "created")
+    colors = {"live": "green", "creating": "yellow"}
     for endpoint, state in found:
-        color = "green" if state == "live" else "red"
         created = f"{endpoint.record.created:%Y-%m-%d %H:%M}"
         table.add_row(
-            endpoint.name, f"[{color}]{state}[/]", endpoint.url, endpoint.model_uri, created
+            endpoint.name,
+            endpoint.target,
+            f"[{colors.get(state, 'red')}]{state}[/]",
+            endpoint.url,
+            endpoint.model_uri,
+            created,
         )
     Console().print(table)
 
@@ -146,7 +163,7 @@ def delete_command(
     name: Annotated[str, typer.Argument(help="The endpoint's name.")],
     config: ConfigOption = None,
 ) -> None:
-    """Stop an endpoint's server and forget it (nothing to do if it is already gone)."""
+    """Stop an endpoint (its server or cloud deployment) and forget it; fine if already gone."""
     from cloudml_edu.endpoint import Endpoint
 
     try:

@@ -224,6 +224,11 @@ class Comparison:
 
         (console or Console()).print(self.to_rich())
 
+    def _repr_html_(self) -> str:
+        from cloudml_edu._notebook import comparison_html
+
+        return comparison_html(self, legend=LEGEND)
+
     def to_html(self) -> str:
         """The table as an HTML ``<table>`` (no styles or scripts; the report adds CSS)."""
         columns = self._columns()

@@ -2,17 +2,37 @@
 
 Keys are ``/``-separated relative paths.  Content MD5s are lowercase hex; a
 store reports the MD5 it recorded at upload time (Azure's ``Content-MD5``), which
-is what incremental uploads compare against.
+is what incremental uploads compare against.  A store knows nothing of datasets:
+the key layout of a dataset version is in :mod:`cloudml_edu.manifest`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ObjectInfo", "Store"]
+from cloudml_edu.errors import DatasetError
+
+__all__ = ["ObjectInfo", "Store", "check_md5", "file_md5"]
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 (hex) of a file, streamed."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "md5").hexdigest()
+
+
+def check_md5(path: Path, actual: str, expected: str) -> None:
+    """Raise DatasetError when a file about to be stored no longer hashes to its manifest MD5."""
+    if actual != expected:
+        raise DatasetError(
+            f"{path} changed since the dataset was read (MD5 {actual} != {expected}); "
+            "upload again (changed files are read again before an upload starts)",
+            bad_files=[str(path)],
+        )
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,11 @@ class Store(Protocol):
         ...
 
     @property
+    def identity(self) -> tuple[str, ...]:
+        """What makes two stores the same place: kind plus root, or account and container."""
+        ...
+
+    @property
     def max_concurrency(self) -> int:
         """How many transfers the store handles well at once."""
         ...
@@ -46,12 +71,20 @@ class Store(Protocol):
         """Every object whose key starts with ``prefix``."""
         ...
 
-    def put_file(self, key: str, path: Path, *, md5: str) -> None:
-        """Upload a local file, streaming it, recording ``md5`` as its content MD5."""
+    def local_path(self, key: str) -> Path | None:
+        """The file or folder ``key`` (or a key prefix) is on this machine; None for a remote store."""
         ...
 
-    def put_bytes(self, key: str, data: bytes) -> None:
-        """Write a small object in one call (manifests, markers)."""
+    def put_file(self, key: str, path: Path, *, md5: str) -> str:
+        """Upload a local file, streaming it, recording ``md5`` as its content MD5.
+
+        The file must hash to ``md5`` (else DatasetError, object unchanged).  Returns the
+        MD5 the store reports for what it stored, so a caller verifies without listing.
+        """
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Write a small object in one call (manifests, markers); returns the stored MD5."""
         ...
 
     def get_bytes(self, key: str) -> bytes:

@@ -30,12 +30,12 @@ from cloudml_edu.errors import (
     AuthError,
     CloudMLError,
     ConfigError,
-    DatasetError,
     NotFoundError,
     ServiceError,
     ThrottledError,
 )
-from cloudml_edu.storage.base import ObjectInfo
+from cloudml_edu.storage._sdk_internals import pipeline_client
+from cloudml_edu.storage.base import ObjectInfo, check_md5
 from cloudml_edu.storage.retry import RETRY_STATUSES, RetrySettings, make_retry_policy
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ class BlobStore:
         self.account_url = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path}".rstrip("/")
         self._session.proxies = get_environ_proxies(self.account_url)
         self._client: ContainerClient = self._service.get_container_client(container)
-        self._pipeline = self._client._client._client  # the PipelineClient: signing, retries, logs
+        self._pipeline = pipeline_client(self._client)  # signing, retries, logging
 
     # ---- construction ------------------------------------------------------
     @classmethod
@@ -285,6 +285,13 @@ class BlobStore:
     def max_concurrency(self) -> int:
         return self._max_concurrency
 
+    @property
+    def identity(self) -> tuple[str, ...]:
+        return ("azure_blob", self.account_url.lower(), self.container)
+
+    def local_path(self, key: str) -> None:
+        return None
+
     def _fail(self, exc: BaseException, action: str) -> CloudMLError:
         return translate_error(exc, action=action, where=self.url, auth=self._auth)
 
@@ -350,35 +357,47 @@ class BlobStore:
                 return
             params["marker"] = marker
 
-    def put_file(self, key: str, path: Path, *, md5: str) -> None:
+    def put_file(self, key: str, path: Path, *, md5: str) -> str:
         """Upload ``path``: one request up to ``block_size``, else streamed blocks.
 
         The content must hash to ``md5`` (the manifest's); a file edited since it was
-        scanned raises DatasetError and leaves the object unchanged.
+        scanned raises DatasetError and leaves the object unchanged.  Returns the MD5
+        the service answered with (small files) or computed while streaming (blocks).
         """
         self.ensure_container()
         size = path.stat().st_size
         if size <= self.block_size:
             data = path.read_bytes()
-            self._check(path, hashlib.md5(data).hexdigest(), md5)
-            self._put(key, data, md5)
-        else:
-            self._put_blocks(key, path, md5)
+            check_md5(path, hashlib.md5(data).hexdigest(), md5)
+            return self._put(key, data, md5)
+        return self._put_blocks(key, path, md5)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
+    def put_bytes(self, key: str, data: bytes) -> str:
         self.ensure_container()
-        self._put(key, data, hashlib.md5(data).hexdigest())
+        return self._put(key, data, hashlib.md5(data).hexdigest())
 
-    def _put(self, key: str, data: bytes, md5: str) -> None:
-        """One Put Blob request.  The service checks the transactional Content-MD5 and stores
-        it as the blob's MD5.  Sent through the client's pipeline (signing, retries, logging)
+    def _put(self, key: str, data: bytes, md5: str) -> str:
+        """One Put Blob request.  The service checks the transactional Content-MD5, stores
+        it as the blob's MD5 and answers with it: that answer is the verification, no
+        listing needed.  Sent through the client's pipeline (signing, retries, logging)
         as a prebuilt request: ``upload_blob`` costs twice the CPU for a small blob."""
         headers = {
             "x-ms-blob-type": "BlockBlob",
             "Content-Type": "application/octet-stream",
             "Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode(),
         }
-        self._send("PUT", key, {}, headers, data, expect=201, action=f"uploading {key}")
+        response = self._send("PUT", key, {}, headers, data, expect=201, action=f"uploading {key}")
+        if response is None:
+            raise NotFoundError(
+                f"uploading {key}: container {self.container} is gone from {self.url}; "
+                "run the upload again (it recreates the container)"
+            )
+        answered = response.headers.get("Content-MD5")
+        if not answered:
+            raise ServiceError(
+                f"uploading {key}: {self.url} did not confirm the content's MD5; run it again"
+            )
+        return base64.b64decode(answered).hex()
 
     def _send(
         self,
@@ -414,7 +433,9 @@ class BlobStore:
             raise self._fail(exc, action) from exc
         return response
 
-    def _put_blocks(self, key: str, path: Path, md5: str) -> None:
+    def _put_blocks(self, key: str, path: Path, md5: str) -> str:
+        """Stage 4 MB blocks (each checked by the service), then commit them with the
+        whole file's MD5, computed while streaming and compared with ``md5`` first."""
         from azure.storage.blob import BlobBlock, ContentSettings
 
         blob = self._client.get_blob_client(key)
@@ -434,7 +455,7 @@ class BlobStore:
                     pending.append(job)
                 for job in pending:
                     job.result()
-            self._check(path, digest.hexdigest(), md5)
+            check_md5(path, digest.hexdigest(), md5)
             blob.commit_block_list(
                 [BlobBlock(block_id=b) for b in ids],
                 content_settings=ContentSettings(content_md5=bytearray.fromhex(md5)),
@@ -443,15 +464,7 @@ class BlobStore:
             raise
         except Exception as exc:
             raise self._fail(exc, f"uploading {key}") from exc
-
-    @staticmethod
-    def _check(path: Path, actual: str, expected: str) -> None:
-        if actual != expected:
-            raise DatasetError(
-                f"{path} changed since the dataset was read (MD5 {actual} != {expected}); "
-                "read the folder again with Dataset.from_folder and upload",
-                bad_files=[str(path)],
-            )
+        return md5
 
     def get_bytes(self, key: str) -> bytes:
         response = self._send("GET", key, {}, {}, None, expect=200, action=f"reading {key}")

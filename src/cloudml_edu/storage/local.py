@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cloudml_edu.errors import NotFoundError
-from cloudml_edu.storage.base import ObjectInfo
+from cloudml_edu.storage.base import ObjectInfo, check_md5, file_md5
 
 __all__ = ["LocalStore"]
 
@@ -33,8 +33,15 @@ class LocalStore:
         return self.root.as_uri()
 
     @property
+    def identity(self) -> tuple[str, ...]:
+        return ("local", str(self.root))
+
+    @property
     def max_concurrency(self) -> int:
         return self._max_concurrency
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -63,25 +70,32 @@ class LocalStore:
                     if found is not None:
                         yield found
 
-    def _commit(self, key: str, write: bytes | Path, md5: str) -> None:
-        # Write to a temporary name, then rename: a crash never leaves a half file under `key`.
+    def _commit(self, key: str, write: bytes | Path, md5: str) -> str:
+        """Write to a temporary name, check the MD5 of what was written, then rename: a crash
+        or a file changed since it was scanned never leaves a wrong object under ``key``."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".partial")
-        if isinstance(write, Path):
-            shutil.copyfile(write, tmp)
-        else:
-            tmp.write_bytes(write)
+        try:
+            if isinstance(write, Path):
+                shutil.copyfile(write, tmp)
+                check_md5(write, file_md5(tmp), md5)
+            else:
+                tmp.write_bytes(write)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         meta = self._meta(key)
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(md5)
         tmp.replace(path)
+        return md5
 
-    def put_file(self, key: str, path: Path, *, md5: str) -> None:
-        self._commit(key, Path(path), md5)
+    def put_file(self, key: str, path: Path, *, md5: str) -> str:
+        return self._commit(key, Path(path), md5)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
-        self._commit(key, data, hashlib.md5(data).hexdigest())
+    def put_bytes(self, key: str, data: bytes) -> str:
+        return self._commit(key, data, hashlib.md5(data).hexdigest())
 
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)

@@ -48,9 +48,10 @@ class RetrySettings:
 def make_retry_policy(settings: RetrySettings) -> HTTPPolicy[Any, Any]:
     """An azure-core pipeline policy for blob clients (pass as ``retry_policy=``)."""
     from azure.core.exceptions import AzureError, ClientAuthenticationError
-    from azure.storage.blob._shared.policies import StorageRetryPolicy
 
-    class BlobRetryPolicy(StorageRetryPolicy):
+    from cloudml_edu.storage._sdk_internals import storage_retry_policy
+
+    class BlobRetryPolicy(storage_retry_policy()):  # type: ignore[misc]
         def __init__(self) -> None:
             retries = settings.attempts - 1
             super().__init__(

@@ -42,13 +42,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(data: Path, manifest_file: Path | None):  # type: ignore[no-untyped-def]
-    from cloudml_edu.dataset import Dataset, FolderSource
+    from cloudml_edu.dataset import Dataset
 
     manifest_file = manifest_file or data / MANIFEST_NAME
     if manifest_file.is_file():
         manifest = Manifest.model_validate_json(manifest_file.read_text())
         files = data / "files" if (data / "files").is_dir() else data
-        return Dataset(manifest, FolderSource(files))
+        return Dataset.from_manifest(manifest, files)
     return Dataset.from_folder(data, progress=False)
 
 

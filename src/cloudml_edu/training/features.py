@@ -48,8 +48,10 @@ class FeatureSpec:
 def _pixels(data: bytes, spec: FeatureSpec) -> FloatArray:
     from PIL import Image
 
+    from cloudml_edu._images import to_mode
+
     with Image.open(io.BytesIO(data)) as image:
-        converted = image.convert(spec.mode).resize(
+        converted = to_mode(image, spec.mode).resize(
             (spec.size, spec.size), Image.Resampling.BILINEAR
         )
         return np.asarray(converted, dtype=np.float32) / 255.0

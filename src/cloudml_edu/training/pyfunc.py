@@ -1,60 +1,52 @@
-"""The MLflow pyfunc model every backend produces: base64 image bytes in, labels and scores out.
+"""Log the served model (:mod:`cloudml_edu.training.served`) to MLflow, carrying only what
+inference needs.
 
-The model does its own preprocessing (the stored :class:`FeatureSpec`), so the
-same model serves from the local MLflow server, Azure ML and Databricks.  Input:
-a DataFrame with a string column ``image`` (base64 of the encoded file).  Output:
-columns ``label``, ``score`` and ``p:<class>`` for every class.
+* Code: the model is logged "from code" (``_model_code.py``, no pickled Python
+  object) and ships a copy of the few modules it imports (:data:`SHIPPED`) in
+  its ``code/`` folder, laid out as in the library (``cloudml_edu/...``) so the
+  imports are the same in the library and in a serving container; nothing else
+  of cloudml-edu ships.
+* Packages: :func:`requirements` (mlflow, numpy, pandas, Pillow, scikit-learn),
+  pinned to the versions that trained it, since a scikit-learn pickle loads
+  reliably only in the version that wrote it.  No cloudml-edu, no cloud SDK: an
+  Azure ML or Databricks serving container builds quickly.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from mlflow.pyfunc.model import PythonModel
+from cloudml_edu.training.columns import INPUT_COLUMN
 
-from cloudml_edu.backends.local.serving import INPUT_COLUMN, PROBA_PREFIX
-from cloudml_edu.training.evaluate import score
-from cloudml_edu.training.features import FeatureSpec, featurize
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["INPUT_COLUMN", "PROBA_PREFIX", "ImageClassifier", "log_model"]
+    from cloudml_edu.training.features import FeatureSpec
+
+__all__ = ["REQUIREMENTS", "SHIPPED", "log_model", "requirements"]
+
+#: The files of ``cloudml_edu`` a served model imports (and carries), relative to the package.
+SHIPPED: tuple[str, ...] = (
+    "_images.py",
+    "training/columns.py",
+    "training/features.py",
+    "training/scores.py",
+    "training/served.py",
+)
+#: The distributions the shipped code imports; joblib comes with scikit-learn.
+REQUIREMENTS: tuple[str, ...] = ("mlflow", "numpy", "pandas", "pillow", "scikit-learn")
 
 
-class ImageClassifier(PythonModel):
-    """Decode, featurize and classify images sent as base64 strings."""
+def requirements() -> list[str]:
+    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``)."""
+    from importlib.metadata import version
 
-    def load_context(self, context: Any) -> None:
-        import joblib
-
-        self._model = joblib.load(context.artifacts["classifier"])
-        spec = json.loads(Path(context.artifacts["features"]).read_text())
-        self._spec = FeatureSpec.from_dict(spec)
-
-    def predict(
-        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
-        if INPUT_COLUMN not in model_input:
-            raise ValueError(f"the input needs a column {INPUT_COLUMN!r} of base64-encoded images")
-        images: list[bytes] = []
-        for index, text in enumerate(model_input[INPUT_COLUMN]):
-            try:
-                images.append(base64.b64decode(text, validate=True))
-            except (binascii.Error, TypeError) as exc:
-                raise ValueError(f"row {index}: not valid base64 ({exc})") from None
-        try:
-            features = featurize(images, self._spec)
-        except OSError as exc:
-            raise ValueError(f"an input is not a readable image ({exc})") from None
-        scores = score(self._model, features)
-        frame = pd.DataFrame({"label": scores.predicted, "score": scores.probabilities.max(axis=1)})
-        for i, label in enumerate(scores.labels):
-            frame[PROBA_PREFIX + label] = scores.probabilities[:, i]
-        return frame
+    return [f"{name}=={version(name)}" for name in REQUIREMENTS]
 
 
 def log_model(
@@ -62,14 +54,13 @@ def log_model(
 ) -> str:
     """Log ``model`` as an MLflow pyfunc in the active run; returns its ``runs:/`` URI.
 
-    The model is logged "from code" (no pickled Python object); ``example`` (one
-    encoded image) becomes the model's input example, a ready request for students.
+    ``example`` (one encoded image) becomes the model's input example, a ready
+    request for students.
     """
     import joblib
+    import mlflow
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
-
-    from cloudml_edu import __version__
 
     signature = ModelSignature(inputs=Schema([ColSpec("string", INPUT_COLUMN)]))
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,25 +68,34 @@ def log_model(
         joblib.dump(model, classifier)
         features = Path(tmp, "features.json")
         features.write_text(json.dumps(spec.to_dict()))
-        import mlflow
-
         info = mlflow.pyfunc.log_model(
             name=name,
             python_model=str(Path(__file__).with_name("_model_code.py")),
             artifacts={"classifier": str(classifier), "features": str(features)},
+            code_paths=[str(_code_package(Path(tmp, "code")))],
             signature=signature,
             input_example=_example_frame(example) if example is not None else None,
-            pip_requirements=[
-                f"cloudml-edu=={__version__}",
-                "scikit-learn",
-                "pillow",
-                "numpy",
-                "pandas",
-            ],
+            pip_requirements=requirements(),
         )
     run = mlflow.active_run()
     return f"runs:/{run.info.run_id}/{name}" if run else str(info.model_uri)
 
 
+def _code_package(folder: Path) -> Path:
+    """``folder/cloudml_edu``: the :data:`SHIPPED` files (and empty ``__init__.py``), nothing else."""
+    library = Path(__file__).parents[1]
+    package = folder / "cloudml_edu"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""What a cloudml-edu model runs at inference."""\n')
+    for name in SHIPPED:
+        target = package / name
+        target.parent.mkdir(exist_ok=True)
+        (target.parent / "__init__.py").touch()
+        shutil.copyfile(library / name, target)
+    return package
+
+
 def _example_frame(image: bytes) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({INPUT_COLUMN: [base64.b64encode(image).decode("ascii")]})

@@ -50,17 +50,15 @@ def dataset_location(dataset: Dataset) -> tuple[str, bool]:
     holding ``_manifest.json`` and the files or Parquet shards); anything on this
     machine is uploaded by azure-ai-ml to the workspace's default datastore.
     """
-    from cloudml_edu.dataset import FolderSource
-    from cloudml_edu.storage.local import LocalStore
-    from cloudml_edu.storage.sync import StoreSource
-
     source = dataset.source
-    if isinstance(source, StoreSource):
-        if isinstance(source.store, LocalStore):
-            return str(source.store.root / source.prefix), False
-        return f"{source.store.url}/{source.prefix}", True
-    if isinstance(source, FolderSource):
-        return str(source.root), False
+    stored = source.stored_at()
+    if stored is not None:
+        store, prefix = stored
+        local = store.local_path(prefix)
+        return (str(local), False) if local is not None else (f"{store.url}/{prefix}", True)
+    folder = source.local_folder()
+    if folder is not None:
+        return str(folder), False
     return source.location, source.location.startswith("https://")
 
 

@@ -71,20 +71,10 @@ class SdkBackend(LocalBackend):
 
     def _job_input(self, dataset: Dataset, workdir: Path) -> tuple[Path, Path]:
         """A folder of image files the job can read, and the manifest describing them."""
-        from cloudml_edu.dataset import FolderSource
-        from cloudml_edu.storage.local import LocalStore
-        from cloudml_edu.storage.sync import StoreSource
-
-        source = dataset.source
-        if isinstance(source, FolderSource):
-            files = source.root
-        elif (
-            isinstance(source, StoreSource)
-            and isinstance(source.store, LocalStore)
-            and source.layout == "files"
-        ):
-            files = source.store.root / source.prefix / "files"
-        else:  # a remote store: materialize the images for the local job
+        local = dataset.source.local_folder()
+        if local is not None:
+            files = local
+        else:  # a remote store or packed shards: materialize the images for the local job
             files = workdir / "inputs" / "files"
             for record, data in dataset.iter_bytes():
                 target = files / record.path

@@ -75,7 +75,7 @@ def image_ref(run: TrainingRun, path: str, version: str | None) -> str:
 def dataset_finder(store: Store) -> DatasetFinder:
     """Finds a run's dataset in ``store``: the newest version of ``owner/name`` whose images
     have the MD5s the run logged for its test split."""
-    from cloudml_edu.storage.sync import open_dataset, read_manifest
+    from cloudml_edu.datasets import open_dataset, read_manifest
 
     def find(run: TrainingRun, md5_by_path: Mapping[str, str]) -> Dataset | None:
         prefix = f"{run.owner}/{run.dataset}/"
@@ -114,11 +114,12 @@ def feature_rows(
         wanted = [r for r in dataset.records if r.path in tested]
         for record, data in dataset.source.iter_bytes(wanted):
             stats[record.path] = image_stats(data)
-        from cloudml_edu.storage.sync import StoreSource
+        from cloudml_edu.manifest import file_key
 
-        source = dataset.source
-        if isinstance(source, StoreSource) and source.layout == "files":  # packed: no per-image URL
-            urls = {r.path: f"{source.store.url}/{source.key_of(r)}" for r in wanted}
+        stored = dataset.source.stored_at()
+        if stored is not None and dataset.manifest.layout == "files":  # packed: no per-image URL
+            store, prefix = stored
+            urls = {r.path: f"{store.url}/{file_key(prefix, r.path)}" for r in wanted}
     rows = []
     for k, path in enumerate(paths):
         found = stats.get(path)

@@ -16,25 +16,23 @@ whatever the dataset's size.
 from __future__ import annotations
 
 import hashlib
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu.datasets._transfer import bounded_map, transfer_bar
 from cloudml_edu.errors import DatasetError
-from cloudml_edu.manifest import ImageRecord, Manifest
-from cloudml_edu.storage.base import Store
-from cloudml_edu.storage.sync import bounded_map, file_md5, transfer_bar
+from cloudml_edu.manifest import ImageRecord, Manifest, parse_shard, shard_name
+from cloudml_edu.storage.base import Store, file_md5
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets.sources import Source
 
 __all__ = ["COLUMNS", "read_shards", "sync_shards"]
 
 COLUMNS = ("label", "path", "md5", "width", "height", "data")
 _BATCH_BYTES = 4 * 1024 * 1024
-_SHARD_NAME = re.compile(r"^shards/part-\d{5}-n(\d+)-([0-9a-f]{32})\.parquet$")
 
 
 def _schema() -> Any:
@@ -65,16 +63,7 @@ def _groups(records: Sequence[ImageRecord], limit: int) -> list[list[ImageRecord
     return [g for g in groups if g]
 
 
-def _parse(shard: str) -> tuple[int, str]:
-    found = _SHARD_NAME.match(shard)
-    if found is None:
-        raise DatasetError(
-            f"unexpected shard name {shard!r} in the manifest; upload the version again"
-        )
-    return int(found.group(1)), found.group(2)
-
-
-def _write_shard(dataset: Dataset, group: list[ImageRecord], path: Path) -> str:
+def _write_shard(source: Source, group: list[ImageRecord], path: Path) -> str:
     """Write ``group`` to ``path`` in batches; returns the file's MD5.  Each image is checked
     against its manifest MD5 (a file changed since it was scanned raises DatasetError)."""
     import pyarrow as pa
@@ -89,7 +78,7 @@ def _write_shard(dataset: Dataset, group: list[ImageRecord], path: Path) -> str:
         path, schema, compression=compression, use_dictionary=["label"],
         write_statistics=["label", "path", "width", "height"],
     ) as writer:  # fmt: skip
-        for record, data in dataset.source.iter_bytes(group):
+        for record, data in source.iter_bytes(group):
             if hashlib.md5(data).hexdigest() != record.md5:
                 raise DatasetError(
                     f"{record.path} changed since the dataset was read; read the folder again "
@@ -113,7 +102,7 @@ def _write_shard(dataset: Dataset, group: list[ImageRecord], path: Path) -> str:
 
 
 def sync_shards(
-    dataset: Dataset,
+    source: Source,
     manifest: Manifest,
     store: Store,
     prefix: str,
@@ -122,45 +111,50 @@ def sync_shards(
     reuse: Sequence[str],
     shard_bytes: int,
     progress: bool | None,
-) -> tuple[Manifest, dict[str, str]]:
+) -> tuple[Manifest, dict[str, str], dict[str, str]]:
     """Pack ``manifest.records`` into shards and send those the store lacks.
 
     ``present`` maps the keys already under ``prefix`` to their MD5s; ``reuse`` are
     the shards of an identical earlier upload, kept without rebuilding when all are
-    present.  Returns the manifest with its ``shards`` and the objects (key -> MD5)
-    that must now be in the store.
+    present.  Returns the manifest with its ``shards``, the objects (key -> MD5)
+    that must now be in the store, and the MD5s the store answered for those sent.
     """
-    if reuse and all(present.get(f"{prefix}/{s}") == _parse(s)[1] for s in reuse):
-        return manifest.model_copy(update={"shards": tuple(reuse)}), {
-            f"{prefix}/{s}": _parse(s)[1] for s in reuse
-        }
+    if reuse and all(present.get(f"{prefix}/{s}") == parse_shard(s)[1] for s in reuse):
+        return (
+            manifest.model_copy(update={"shards": tuple(reuse)}),
+            {f"{prefix}/{s}": parse_shard(s)[1] for s in reuse},
+            {},
+        )
     groups = _groups(manifest.records, shard_bytes)
     with tempfile.TemporaryDirectory(prefix="cloudml-shards-") as tmp:
 
         def build() -> Iterator[tuple[list[ImageRecord], str, Path, str]]:
             for i, group in enumerate(groups):
                 path = Path(tmp, f"{i:05d}.parquet")
-                md5 = _write_shard(dataset, group, path)
-                yield group, f"shards/part-{i:05d}-n{len(group)}-{md5}.parquet", path, md5
+                md5 = _write_shard(source, group, path)
+                yield group, shard_name(i, len(group), md5), path, md5
 
         def send(
             item: tuple[list[ImageRecord], str, Path, str],
-        ) -> tuple[list[ImageRecord], str, str]:
+        ) -> tuple[list[ImageRecord], str, str, str | None]:
             group, name, path, md5 = item
+            stored = None
             if present.get(f"{prefix}/{name}") != md5:
-                store.put_file(f"{prefix}/{name}", path, md5=md5)
+                stored = store.put_file(f"{prefix}/{name}", path, md5=md5)
             path.unlink()
-            return group, name, md5
+            return group, name, md5, stored
 
         shards: dict[str, str] = {}
+        sent: dict[str, str] = {}
         with transfer_bar("packing and uploading", manifest.records, progress=progress) as bar:
             # One shard uploads while the next is built: at most two shards on disk.
-            for group, name, md5 in bounded_map(send, build(), workers=1):
+            for group, name, md5, stored in bounded_map(send, build(), workers=1):
                 shards[name] = md5
+                if stored is not None:
+                    sent[f"{prefix}/{name}"] = stored
                 bar(sum(r.bytes for r in group), len(group))
-    return manifest.model_copy(update={"shards": tuple(shards)}), {
-        f"{prefix}/{name}": md5 for name, md5 in shards.items()
-    }
+    wanted = {f"{prefix}/{name}": md5 for name, md5 in shards.items()}
+    return manifest.model_copy(update={"shards": tuple(shards)}), wanted, sent
 
 
 def read_shards(
@@ -175,7 +169,7 @@ def read_shards(
     start = 0
     shard_of: dict[str, int] = {}
     for index, shard in enumerate(manifest.shards):
-        rows, _ = _parse(shard)
+        rows, _ = parse_shard(shard)
         for record in manifest.records[start : start + rows]:
             shard_of[record.path] = index
         start += rows

@@ -1,7 +1,7 @@
 """Manage dataset versions in a workspace's store: list, download, delete, share.
 
 >>> from cloudml_edu import Workspace                                  # doctest: +SKIP
->>> from cloudml_edu.storage import list_versions, share_version
+>>> from cloudml_edu.datasets import list_versions, share_version
 >>> ws = Workspace.from_config("cloudml.toml")
 >>> for v in list_versions(ws): print(v.name, v.version, v.images, v.bytes)
 >>> share_version(ws, "digits", version="1").url    # read-only, expires in an hour
@@ -13,30 +13,22 @@ import os
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudml_edu.errors import ConfigError, DatasetError
-from cloudml_edu.manifest import MANIFEST_NAME, ImageRecord
-from cloudml_edu.storage.sync import (
-    StoreSource,
-    bounded_map,
-    file_md5,
-    open_dataset,
-    read_manifest,
-    transfer_bar,
-    version_prefix,
-)
+from cloudml_edu._progress import track
+from cloudml_edu.datasets._transfer import bounded_map
+from cloudml_edu.datasets.core import Dataset, open_dataset
+from cloudml_edu.datasets.upload import read_manifest
+from cloudml_edu.errors import ConfigError
+from cloudml_edu.manifest import check_name, check_version, file_key, manifest_key, version_prefix
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = [
     "SharedVersion",
     "VersionInfo",
     "delete_version",
-    "download_dataset",
     "download_version",
     "list_versions",
     "share_version",
@@ -97,70 +89,6 @@ def list_versions(workspace: Workspace, *, all_owners: bool = False) -> list[Ver
     return found
 
 
-def download_dataset(
-    dataset: Dataset, dest: str | os.PathLike[str], *, progress: bool | None = None
-) -> Dataset:
-    """Write ``dataset``'s images under ``dest/<label>/<file>``, each verified by MD5.
-
-    Files already in ``dest`` with the right MD5 are kept, so an interrupted download
-    resumes.  Returns the dataset read from ``dest``.
-    """
-    from cloudml_edu.dataset import Dataset, FolderSource
-
-    root = Path(dest).resolve()
-    todo = [r for r in dataset.records if not _has(root, r)]
-    source = dataset.source
-
-    def check(record: ImageRecord, target: Path) -> int:
-        if file_md5(target) != record.md5:
-            target.unlink()
-            raise DatasetError(
-                f"{record.path} arrived corrupted (MD5 mismatch); run the download again",
-                bad_files=[record.path],
-            )
-        return record.bytes
-
-    def fetch(record: ImageRecord) -> int:
-        target = _target(root, record)
-        assert isinstance(source, StoreSource)
-        source.store.download(source.key_of(record), target)
-        return check(record, target)
-
-    def write(item: tuple[ImageRecord, bytes]) -> int:
-        record, data = item
-        target = _target(root, record)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(target)
-        return check(record, target)
-
-    if isinstance(source, StoreSource) and source.layout == "files":
-        done = bounded_map(fetch, todo, workers=source.store.max_concurrency)
-    else:
-        done = bounded_map(write, source.iter_bytes(todo), workers=4)
-    with transfer_bar("downloading", todo, progress=progress) as bar:
-        for nbytes in done:
-            bar(nbytes, 1)
-    return Dataset(dataset.manifest, FolderSource(root))
-
-
-def _target(root: Path, record: ImageRecord) -> Path:
-    target = (root / record.path).resolve()
-    if root not in target.parents:
-        raise DatasetError(f"{record.path!r} escapes the download folder", bad_files=[record.path])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
-
-
-def _has(root: Path, record: ImageRecord) -> bool:
-    target = root / record.path
-    return (
-        target.is_file()
-        and target.stat().st_size == record.bytes
-        and file_md5(target) == record.md5
-    )
-
-
 def download_version(
     workspace: Workspace,
     name: str,
@@ -170,8 +98,10 @@ def download_version(
     progress: bool | None = None,
 ) -> Dataset:
     """Download a complete version of this owner's dataset ``name`` to ``dest`` (concurrent, verified)."""
+    check_name(name)
+    check_version(version)
     dataset = open_dataset(workspace.store, version_prefix(workspace.owner, name, version))
-    return download_dataset(dataset, dest, progress=progress)
+    return dataset.download(dest, progress=progress)
 
 
 def delete_version(
@@ -182,12 +112,12 @@ def delete_version(
     Also forgets it in the catalog.  Succeeds when it is already gone; returns the
     number of objects deleted.
     """
+    check_name(name)
+    check_version(version)
     store = workspace.store
     prefix = version_prefix(workspace.owner, name, version)
-    store.delete(f"{prefix}/{MANIFEST_NAME}")
+    store.delete(manifest_key(prefix))
     keys = [info.key for info in store.list(f"{prefix}/")]
-    from cloudml_edu._progress import track
-
     with track(f"deleting {prefix}", total=len(keys), progress=progress if keys else False) as bar:
         for _ in bounded_map(store.delete, keys, workers=store.max_concurrency):
             bar.advance()
@@ -204,6 +134,8 @@ def share_version(
     Blob SAS cannot be scoped to a folder on a flat-namespace account, so each object
     gets its own URL; none of them allows writing, listing or deleting.
     """
+    check_name(name)
+    check_version(version)
     store = workspace.store
     read_urls = getattr(store, "read_urls", None)
     if read_urls is None:
@@ -211,14 +143,11 @@ def share_version(
             f"sharing needs [storage] kind = 'azure_blob'; this workspace stores datasets in {store.url}"
         )
     prefix = version_prefix(workspace.owner, name, version)
-    dataset = open_dataset(store, prefix)
-    source = dataset.source
-    assert isinstance(source, StoreSource)
-    if source.layout == "parquet":
-        keys = [f"{prefix}/{shard}" for shard in dataset.manifest.shards]
+    manifest = open_dataset(store, prefix).manifest
+    if manifest.layout == "parquet":
+        keys = [f"{prefix}/{shard}" for shard in manifest.shards]
     else:
-        keys = [source.key_of(r) for r in dataset.records]
-    manifest_key = f"{prefix}/{MANIFEST_NAME}"
-    urls, expires = read_urls([manifest_key, *keys], expires_in=expires_in)
+        keys = [file_key(prefix, r.path) for r in manifest.records]
+    urls, expires = read_urls([manifest_key(prefix), *keys], expires_in=expires_in)
     relative = {key.removeprefix(prefix + "/"): url for key, url in urls.items()}
-    return SharedVersion(url=urls[manifest_key], urls=relative, expires=expires)
+    return SharedVersion(url=urls[manifest_key(prefix)], urls=relative, expires=expires)

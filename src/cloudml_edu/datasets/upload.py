@@ -1,0 +1,146 @@
+"""Upload a dataset version to a store: incremental, resumable, atomic.
+
+The key layout is :mod:`cloudml_edu.manifest`'s.  An upload first withdraws an
+out-of-date manifest, lists the version once, sends only objects whose MD5
+differs from what the store reports, verifies every sent object from the MD5 the
+store answered with, removes stale objects, and writes the manifest last.
+Interrupted anywhere (crash, Ctrl-C, network), the version has no manifest and
+never loads; a rerun sends only what is missing or different.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from cloudml_edu.datasets._transfer import bounded_map, transfer_bar
+from cloudml_edu.datasets.sources import Source
+from cloudml_edu.errors import DatasetError, NotFoundError, ServiceError
+from cloudml_edu.manifest import (
+    MANIFEST_NAME,
+    ImageRecord,
+    Manifest,
+    file_key,
+    manifest_key,
+    version_prefix,
+)
+from cloudml_edu.storage.base import Store
+
+__all__ = ["read_manifest", "sync_version"]
+
+log = logging.getLogger(__name__)
+
+
+def read_manifest(store: Store, prefix: str) -> Manifest | None:
+    """The manifest of the version at ``prefix``, or None when it is missing or unfinished."""
+    try:
+        return Manifest.model_validate_json(store.get_bytes(manifest_key(prefix)))
+    except NotFoundError:
+        return None
+    except ValidationError:
+        log.warning(
+            "%s/%s is unreadable: treating the version as unfinished", prefix, MANIFEST_NAME
+        )
+        return None
+
+
+def sync_version(
+    source: Source,
+    manifest: Manifest,
+    store: Store,
+    *,
+    progress: bool | None = None,
+    shard_size_mb: int = 64,
+) -> Manifest:
+    """Sync ``source``'s images to ``store`` as ``manifest`` describes, then write the manifest.
+
+    ``manifest.layout`` picks one object per image ("files") or Parquet shards of
+    about ``shard_size_mb`` ("parquet").  Returns the manifest now in the store.
+    """
+    prefix = version_prefix(manifest.owner, manifest.name, manifest.version)
+    key = manifest_key(prefix)
+    previous = read_manifest(store, prefix)
+    same = previous is not None and (previous.fingerprint(), previous.layout) == (
+        manifest.fingerprint(),
+        manifest.layout,
+    )
+    if previous is not None and not same:
+        log.info("%s changed: withdrawing its manifest until the new upload is verified", prefix)
+        store.delete(key)
+
+    present = {info.key: info.md5 for info in store.list(f"{prefix}/")}
+    if manifest.layout == "parquet":
+        from cloudml_edu.datasets.packed import sync_shards
+
+        shards = previous.shards if same and previous is not None else ()
+        manifest, wanted, sent = sync_shards(
+            source, manifest, store, prefix,
+            present=present, reuse=shards, shard_bytes=shard_size_mb * 1024 * 1024, progress=progress,
+        )  # fmt: skip
+    else:
+        wanted = {file_key(prefix, r.path): r.md5 for r in manifest.records}
+        todo = [r for r in manifest.records if present.get(file_key(prefix, r.path)) != r.md5]
+        log.info("%s: %d of %d images to send", prefix, len(todo), len(manifest.records))
+        sent = _send_files(source, todo, store, prefix, progress=progress)
+    if same and previous is not None:
+        manifest = previous.model_copy(update={"shards": manifest.shards})
+
+    stored = {**present, **sent}  # one listing, plus what the store answered for each upload
+    unverified = sorted(k for k, md5 in wanted.items() if stored.get(k) != md5)
+    if unverified:
+        raise ServiceError(
+            f"{len(unverified)} object(s) did not verify in {store.url} (e.g. {unverified[0]}); "
+            "the version is left incomplete: run the upload again (it resumes)"
+        )
+    stale = sorted(set(present) - set(wanted) - {key})
+    if stale and same:
+        store.delete(key)  # the live manifest may name a stale shard: withdraw it first
+    for _ in bounded_map(store.delete, stale, workers=store.max_concurrency):
+        pass
+    if sent or stale or not same:
+        store.put_bytes(key, manifest.model_dump_json(indent=1).encode())
+    return manifest
+
+
+def _send_files(
+    source: Source,
+    todo: Sequence[ImageRecord],
+    store: Store,
+    prefix: str,
+    *,
+    progress: bool | None,
+) -> dict[str, str]:
+    """Send ``todo`` (streamed from the local folder when there is one); returns key -> the
+    MD5 the store answered."""
+    if not todo:
+        return {}
+    folder = source.local_folder()
+    if folder is not None:
+
+        def put(record: ImageRecord) -> tuple[ImageRecord, str]:
+            try:
+                return record, store.put_file(
+                    file_key(prefix, record.path), folder / record.path, md5=record.md5
+                )
+            except FileNotFoundError as exc:
+                raise DatasetError(
+                    f"{record.path} was deleted from {folder} during the upload; restore it "
+                    "and upload again (the version stays incomplete until then)",
+                    bad_files=[record.path],
+                ) from exc
+
+        done = bounded_map(put, todo, workers=store.max_concurrency)
+    else:
+
+        def put_data(item: tuple[ImageRecord, bytes]) -> tuple[ImageRecord, str]:
+            return item[0], store.put_bytes(file_key(prefix, item[0].path), item[1])
+
+        done = bounded_map(put_data, source.iter_bytes(todo), workers=store.max_concurrency)
+    sent: dict[str, str] = {}
+    with transfer_bar("uploading", todo, progress=progress) as bar:
+        for record, md5 in done:
+            sent[file_key(prefix, record.path)] = md5
+            bar(record.bytes, 1)
+    return sent
