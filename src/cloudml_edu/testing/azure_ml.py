@@ -510,11 +510,22 @@ class FakeAzureML:
             props.setdefault("traffic", {})
         if segments[0] == "computes":
             props.setdefault("properties", {})
+        if segments[0] == "models":  # the service reads MLmodel: an MLflow model has flavors
+            props.setdefault("flavors", {"python_function": {"data": {"loader_module": "mlflow"}}})
         if segments[0] == "onlineEndpoints" and len(segments) == 4:  # a deployment
             states = self._deployment_states.pop(0) if self._deployment_states else ["Succeeded"]
             self._rollouts[key] = list(states)
             props["provisioningState"] = states[0]
-        stored.setdefault("systemData", {"createdAt": datetime.now(UTC).isoformat()})
+            props.setdefault("scaleSettings", {"scaleType": "Default"})
+        now = datetime.now(UTC).isoformat()
+        created = self.resources.get(key, {}).get("systemData", {}).get("createdAt", now)
+        stored["systemData"] = {
+            "createdAt": created,
+            "createdBy": "student@example.edu",
+            "lastModifiedAt": now,
+        }
+        if segments[0] == "onlineEndpoints":
+            props.setdefault("properties", {})
         self.resources[key] = stored
         return stored
 
