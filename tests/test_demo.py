@@ -28,9 +28,11 @@ def test_demo_runs_the_whole_lab(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     runs = {run["backend"]: run for run in result["runs"]}
     assert set(runs) == {"designer", "sdk", "automl"}
-    for run in runs.values():
+    for name, run in runs.items():
         assert run["status"] == "Completed"
-        assert run["metrics"]["accuracy"] > 0.95
+        assert run["metrics"]["accuracy"] > (0.9 if name == "designer" else 0.95), name
+    # designer trains the Designer's Multiclass Decision Forest, sdk an svc: scores differ
+    assert runs["designer"]["metrics"]["accuracy"] != runs["sdk"]["metrics"]["accuracy"]
     assert result["dataset"] == "hive_metastore.cloudml_student.digits"
     assert len(result["predictions"]) == 10
     assert sum(p["label"] == p["predicted"] for p in result["predictions"]) >= 9

@@ -225,9 +225,18 @@ def test_short_ids_must_name_one_run(workspace: Workspace, monkeypatch: pytest.M
         TrainingRun.get(workspace, "abcdef12")
     with pytest.raises(NotFoundError, match=r"no training run 12345678.*cloudml-edu runs"):
         TrainingRun.get(workspace, "12345678")
-    with pytest.raises(ConfigError, match="at least its first 8"):
-        TrainingRun.get(workspace, "abcdef1")
-    assert {r.id for r in TrainingRun.list(workspace)} == {first.id, "abcdef12" + "1" * 24}
+    with pytest.raises(NotFoundError, match=r"prefix abcd matches 2 runs") as ambiguous:
+        TrainingRun.get(workspace, "abcd")  # ambiguous short prefixes list what they match
+    assert "abcdef120000" in str(ambiguous.value) and "abcdef121111" in str(ambiguous.value)
+    other = _record(workspace, monkeypatch, "fedc" + "2" * 28)
+    assert TrainingRun.get(workspace, "fedc").id == other.id  # 4 characters, as git allows
+    with pytest.raises(ConfigError, match="unique prefix of at least 4"):
+        TrainingRun.get(workspace, "abc")
+    assert {r.id for r in TrainingRun.list(workspace)} == {
+        first.id,
+        "abcdef12" + "1" * 24,
+        other.id,
+    }
     assert TrainingRun.list(workspace, owner="someone-else") == []
 
 

@@ -1,6 +1,7 @@
 """Progress bars and live status for long work (rich), silenced by ``CLOUDML_NO_PROGRESS=1``.
 
-In a terminal they draw on stderr (bars on stdout, as before).  In a notebook
+In a terminal they draw on stderr, status lines and bars alike: stdout carries
+results only (``cloudml-edu ... --json`` prints one JSON document there).  In a notebook
 (Jupyter, Colab, Azure ML or Databricks notebooks) rich detects the kernel and
 renders HTML into the cell's output instead of terminal escape codes; it redraws
 live through ``ipywidgets`` when that is installed, and otherwise the final state
@@ -114,7 +115,7 @@ def track(
     else:
         columns += [MofNCompleteColumn(), TextColumn(unit)]
     columns += [TimeElapsedColumn(), TimeRemainingColumn()]
-    out = console(stderr=False)
+    out = console()
     notebook = out.is_jupyter
     # In a notebook the live widget goes away at the end and the final bar is printed once.
     with Progress(*columns, console=out, transient=notebook, disable=not _redraws(out)) as bar:

@@ -114,9 +114,14 @@ class Catalog:
             found = db.execute(query, args).fetchone()
         if found is None:
             known = ", ".join(f"{e.full_name} v{e.version}" for e in self.list()) or "none"
-            raise NotFoundError(
+            missing = (
                 f"dataset {full}{' version ' + version if version else ''} is not registered "
-                f"(registered: {known}); call Dataset.register(ws, name=...) first"
+                f"(registered: {known})"
+            )
+            raise NotFoundError(
+                f"{missing}; call Dataset.register(ws, name=...) first",
+                cli_message=f"{missing}; upload it first (`cloudml-edu dataset upload FOLDER "
+                "--name NAME`), or pass an image folder",
             )
         return CatalogEntry(*found)
 

@@ -264,9 +264,10 @@ def load_config(
     if path is not None:
         file = Path(path)
         if not file.is_file():
+            missing = f"config file {file} not found: create it (see docs/configuration.md)"
             raise ConfigError(
-                f"config file {file} not found: create it (see docs/configuration.md) "
-                "or use Workspace.local() to work without a cloud account"
+                f"{missing} or use Workspace.local() to work without a cloud account",
+                cli_message=f"{missing} or leave out --config to work locally in .cloudml/",
             )
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))

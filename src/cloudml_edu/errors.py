@@ -24,7 +24,16 @@ __all__ = [
 
 
 class CloudMLError(Exception):
-    """Base class of every error raised by cloudml-edu."""
+    """Base class of every error raised by cloudml-edu.
+
+    ``cli_message``, when given, is the same message with the next step worded for
+    the command line (``--skip-invalid`` rather than ``skip_invalid=True``): the CLI
+    shows it instead.
+    """
+
+    def __init__(self, *args: object, cli_message: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli_message = cli_message
 
 
 class ConfigError(CloudMLError):
@@ -38,8 +47,10 @@ class AuthError(CloudMLError):
 class DatasetError(CloudMLError):
     """The images or the dataset layout are unusable (corrupt files, empty classes...)."""
 
-    def __init__(self, message: str, *, bad_files: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, bad_files: list[str] | None = None, cli_message: str | None = None
+    ) -> None:
+        super().__init__(message, cli_message=cli_message)
         self.bad_files: list[str] = list(bad_files or [])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cloudml_edu._secrets import redact
 
@@ -47,18 +47,33 @@ class TrainOptions(BaseModel):
     experiment: str = "cloudml-edu"
     backend_options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        from cloudml_edu.training.models import canonical_model
+
+        return canonical_model(value)  # ConfigError (a ValueError's sibling) names the choices
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, value: list[str] | None) -> list[str] | None:
+        from cloudml_edu.training.models import FAMILIES
+
+        unknown = [f for f in value or [] if f not in FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown families {unknown}; choose from: {', '.join(FAMILIES)}")
+        return value
+
     def feature_spec(self) -> FeatureSpec:
         from cloudml_edu.training.features import FeatureSpec
 
         return FeatureSpec(size=self.image_size, mode=self.color_mode, gradients=self.gradients)
 
     def model_params(self) -> dict[str, Any]:
-        """The hyperparameters for ``model``: the user's, else the family's defaults."""
-        from cloudml_edu.training.models import DEFAULT_FAMILY, DEFAULT_PARAMS
+        """The hyperparameters for ``model``: the user's, else the model's defaults."""
+        from cloudml_edu.training.models import default_params
 
-        if self.params:
-            return dict(self.params)
-        return dict(DEFAULT_PARAMS) if self.model == DEFAULT_FAMILY else {}
+        return dict(self.params) if self.params else default_params(self.model)
 
     def for_record(self) -> TrainOptions:
         """A copy safe to store on a run: secrets in ``backend_options`` become ``***``."""

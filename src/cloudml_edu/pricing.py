@@ -17,14 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cloudml_edu.errors import ConfigError
 
+if TYPE_CHECKING:
+    from cloudml_edu.config import CloudMLConfig
+
 __all__ = [
+    "DBU_PER_NODE_HOUR",
     "LOCAL_SKUS",
     "PRICES",
     "PRICES_RECORDED",
+    "CloudCompute",
+    "CloudEstimate",
     "Price",
+    "cloud_estimates",
     "estimate_cost",
     "price_of",
 ]
@@ -139,3 +147,81 @@ def estimate_cost(
         rate = price_of(dbu_rate, overrides=overrides).usd_per_hour
         cost += rate * dbu_per_node_hour * node_hours
     return round(cost, 4)
+
+
+#: DBUs one Databricks node of each VM size consumes per hour (jobs compute), as the
+#: Azure Databricks pricing page lists them on :data:`PRICES_RECORDED`; verify there.
+DBU_PER_NODE_HOUR: dict[str, float] = {
+    "Standard_DS3_v2": 0.75,
+    "Standard_DS4_v2": 1.5,
+    "Standard_DS12_v2": 1.0,
+    "Standard_D4s_v3": 0.75,
+    "Standard_D4ds_v5": 1.0,
+    "Standard_E4ds_v4": 1.0,
+    "Standard_F4s_v2": 0.5,
+}
+
+_DEFAULT_VM = "Standard_DS3_v2"
+
+
+@dataclass(frozen=True)
+class CloudCompute:
+    """The cloud compute a local run is priced on: the configured one, else the course default."""
+
+    azure_ml: str = _DEFAULT_VM
+    databricks: str = _DEFAULT_VM
+    dbu_rate: str = "DBU_jobs_premium"
+
+    @classmethod
+    def from_config(cls, config: CloudMLConfig) -> CloudCompute:
+        """``[azure_ml] vm_size`` and ``[databricks] node_type_id`` when set, else the defaults."""
+        return cls(
+            azure_ml=config.azure_ml.vm_size if config.azure_ml else _DEFAULT_VM,
+            databricks=config.databricks.node_type_id if config.databricks else _DEFAULT_VM,
+        )
+
+
+@dataclass(frozen=True)
+class CloudEstimate:
+    """What some node-hours would cost on Azure ML and on Databricks: an estimate, with its basis."""
+
+    azure_ml_usd: float | None
+    databricks_usd: float | None
+    basis: str
+
+
+def cloud_estimates(
+    node_hours: float,
+    compute: CloudCompute | None = None,
+    *,
+    overrides: Mapping[str, float] | None = None,
+) -> CloudEstimate:
+    """What ``node_hours`` measured locally would cost on one node of each cloud's compute.
+
+    List price times time, nothing more: no cluster start-up, storage or egress.  A
+    SKU with no price (or no DBU rate) leaves that figure None, the reason in ``basis``.
+    """
+    chosen = compute or CloudCompute()
+    parts = [f"estimate: {node_hours:.4f} node-h at list prices of {PRICES_RECORDED}"]
+    try:
+        azure: float | None = estimate_cost(chosen.azure_ml, node_hours, overrides=overrides)
+        parts.append(f"Azure ML {chosen.azure_ml}")
+    except ConfigError as exc:
+        azure = None
+        parts.append(f"Azure ML: {exc}")
+    dbu = DBU_PER_NODE_HOUR.get(chosen.databricks)
+    try:
+        if dbu is None:
+            raise ConfigError(f"no recorded DBU rate for {chosen.databricks}")
+        databricks: float | None = estimate_cost(
+            chosen.databricks,
+            node_hours,
+            overrides=overrides,
+            dbu_per_node_hour=dbu,
+            dbu_rate=chosen.dbu_rate,
+        )
+        parts.append(f"Databricks {chosen.databricks} + {dbu:g} DBU/node-h ({chosen.dbu_rate})")
+    except ConfigError as exc:
+        databricks = None
+        parts.append(f"Databricks: {exc}")
+    return CloudEstimate(azure, databricks, "; ".join(parts))

@@ -220,7 +220,7 @@ class TrainingRun(BaseModel):
 
     @classmethod
     def get(cls, workspace: Workspace, run_id: str) -> TrainingRun:
-        """The run ``run_id`` (a full id, or a unique prefix of at least 8 characters) of ``workspace``."""
+        """The run ``run_id`` (a full id, or a unique prefix of at least 4 characters) of ``workspace``."""
         from cloudml_edu import run_store
 
         return cls._loaded(run_store.load_record(workspace, run_id), workspace)

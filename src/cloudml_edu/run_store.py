@@ -30,13 +30,14 @@ __all__ = [
     "experiment_id",
     "list_records",
     "load_record",
+    "relocate_artifacts",
     "resolve_run_id",
     "save_record",
 ]
 
 RUN_RECORD = "run.json"
-#: The shortest id prefix accepted (what ``cloudml-edu`` prints).
-MIN_PREFIX = 8
+#: The shortest id prefix accepted (``cloudml-edu`` prints 8; any unique prefix works, as in git).
+MIN_PREFIX = 4
 _FULL_ID = re.compile(r"[0-9a-f]{32}")
 _PREFIX = re.compile(rf"[0-9a-f]{{{MIN_PREFIX},32}}")
 _TRAINING = "tags.`cloudml.kind` = 'training'"
@@ -97,7 +98,7 @@ def save_record(tracking_uri: str, run_id: str, record: str) -> None:
 
 
 def load_record(ws: Workspace, run_id: str) -> str:
-    """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 8 characters)."""
+    """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 4 characters)."""
     full = resolve_run_id(ws, run_id)
     text = _read_record(ws.tracking_uri, full)
     if text is None:
@@ -125,8 +126,8 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
     ref = run_id.strip().lower()
     if not _PREFIX.fullmatch(ref):
         raise ConfigError(
-            f"{run_id!r} is not a run id: pass the 32 hex characters of a run id, or at least "
-            f"its first {MIN_PREFIX} (as `cloudml-edu runs` prints them)"
+            f"{run_id!r} is not a run id: pass the 32 hex characters of a run id, or a unique "
+            f"prefix of at least {MIN_PREFIX} (`cloudml-edu runs` prints 8)"
         )
     if _FULL_ID.fullmatch(ref) and _exists(ws.tracking_uri, ref):
         return ref
@@ -140,10 +141,55 @@ def resolve_run_id(ws: Workspace, run_id: str) -> str:
             f"no training run {run_id} in {ws.tracking_uri}; list runs with `cloudml-edu runs` "
             "(or pass the workspace the run was made in, --config)"
         )
-    shown = ", ".join(m[:12] for m in matches[:5])
+    shown = ", ".join(m[:12] for m in matches[:10]) + (", ..." if len(matches) > 10 else "")
     raise NotFoundError(
         f"run id prefix {run_id} matches {len(matches)} runs ({shown}); pass more characters"
     )
+
+
+#: MLflow's tables and columns that hold absolute artifact locations.
+_LOCATIONS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+)
+
+
+def relocate_artifacts(ws: Workspace) -> int:
+    """Point a moved workspace's run store at its own artifacts; return the rows changed.
+
+    MLflow stores absolute artifact locations (``file:///home/alice/.cloudml/artifacts/...``);
+    once a workspace folder is copied elsewhere (handed in to an instructor) and the old
+    folder is gone, its runs would read as missing.  When the recorded artifact folder no
+    longer exists and this workspace's does, every location is rewritten to this one.
+    """
+    import sqlite3
+    from contextlib import closing
+    from urllib.parse import unquote, urlparse
+
+    new_root = ws.artifact_root.as_uri()
+    changed = 0
+    with closing(sqlite3.connect(ws.root / "mlflow.db", timeout=30)) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        found = [
+            str(row[0])
+            for row in db.execute("SELECT artifact_location FROM experiments")
+            if str(row[0]).startswith("file://") and "/artifacts/" in str(row[0])
+        ]
+        for location in found:
+            old_root = location[: location.rindex("/artifacts/") + len("/artifacts")]
+            if old_root == new_root or Path(unquote(urlparse(old_root).path)).exists():
+                continue
+            for table, column in _LOCATIONS:
+                if table in tables:
+                    cursor = db.execute(
+                        f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                        f"WHERE substr({column}, 1, ?) = ?",
+                        (new_root, len(old_root) + 1, len(old_root), old_root),
+                    )
+                    changed += cursor.rowcount
+        db.commit()
+    return changed
 
 
 def _exists(tracking_uri: str, run_id: str) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from cloudml_edu.errors import ConfigError
+from cloudml_edu.errors import ConfigError, DatasetError
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
@@ -16,7 +18,44 @@ if TYPE_CHECKING:
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["Trainer"]
+__all__ = ["MIN_TEST_PER_CLASS", "MIN_TRAIN_PER_CLASS", "Trainer", "check_class_sizes"]
+
+#: Training images every class needs (the svc family's 5-fold calibration needs 5).
+MIN_TRAIN_PER_CLASS = 5
+#: Test images every class needs, so its score means something.
+MIN_TEST_PER_CLASS = 1
+
+
+def check_class_sizes(dataset: Dataset, *, test_size: float, seed: int) -> None:
+    """Raise :class:`DatasetError` naming each class too small to train and test on.
+
+    Splits the way every backend does (same ``test_size`` and ``seed``) and counts.
+    """
+    train, test = dataset.split(test_size=test_size, seed=seed)
+    trained, tested = train.counts(), test.counts()
+    labels = [
+        label
+        for label in sorted(dataset.counts())
+        if trained.get(label, 0) < MIN_TRAIN_PER_CLASS or tested.get(label, 0) < MIN_TEST_PER_CLASS
+    ]
+    small = [
+        f"{label} ({dataset.counts()[label]} images: {trained.get(label, 0)} to train, "
+        f"{tested.get(label, 0)} to test)"
+        for label in labels
+    ]
+    if small:
+        # worst case, a class's test share is rounded up: this many images are always enough
+        enough = next(
+            n
+            for n in itertools.count(MIN_TRAIN_PER_CLASS + MIN_TEST_PER_CLASS)
+            if n - math.ceil(n * test_size) >= MIN_TRAIN_PER_CLASS
+        )
+        raise DatasetError(
+            f"class(es) too small in {dataset.name}: {', '.join(small)}; every class needs at "
+            f"least {MIN_TRAIN_PER_CLASS} images to train on and {MIN_TEST_PER_CLASS} to test on "
+            f"({enough} images a class are always enough with test_size {test_size}); add images",
+            bad_files=labels,
+        )
 
 
 class Trainer:
@@ -60,14 +99,17 @@ class Trainer:
 
     def plan(self, dataset: Dataset) -> Plan:
         """What :meth:`fit` would create and run, and what it would cost, without running it."""
+        check_class_sizes(dataset, test_size=self.options.test_size, seed=self.options.seed)
         return self._backend.plan(dataset)
 
     def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
         """Start training on ``dataset``; the poller's ``result(timeout=)`` waits for the run.
 
         The run is in the workspace's run store at once: ``TrainingRun.get(ws, run_id)``
-        finds it from another process, notebook or terminal.
+        finds it from another process, notebook or terminal.  Classes too small to train
+        and test on raise :class:`DatasetError` first, before anything is written.
         """
+        check_class_sizes(dataset, test_size=self.options.test_size, seed=self.options.seed)
         return self._backend.begin_fit(dataset)
 
     def fit(self, dataset: Dataset, *, timeout: float | None = None) -> TrainingRun:

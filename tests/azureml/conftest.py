@@ -10,10 +10,10 @@ from PIL import Image
 
 @pytest.fixture
 def images(tmp_path: Path) -> Path:
-    """``images/<class>/<n>.png``: 3 classes of 6 tiny images each."""
+    """``images/<class>/<n>.png``: 3 classes of 8 tiny images each (enough to train and test)."""
     root = tmp_path / "images"
     for c, label in enumerate(("cat", "dog", "fox")):
         (root / label).mkdir(parents=True)
-        for i in range(6):
+        for i in range(8):
             Image.new("L", (8, 8), color=c * 80 + i).save(root / label / f"{i}.png")
     return root

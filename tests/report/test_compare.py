@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from report_fakes import Trained, synthetic_run
 from rich.console import Console
 
 from cloudml_edu.pricing import PRICES
-from cloudml_edu.report import PROFILES, compare, latest_per_backend
+from cloudml_edu.report import PROFILES, compare
 from cloudml_edu.report.comparison import model_family
 from cloudml_edu.report.profiles import BackendProfile
 from cloudml_edu.run import TrainingRun
@@ -36,6 +35,9 @@ def test_one_row_per_run_with_every_dimension(trained: Trained) -> None:
         assert row.f1_macro == run.metrics.f1_macro
         assert row.wall_seconds == pytest.approx(run.seconds, abs=1e-3)
         assert row.cost_usd == 0.0 and row.compute_sku == "local"
+        assert row.dataset == run.dataset == "digits"
+        assert row.azureml_estimate_usd is not None and row.azureml_estimate_usd >= 0
+        assert row.estimate_basis.startswith("estimate:")
         assert row.user_code_lines == PROFILES[name].user_code_lines
         assert row.deployment_steps == PROFILES[name].deployment_steps
         assert row.artifacts == _files_on_disk(trained, run.id)
@@ -89,20 +91,8 @@ def test_cloud_compute_is_priced_and_overridable() -> None:
     assert unknown.artifacts is None  # not counted
 
 
-def test_latest_per_backend_and_owner() -> None:
-    t0 = datetime(2026, 11, 1, tzinfo=UTC)
-    runs = [
-        synthetic_run(backend="sdk", owner="a", started=t0, run_id="a" * 32),
-        synthetic_run(backend="sdk", owner="a", started=t0 + timedelta(hours=1), run_id="b" * 32),
-        synthetic_run(backend="sdk", owner="b", started=t0 + timedelta(hours=2), run_id="c" * 32),
-        synthetic_run(backend="automl", owner="a", started=t0, run_id="d" * 32),
-    ]
-    assert [r.id[0] for r in latest_per_backend(runs)] == ["d", "c"]
-    assert sorted(r.id[0] for r in latest_per_backend(runs, per_owner=True)) == ["b", "c", "d"]
-
-
 def test_model_family_for_each_backend(trained: Trained) -> None:
-    assert model_family(trained.runs["designer"]) == "svc"
+    assert model_family(trained.runs["designer"]) == "Multiclass Decision Forest"
     assert model_family(trained.runs["alice"]) == "knn"
     assert model_family(trained.runs["sdk"]) == "svc"
     automl = trained.runs["automl"]

@@ -235,7 +235,7 @@ def test_secrets_never_reach_logs_reprs_errors_or_progress(
     output = capsys.readouterr()
     text = "\n".join([caplog.text, output.out, output.err, repr(keyed), repr(signed), *errors])
     assert "PUT" in caplog.text and "sig=" in caplog.text  # the SDK really logged requests
-    assert "uploading 60/60 files" in output.out  # and the progress bar really drew
+    assert "uploading 60/60 files" in output.err  # the progress bar really drew (on stderr)
     for secret in (ACCOUNT_KEY, ACCOUNT_KEY[:20], signature, signature.replace("%2B", "+")):
         assert secret not in text
 

@@ -1,7 +1,9 @@
 """The ``cloudml-edu`` command line: the Python API, one command per step of the lab.
 
 Every command prints a one-line error and exits non-zero on failure (the
-traceback only with ``--debug``), and most take ``--json`` for tooling.  Heavy
+traceback only with ``--debug``, accepted anywhere on the line), and every command
+takes ``--json``: then stdout holds one JSON document and nothing else (progress,
+notes and logs go to stderr, as always).  Heavy
 libraries are imported inside commands, so ``cloudml-edu --help`` stays fast.
 """
 
@@ -22,7 +24,7 @@ from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_comma
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
 from cloudml_edu.cli.train import runs_app, train_command
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "without_debug"]
 
 app = typer.Typer(
     name="cloudml-edu",
@@ -41,7 +43,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors (anywhere on the line).")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -106,10 +110,23 @@ app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.
 app.command("cleanup")(cleanup_command)
 
 
+def without_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``args`` without ``--debug``, wherever it stands before a ``--``, and whether it was there.
+
+    So ``cloudml-edu train X --debug`` works as well as ``cloudml-edu --debug train X``.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    kept = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return kept, len(kept) != len(args)
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, exit codes, ``--debug`` tracebacks."""
+    args, debug = without_debug(sys.argv[1:])
+    if debug:
+        os.environ["CLOUDML_DEBUG"] = "1"
     try:
-        app(prog_name="cloudml-edu")
+        app(args=args, prog_name="cloudml-edu")
     except KeyboardInterrupt:
         _common.error_line("interrupted")
         sys.exit(130)

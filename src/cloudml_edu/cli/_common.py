@@ -60,11 +60,12 @@ def error_line(message: str) -> None:
 
 
 def describe_error(exc: BaseException) -> str:
-    """The one line a CLI user sees for ``exc``: the error's class and message, or a bug note."""
+    """The one line a CLI user sees for ``exc``: the error's class and its message for the
+    command line (``cli_message``, naming CLI flags), or a bug note."""
     from cloudml_edu.errors import CloudMLError
 
-    if isinstance(exc, CloudMLError):
-        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, CloudMLError):  # worded for the command line when the error says how
+        return f"{type(exc).__name__}: {exc.cli_message or exc}"
     return f"unexpected {type(exc).__name__}: {exc} (a bug: rerun with --debug and report it)"
 
 

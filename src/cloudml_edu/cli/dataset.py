@@ -46,6 +46,9 @@ def upload_command(
     layout: Annotated[
         str, typer.Option(help="'files' (one object per image) or 'parquet' (packed shards).")
     ] = "files",
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Skip unreadable files (with a warning).")
+    ] = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -59,7 +62,7 @@ def upload_command(
     _check(name, version, name_flag="--name")  # before anything is read or written
     ws = workspace_from_option(config)
     progress = False if json_output else None
-    dataset = Dataset.from_folder(path, name=name, progress=progress)
+    dataset = Dataset.from_folder(path, name=name, skip_invalid=skip_invalid, progress=progress)
     uploaded = dataset.upload(ws, version=version, layout=chosen, progress=progress)
     table = uploaded.register(ws)
     result = {

@@ -42,7 +42,9 @@ def _run_or_model(ws: Workspace, model: str) -> TrainingRun | str:
     """The run a short id (as ``cloudml-edu runs`` prints it) names; anything else unchanged."""
     from cloudml_edu.run import TrainingRun
 
-    return TrainingRun.get(ws, model) if re.fullmatch(r"[0-9a-f]{8,31}", model) else model
+    if Path(model).exists() or not re.fullmatch(r"[0-9a-fA-F]{4,32}", model):
+        return model
+    return TrainingRun.get(ws, model)
 
 
 def deploy_command(
@@ -50,7 +52,7 @@ def deploy_command(
         str,
         typer.Argument(
             metavar="RUN_ID_OR_MODEL_URI",
-            help="A run id or its first 8+ characters (serves the run's model), an MLflow model URI or a model folder.",
+            help="A run id or a unique prefix of 4+ characters (serves the run's model), an MLflow model URI or a model folder.",
         ),
     ],
     name: Annotated[str, typer.Option("--name", "-n", help="The endpoint's name, e.g. digits.")],
@@ -180,15 +182,19 @@ def _age(created: datetime) -> str:
 def delete_command(
     name: Annotated[str, typer.Argument(help="The endpoint's name.")],
     config: ConfigOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Stop an endpoint (its server or cloud deployment) and forget it; fine if already gone."""
     from cloudml_edu.endpoint import Endpoint
 
     try:
         Endpoint.get(workspace_from_option(config), name).delete()
+        deleted, message = True, f"endpoint {name} deleted"
     except NotFoundError as exc:
-        typer.echo(f"nothing to delete: {exc}")
-        return
+        deleted, message = False, f"nothing to delete: {exc}"
     except CloudMLError as exc:
         fail(exc)
-    typer.echo(f"endpoint {name} deleted")
+    if json_output:
+        print_json({"name": name, "deleted": deleted, "message": message})
+    else:
+        typer.echo(message)

@@ -1,8 +1,10 @@
 """``cloudml-edu compare``, ``report`` and ``powerbi export|push``.
 
-Without run ids, ``compare`` and ``report`` take the latest run of each backend
-(of your owner, or of every owner with ``--all-owners``); ``powerbi`` commands
-take every run of that selection, so dashboards keep the history.
+Without run ids, every command takes comparable runs (:mod:`cloudml_edu.report.selection`):
+the completed runs (``--status`` for others) of one dataset (the newest run's, or
+``--dataset``), of your owner (or of every owner with ``--all-owners``).
+``compare`` and ``report`` keep the latest run of each backend; ``powerbi``
+commands keep every run, so dashboards keep the history.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cloudml_edu.cli._common import (
     workspace_from_option,
 )
 from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
+from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
@@ -31,7 +34,7 @@ RunIds = Annotated[
     list[str] | None,
     typer.Argument(
         metavar="[RUN_IDS]...",
-        help="Run ids (or their first 8 characters) to include (default: see --owner).",
+        help="Run ids (or a unique prefix, 4+ characters) to include (default: see --dataset).",
     ),
 ]
 OwnerOption = Annotated[
@@ -39,6 +42,29 @@ OwnerOption = Annotated[
 ]
 AllOwnersOption = Annotated[
     bool, typer.Option("--all-owners", help="Runs of every owner in the store (instructor view).")
+]
+DatasetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset", help="Compare the runs on this dataset (default: the newest run's dataset)."
+    ),
+]
+WorkspacesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Instructors: a workspace folder (with mlflow.db) or a folder of handed-in "
+        "workspaces, repeatable; every owner's runs unless --owner (default: --config's).",
+    ),
+]
+StatusOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        help=f"Run statuses to include, repeatable: {', '.join(STATUSES)} or all "
+        "(default: Completed).",
+    ),
 ]
 
 powerbi_app = typer.Typer(no_args_is_help=True, help="Export to and push to Power BI.")
@@ -50,27 +76,66 @@ def select_runs(
     *,
     owner: str | None,
     all_owners: bool,
+    dataset: str | None,
+    statuses: list[str] | None,
     latest: bool,
+    workspaces: list[Path] | None = None,
 ) -> list[TrainingRun]:
-    """The runs a command works on: ``run_ids``, else the owner's (or all owners') runs.
+    """The runs a command works on: ``run_ids`` as given, else the comparable runs of the
+    owner (or all owners, or every workspace in ``workspaces``) chosen by
+    :func:`cloudml_edu.report.selection.select_runs`.
 
-    ``latest`` keeps the newest run of each backend (per owner with ``all_owners``).
+    What was left out, and owner collisions, are said on stderr, one line each.
     """
-    from cloudml_edu.report.comparison import latest_per_backend
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.report.selection import select_runs as comparable
+    from cloudml_edu.report.workspaces import owner_notes
 
-    if run_ids:
-        runs = [TrainingRun.get(ws, run_id) for run_id in run_ids]
+    if workspaces:
+        runs, notes = _workspace_runs(workspaces, run_ids, owner=owner)
     else:
-        runs = _owned_runs(ws, owner=owner, all_owners=all_owners)
-        if latest:
-            runs = latest_per_backend(runs, per_owner=all_owners)
+        runs = _owned_runs(ws, run_ids, owner=owner, all_owners=all_owners)
+        notes = owner_notes(runs) if all_owners else []
+    if not run_ids:
+        chosen = comparable(
+            runs, dataset=dataset, statuses=statuses or DEFAULT_STATUSES, latest=latest
+        )
+        runs, notes = chosen.runs, notes + chosen.notes
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     return runs  # TrainingRun.get/list point each record at the store it was read from
 
 
-def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[TrainingRun]:
+def _workspace_runs(
+    paths: list[Path], run_ids: list[str] | None, *, owner: str | None
+) -> tuple[list[TrainingRun], list[str]]:
+    """The runs of every workspace under ``paths`` (only ``run_ids`` when given)."""
+    from cloudml_edu.report.workspaces import find_workspaces, runs_of_workspaces
+
+    runs, notes = runs_of_workspaces(find_workspaces(paths), owner=owner)
+    if not run_ids:
+        if not runs:
+            raise NotFoundError(f"no training runs in the workspaces under {paths[0]}")
+        return runs, notes
+    picked = []
+    for ref in run_ids:
+        matches = [r for r in runs if r.id.startswith(ref.strip().lower())]
+        if len(matches) != 1:
+            shown = ", ".join(r.id[:12] for r in matches[:10])
+            raise NotFoundError(
+                f"run id {ref} matches {len(matches)} runs in these workspaces"
+                + (f" ({shown}); pass more characters" if matches else "; see `cloudml-edu runs`")
+            )
+        picked.append(matches[0])
+    return picked, notes
+
+
+def _owned_runs(
+    ws: Workspace, run_ids: list[str] | None, *, owner: str | None, all_owners: bool
+) -> list[TrainingRun]:
     from cloudml_edu.run import TrainingRun
 
+    if run_ids:
+        return [TrainingRun.get(ws, run_id) for run_id in run_ids]
     if all_owners and owner:
         raise ConfigError("pass either --owner or --all-owners, not both")
     chosen_owner = None if all_owners else owner or ws.owner
@@ -86,6 +151,9 @@ def _owned_runs(ws: Workspace, *, owner: str | None, all_owners: bool) -> list[T
 
 def compare_command(
     run_ids: RunIds = None,
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -94,12 +162,22 @@ def compare_command(
     """Compare runs: quality, time, cost, transparency and usability, side by side."""
     from rich.console import Console
 
+    from cloudml_edu.pricing import CloudCompute
     from cloudml_edu.report.comparison import compare
 
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=True)
-        table = compare(runs, prices=ws.config.prices)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            workspaces=workspace,
+            latest=True,
+        )
+        table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
     except CloudMLError as exc:
         fail(exc)
     if json_output:
@@ -114,18 +192,33 @@ def report_command(
         Path, typer.Option("--out", "-o", help="Folder for report.html and the PNGs.")
     ] = Path("report"),
     title: Annotated[str, typer.Option(help="The page title.")] = "cloudml-edu report",
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report (charts embedded, opens offline) plus the PNGs."""
+    from cloudml_edu.pricing import CloudCompute
+    from cloudml_edu.report.comparison import compare
     from cloudml_edu.report.html import write_report
 
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=True)
-        report = write_report(runs, out, prices=ws.config.prices, title=title)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            workspaces=workspace,
+            latest=True,
+        )
+        table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+        report = write_report(runs, out, title=title, comparison=table)
     except CloudMLError as exc:
         fail(exc)
     if json_output:
@@ -149,6 +242,9 @@ def export_command(
     formats: Annotated[
         list[str] | None, typer.Option("--format", help="parquet and/or csv (default: both).")
     ] = None,
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -164,7 +260,16 @@ def export_command(
         chosen.append("parquet" if fmt == "parquet" else "csv")
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            workspaces=workspace,
+            latest=False,
+        )
         target = out if out is not None or to_store else Path("powerbi")
         schema, written = export_powerbi(
             runs, target, workspace=ws, to_store=to_store, prefix=prefix, formats=chosen
@@ -192,6 +297,9 @@ def push_command(
         str | None,
         typer.Option("--group", help="Workspace (group) id (default: [powerbi] group_id)."),
     ] = None,
+    dataset: DatasetOption = None,
+    status: StatusOption = None,
+    workspace: WorkspacesOption = None,
     owner: OwnerOption = None,
     all_owners: AllOwnersOption = False,
     config: ConfigOption = None,
@@ -211,7 +319,16 @@ def push_command(
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
         dataset = name or (settings.dataset_name if settings else "cloudml-edu")
-        runs = select_runs(ws, run_ids, owner=owner, all_owners=all_owners, latest=False)
+        runs = select_runs(
+            ws,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=status,
+            workspaces=workspace,
+            latest=False,
+        )
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
         result = PowerBIClient(group_id).push(schema, name=dataset)
     except CloudMLError as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
 from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
+from cloudml_edu.options import PrimaryMetric
+from cloudml_edu.training.models import DESIGNER_ALGORITHMS, FAMILIES
 
 if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
@@ -15,16 +17,62 @@ if TYPE_CHECKING:
 __all__ = ["runs_app", "train_command"]
 
 
+_MODEL_HELP = (
+    "Model: a scikit-learn family (sdk, default svc): "
+    + ", ".join(FAMILIES)
+    + "; or a Designer module (designer, default Multiclass Decision Forest; quote it or "
+    "write it lower-case with dashes): " + ", ".join(DESIGNER_ALGORITHMS) + "."
+)
+
+
 def train_command(
     dataset: Annotated[str, typer.Argument(help="A registered dataset name, or an image folder.")],
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="designer, sdk or automl.")
     ] = "designer",
-    model: Annotated[str, typer.Option(help="Model family (designer, sdk).")] = "svc",
-    max_trials: Annotated[int, typer.Option(help="AutoML: most trials.")] = 12,
-    timeout_minutes: Annotated[float, typer.Option(help="AutoML: time budget.")] = 2.0,
+    model: Annotated[str | None, typer.Option("--model", "-m", help=_MODEL_HELP)] = None,
+    family: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--family", help="AutoML: a family to search, repeatable (default: every family)."
+        ),
+    ] = None,
+    max_trials: Annotated[
+        int, typer.Option("--max-trials", min=1, max=500, help="AutoML: most trials (1-500).")
+    ] = 12,
+    timeout_minutes: Annotated[
+        float,
+        typer.Option(
+            "--time-budget", "--timeout-minutes", min=0.01, help="AutoML: time budget in minutes."
+        ),
+    ] = 2.0,
+    primary_metric: Annotated[
+        str,
+        typer.Option(
+            "--primary-metric",
+            help=f"The metric AutoML optimises: {', '.join(get_args(PrimaryMetric))}.",
+        ),
+    ] = "accuracy",
+    image_size: Annotated[
+        int,
+        typer.Option(
+            "--image-size", min=4, max=256, help="Images are resized to SIZE x SIZE (4-256)."
+        ),
+    ] = 16,
+    color_mode: Annotated[str, typer.Option("--color-mode", help="L (grayscale) or RGB.")] = "L",
+    gradients: Annotated[
+        bool, typer.Option(help="Add gradient-orientation histograms to the pixels.")
+    ] = True,
     seed: Annotated[int, typer.Option(help="Split and model seed.")] = 0,
-    test_size: Annotated[float, typer.Option(help="Share of images held out for testing.")] = 0.2,
+    test_size: Annotated[
+        float, typer.Option(min=0.01, max=0.99, help="Share of images held out for testing.")
+    ] = 0.2,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Image folder: skip unreadable files (with a warning)."
+        ),
+    ] = False,
     plan: Annotated[
         bool, typer.Option("--plan", help="Only show what would run and cost.")
     ] = False,
@@ -48,18 +96,33 @@ def train_command(
     if out is not None and not plan:
         raise ConfigError("--out writes the files of a plan; add --plan")
     ws = workspace_from_option(config)
+    chosen: dict[str, Any] = (
+        {"model": model} if model is not None else {}
+    )  # else the backend's own default
+    if family:
+        chosen["families"] = family
     trainer = Trainer(
         backend,
         workspace=ws,
-        model=model,
         max_trials=max_trials,
         timeout_minutes=timeout_minutes,
+        primary_metric=primary_metric,
+        image_size=image_size,
+        color_mode=color_mode,
+        gradients=gradients,
         seed=seed,
         test_size=test_size,
         progress=False if json_output else None,
+        **chosen,
     )
     source = Path(dataset)
-    data = Dataset.from_folder(source) if source.is_dir() else Dataset.load(ws, dataset)
+    data = (
+        Dataset.from_folder(
+            source, skip_invalid=skip_invalid, progress=False if json_output else None
+        )
+        if source.is_dir()
+        else Dataset.load(ws, dataset)
+    )
     console = Console()
     if plan:
         found = trainer.plan(data)

@@ -271,9 +271,13 @@ def open_dataset(store: Store, prefix: str) -> Dataset:
     """The complete version at ``prefix``; raises NotFoundError for a missing or unfinished one."""
     manifest = read_manifest(store, prefix)
     if manifest is None:
-        raise NotFoundError(
+        missing = (
             f"no complete dataset at {store.url}/{prefix}: the upload never finished or the "
-            "version was deleted; run Dataset.upload(...) again (it resumes)"
+            "version was deleted"
+        )
+        raise NotFoundError(
+            f"{missing}; run Dataset.upload(...) again (it resumes)",
+            cli_message=f"{missing}; run `cloudml-edu dataset upload` again (it resumes)",
         )
     return Dataset(manifest, StoreSource(store, prefix, manifest))
 

@@ -87,10 +87,11 @@ def scan_folder(
     if problems:
         listing = "\n  ".join(problems)
         if not skip_invalid:
+            found = f"{len(problems)} unusable file(s) in {root}:\n  {listing}\n"
             raise DatasetError(
-                f"{len(problems)} unusable file(s) in {root}:\n  {listing}\n"
-                "Remove or replace them, or pass skip_invalid=True to skip them.",
+                found + "Remove or replace them, or pass skip_invalid=True to skip them.",
                 bad_files=[p.split(":", 1)[0] for p in problems],
+                cli_message=found + "Remove or replace them, or pass --skip-invalid.",
             )
         log.warning("skipping %d unusable file(s):\n  %s", len(problems), listing)
     left = {r.label for r in records}

@@ -17,11 +17,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudml_edu.report.comparison import Comparison, ComparisonRow, compare, latest_per_backend
+    from cloudml_edu.report.comparison import Comparison, ComparisonRow, compare
     from cloudml_edu.report.html import Report, write_report
     from cloudml_edu.report.powerbi.export import StarSchema, build_star_schema, export_powerbi
     from cloudml_edu.report.powerbi.push import PowerBIClient
     from cloudml_edu.report.profiles import PROFILES, BackendProfile
+    from cloudml_edu.report.selection import Selection, latest_per_backend, select_runs
 
 __all__ = [
     "PROFILES",
@@ -30,11 +31,13 @@ __all__ = [
     "ComparisonRow",
     "PowerBIClient",
     "Report",
+    "Selection",
     "StarSchema",
     "build_star_schema",
     "compare",
     "export_powerbi",
     "latest_per_backend",
+    "select_runs",
     "write_report",
 ]
 
@@ -44,7 +47,9 @@ _LAZY = {
     "Comparison": "comparison",
     "ComparisonRow": "comparison",
     "compare": "comparison",
-    "latest_per_backend": "comparison",
+    "latest_per_backend": "selection",
+    "select_runs": "selection",
+    "Selection": "selection",
     "Report": "html",
     "write_report": "html",
     "StarSchema": "powerbi.export",

@@ -2,10 +2,11 @@
 
 Each row puts side by side what the lab asks students to weigh: quality
 (accuracy, F1 macro), time (wall clock), money (node-hours, estimated cost from
-:mod:`cloudml_edu.pricing`), transparency (how many steps, trials or job parts
+:mod:`cloudml_edu.pricing`; for a local run, what its measured time would cost on
+Azure ML and on Databricks), transparency (how many steps, trials or job parts
 the student can open), usability (lines of user code and deployment steps, from
 :mod:`cloudml_edu.report.profiles`) and what the run left behind (artifacts in
-its MLflow run).
+its MLflow run).  "Best" is marked only among runs of the same dataset.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import html
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.errors import ConfigError
 from cloudml_edu.metrics import lower_is_better
-from cloudml_edu.pricing import estimate_cost
+from cloudml_edu.pricing import CloudCompute, cloud_estimates, estimate_cost
 from cloudml_edu.report.profiles import profile_of
 
 if TYPE_CHECKING:
@@ -35,9 +37,9 @@ __all__ = [
     "ComparisonRow",
     "compare",
     "inspectable_steps",
-    "latest_per_backend",
     "model_family",
     "primary_metric_of",
+    "workspace_label",
 ]
 
 
@@ -47,6 +49,7 @@ class ComparisonRow:
 
     run_id: str
     owner: str
+    workspace: str
     backend: str
     target: str
     dataset: str
@@ -60,6 +63,9 @@ class ComparisonRow:
     node_hours: float
     cost_usd: float | None
     price_source: str
+    azureml_estimate_usd: float | None
+    databricks_estimate_usd: float | None
+    estimate_basis: str
     inspectable_steps: int
     user_code_lines: int | None
     deployment_steps: int | None
@@ -74,9 +80,15 @@ def _cost(value: Any) -> str:
     return "—" if value is None else f"${value:.4f}" if 0 < value < 0.01 else f"${value:.2f}"
 
 
+def _estimate(value: Any) -> str:
+    return "—" if value is None else "~" + _cost(value)
+
+
 #: Displayed columns: (field, header, formatter); the frame and JSON keep every field.
 COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("owner", "owner", str),
+    ("workspace", "workspace", str),
+    ("dataset", "dataset", str),
     ("backend", "backend", str),
     ("run_id", "run", lambda v: str(v)[:8]),
     ("accuracy", "acc", _num(".3f")),
@@ -84,6 +96,8 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("wall_seconds", "wall s", _num(".1f")),
     ("node_hours", "node-h", _num(".3f")),
     ("cost_usd", "cost", _cost),
+    ("azureml_estimate_usd", "≈AML", _estimate),
+    ("databricks_estimate_usd", "≈DBX", _estimate),
     ("inspectable_steps", "inspect", _num("d")),
     ("user_code_lines", "code", _num("d")),
     ("deployment_steps", "deploy", _num("d")),
@@ -92,10 +106,11 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 #: What the short headers mean (printed under the terminal table, shown in the HTML).
 LEGEND = (
     "acc: accuracy; F1: F1 macro; wall s: run wall time; node-h: compute node-hours; "
-    "cost: estimated USD; inspect: steps/trials/job parts you can open; code: lines of user "
+    "cost: estimated USD; ≈AML, ≈DBX: what a local run's measured time would cost on one "
+    "Azure ML / Databricks node (an estimate at list prices, docs/prices.md); inspect: steps/trials/job parts you can open; code: lines of user "
     "code the native service needs; deploy: deployment steps; files: MLflow artifacts"
 )
-_NUMERIC = {name for name, _, _ in COLUMNS} - {"owner", "backend", "run_id"}
+_NUMERIC = {name for name, _, _ in COLUMNS} - {"owner", "workspace", "dataset", "backend", "run_id"}
 
 
 def inspectable_steps(run: TrainingRun) -> int:
@@ -131,15 +146,32 @@ def _cost_of(run: TrainingRun, prices: Mapping[str, float] | None) -> tuple[floa
         return None, str(exc)
 
 
-def _row(run: TrainingRun, prices: Mapping[str, float] | None, artifacts: bool) -> ComparisonRow:
+def workspace_label(tracking_uri: str) -> str:
+    """A short name for the workspace whose run store is ``tracking_uri``: its folder's name.
+
+    A hidden folder (``.cloudml``) is named with its parent (``alice/.cloudml``).
+    """
+    path = PurePath(tracking_uri.removeprefix("sqlite:///")).parent
+    return f"{path.parent.name}/{path.name}" if path.name.startswith(".") else path.name
+
+
+def _row(
+    run: TrainingRun,
+    prices: Mapping[str, float] | None,
+    artifacts: bool,
+    compute: CloudCompute | None,
+) -> ComparisonRow:
     from cloudml_edu.report._artifacts import artifact_files
 
     metrics, profile = run.metrics, profile_of(run.backend)
     cost, source = _cost_of(run, prices)
     files = artifact_files(run) if artifacts else None
+    local = run.target == "local" and run.ended is not None
+    what_if = cloud_estimates(run.seconds / 3600, compute, overrides=prices) if local else None
     return ComparisonRow(
         run_id=run.id,
         owner=run.owner,
+        workspace=workspace_label(run.tracking_uri),
         backend=run.backend,
         target=run.target,
         dataset=run.dataset,
@@ -153,6 +185,9 @@ def _row(run: TrainingRun, prices: Mapping[str, float] | None, artifacts: bool) 
         node_hours=0.0 if metrics is None else metrics.compute.node_hours,
         cost_usd=cost,
         price_source=source,
+        azureml_estimate_usd=what_if.azure_ml_usd if what_if else None,
+        databricks_estimate_usd=what_if.databricks_usd if what_if else None,
+        estimate_basis=what_if.basis if what_if else "",
         inspectable_steps=inspectable_steps(run),
         user_code_lines=None if profile is None else profile.user_code_lines,
         deployment_steps=None if profile is None else profile.deployment_steps,
@@ -175,14 +210,40 @@ class Comparison:
         """Distinct owners, in row order."""
         return list(dict.fromkeys(row.owner for row in self.rows))
 
-    def _columns(self) -> list[tuple[str, str, Callable[[Any], str]]]:
-        multi = len(self.owners) > 1
-        return [c for c in COLUMNS if c[0] != "owner" or multi]
+    @property
+    def datasets(self) -> list[str]:
+        """Distinct datasets, in row order."""
+        return list(dict.fromkeys(row.dataset for row in self.rows))
 
-    def best(self, metric: str = "accuracy") -> ComparisonRow | None:
-        """The row with the highest ``metric`` (None when no run has it)."""
-        scored = [row for row in self.rows if getattr(row, metric) is not None]
-        return max(scored, key=lambda row: getattr(row, metric), default=None)
+    def _columns(self) -> list[tuple[str, str, Callable[[Any], str]]]:
+        hidden = set()
+        if len(self.owners) < 2:
+            hidden.add("owner")
+        if len({row.workspace for row in self.rows}) < 2:
+            hidden.add("workspace")
+        return [c for c in COLUMNS if c[0] not in hidden]
+
+    def best(self, metric: str = "accuracy", *, dataset: str | None = None) -> ComparisonRow | None:
+        """The row with the best ``metric`` among runs of ``dataset`` (highest, or lowest for
+        a loss); None when no run has it, or when ``dataset`` is left out and rows span
+        several datasets (runs on different data do not compare)."""
+        if dataset is None:
+            if len(self.datasets) != 1:
+                return None
+            dataset = self.datasets[0]
+        scored = [r for r in self.rows if r.dataset == dataset and getattr(r, metric) is not None]
+        sign = -1.0 if lower_is_better(metric) else 1.0
+        return max(scored, key=lambda row: sign * getattr(row, metric), default=None)
+
+    def _best_ids(self) -> set[str]:
+        """The run marked best in each dataset that has at least two runs to choose from."""
+        marked = set()
+        for dataset in self.datasets:
+            if sum(row.dataset == dataset for row in self.rows) > 1:
+                best = self.best(dataset=dataset)
+                if best is not None:
+                    marked.add(best.run_id)
+        return marked
 
     def to_records(self) -> list[dict[str, Any]]:
         """Every field of every row, JSON-ready (dates as ISO strings)."""
@@ -210,9 +271,9 @@ class Comparison:
         )
         for name, header, _ in self._columns():
             table.add_column(header, justify="right" if name in _NUMERIC else "left", no_wrap=True)
-        best = self.best()
+        best = self._best_ids()
         for row in self.rows:
-            style = "bold green" if row is best and len(self.rows) > 1 else None
+            style = "bold green" if row.run_id in best else None
             table.add_row(
                 *(fmt(getattr(row, name)) for name, _, fmt in self._columns()), style=style
             )
@@ -233,14 +294,14 @@ class Comparison:
         """The table as an HTML ``<table>`` (no styles or scripts; the report adds CSS)."""
         columns = self._columns()
         head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in columns)
-        best = self.best()
+        best = self._best_ids()
         body = []
         for row in self.rows:
             cells = "".join(
                 f'<td class="{"num" if name in _NUMERIC else "txt"}">{html.escape(fmt(getattr(row, name)))}</td>'
                 for name, _, fmt in columns
             )
-            mark = ' class="best"' if row is best and len(self.rows) > 1 else ""
+            mark = ' class="best"' if row.run_id in best else ""
             body.append(f"<tr{mark}>{cells}</tr>")
         return f'<table class="comparison"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
@@ -250,23 +311,14 @@ def compare(
     *,
     prices: Mapping[str, float] | None = None,
     artifacts: bool = True,
+    compute: CloudCompute | None = None,
 ) -> Comparison:
-    """Compare ``runs`` (any backends, any owners) in one table.
+    """Compare ``runs`` (any backends, owners, datasets) in one table.
 
     ``prices`` overrides the recorded price table (``workspace.config.prices``);
-    ``artifacts=False`` skips counting each run's MLflow artifacts (no MLflow import).
+    ``artifacts=False`` skips counting each run's MLflow artifacts (no MLflow import);
+    ``compute`` is the cloud compute local runs are priced on for the estimate columns
+    (``CloudCompute.from_config(ws.config)``; default: the course's Standard_DS3_v2).
     """
     chosen = list(runs)
-    return Comparison([_row(run, prices, artifacts) for run in chosen], chosen)
-
-
-def latest_per_backend(
-    runs: Iterable[TrainingRun], *, per_owner: bool = False
-) -> list[TrainingRun]:
-    """The newest run of each backend (of each owner and backend with ``per_owner``)."""
-    latest: dict[tuple[str, str], TrainingRun] = {}
-    for run in runs:
-        key = (run.owner if per_owner else "", run.backend)
-        if key not in latest or run.started > latest[key].started:
-            latest[key] = run
-    return sorted(latest.values(), key=lambda r: (r.owner, r.backend))
+    return Comparison([_row(run, prices, artifacts, compute) for run in chosen], chosen)

@@ -20,9 +20,12 @@ from cloudml_edu._progress import track
 from cloudml_edu.backends.local.common import LOCAL_COMPUTE, LocalBackend
 from cloudml_edu.backends.local.tracking import active_run
 from cloudml_edu.run import PlanStep, StepRecord, TrainingRun
+from cloudml_edu.training.models import default_model
 
 if TYPE_CHECKING:
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.options import TrainOptions
+    from cloudml_edu.workspace import Workspace
 
 __all__ = ["COMPONENTS", "DesignerBackend"]
 
@@ -60,9 +63,20 @@ COMPONENTS: tuple[Component, ...] = (
 
 
 class DesignerBackend(LocalBackend):
-    """Run the component graph locally, one step at a time."""
+    """Run the component graph locally, one step at a time.
+
+    Trains the Designer's own modules (``Multiclass Decision Forest`` unless another
+    model is asked for; see :data:`cloudml_edu.training.models.DESIGNER_ALGORITHMS`).
+    """
 
     name = "designer"
+
+    def __init__(
+        self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+    ) -> None:
+        if "model" not in options.model_fields_set:
+            options = options.model_copy(update={"model": default_model(self.name)})
+        super().__init__(workspace, options, progress=progress)
 
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
         params = self._params()

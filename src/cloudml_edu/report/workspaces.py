@@ -1,0 +1,100 @@
+"""Several workspaces at once: how an instructor compares handed-in workspace folders.
+
+A workspace folder is any folder with an ``mlflow.db`` (its run store).  Students
+hand in their ``.cloudml`` folders; :func:`find_workspaces` finds them under a
+class folder, :func:`runs_of_workspaces` reads every run (the runs keep their
+workspace, so two students who both kept the default owner ``student`` stay apart)
+and says, one line each, which owners collide and which workspaces still use the
+default owner.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloudml_edu.errors import NotFoundError
+from cloudml_edu.report.comparison import workspace_label
+
+if TYPE_CHECKING:
+    from cloudml_edu.run import TrainingRun
+
+__all__ = ["DEFAULT_OWNER", "find_workspaces", "owner_notes", "runs_of_workspaces"]
+
+#: The owner a workspace has when nobody set one.
+DEFAULT_OWNER = "student"
+#: How deep under a class folder to look for handed-in workspaces (class/alice/.cloudml).
+_DEPTH = 3
+
+
+def _stores_under(folder: Path, depth: int) -> list[Path]:
+    if (folder / "mlflow.db").is_file():
+        return [folder]
+    if depth == 0:
+        return []
+    return [
+        found
+        for child in sorted(p for p in folder.iterdir() if p.is_dir())
+        for found in _stores_under(child, depth - 1)
+    ]
+
+
+def find_workspaces(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The workspace folders ``paths`` name: each a workspace (has ``mlflow.db``) or a folder
+    of them (any sub-folder, up to three levels down, with an ``mlflow.db``)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise NotFoundError(f"{path} is not a folder: pass a workspace folder (with mlflow.db)")
+        stores = _stores_under(path.resolve(), _DEPTH)
+        if not stores:
+            raise NotFoundError(
+                f"no workspace in {path}: no mlflow.db there or in its sub-folders; pass the "
+                "folder of a workspace (.cloudml) or a folder of handed-in workspaces"
+            )
+        found += [store for store in stores if store not in found]
+    return found
+
+
+def runs_of_workspaces(
+    folders: Iterable[str | os.PathLike[str]], *, owner: str | None = None
+) -> tuple[list[TrainingRun], list[str]]:
+    """Every training run in the workspaces at ``folders`` (one owner's with ``owner``),
+    and notes: owners found in several workspaces, workspaces with the default owner.
+
+    Moved workspace folders are pointed at their own artifacts first
+    (:func:`cloudml_edu.run_store.relocate_artifacts`).
+    """
+    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.run_store import relocate_artifacts
+    from cloudml_edu.workspace import Workspace
+
+    runs: list[TrainingRun] = []
+    for folder in folders:
+        ws = Workspace.local(folder)
+        relocate_artifacts(ws)
+        runs += TrainingRun.list(ws, owner=owner)
+    return runs, owner_notes(runs)
+
+
+def owner_notes(runs: Iterable[TrainingRun]) -> list[str]:
+    """One line per owner found in several workspaces, one for workspaces with the default owner."""
+    where: dict[str, set[str]] = defaultdict(set)
+    for run in runs:
+        where[run.owner].add(workspace_label(run.tracking_uri))
+    notes = [
+        f"owner {name!r} has runs in {len(places)} workspaces ({', '.join(sorted(places))}): "
+        "told apart by the workspace column"
+        for name, places in sorted(where.items())
+        if len(places) > 1
+    ]
+    defaults = sorted(where.get(DEFAULT_OWNER, ()))
+    if defaults:
+        notes.append(
+            f"{len(defaults)} workspace(s) still use the default owner {DEFAULT_OWNER!r} "
+            f"({', '.join(defaults)}): set owner in cloudml.toml or CLOUDML_OWNER"
+        )
+    return notes
