@@ -10,8 +10,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from _util import table
 from PIL import Image
+
+if TYPE_CHECKING:
+    from cloudml_edu.testing.azure_ml import SentRequest
 
 os.environ.setdefault("CLOUDML_NO_PROGRESS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -23,6 +28,13 @@ def _images(root: Path) -> Path:
         for i in range(20):
             Image.new("L", (16, 16), color=c * 80 + i).save(root / label / f"{i}.png")
     return root
+
+
+def _submission(requests: list[SentRequest]) -> list[str]:
+    """The requests up to and including the job PUT: what submitting cost."""
+    shown = [f"{r.method} {r.path.rsplit('/workspaces/', 1)[-1]}" for r in requests]
+    puts = [i for i, r in enumerate(requests) if r.method == "PUT" and "/jobs/" in r.path]
+    return shown[: puts[0] + 1] if puts else shown
 
 
 def main() -> None:
@@ -38,15 +50,26 @@ def main() -> None:
     with FakeAzureML(root=tmp / "ws") as fake:
         ws = fake.workspace
         ds = Dataset.from_folder(_images(tmp / "images"), progress=False).upload(ws)
-        trainer = Trainer("sdk", workspace=ws)
-        trainer.plan(ds)
-        print(f"plan(): {len(fake.requests)} requests")
-        trainer.fit(ds)
-        first, first_bytes = len(fake.requests), fake.uploaded_bytes
-        print(f"first fit: {first} requests, {first_bytes} bytes uploaded")
-        trainer.fit(ds)
-        second = len(fake.requests) - first
-        print(f"second fit: {second} requests, {fake.uploaded_bytes - first_bytes} bytes uploaded")
+        rows = [("", "requests", "of which submission", "bytes uploaded")]
+        for backend in ("sdk", "designer"):
+            trainer = Trainer(backend, workspace=ws)
+            sent = len(fake.requests)
+            trainer.plan(ds)
+            rows.append((f"{backend} plan()", str(len(fake.requests) - sent), "0", "0"))
+            for which in ("first", "second"):
+                sent, sent_bytes = len(fake.requests), fake.uploaded_bytes
+                trainer.fit(ds)
+                new = fake.requests[sent:]
+                rows.append(
+                    (
+                        f"{backend} {which} fit",
+                        str(len(new)),
+                        str(len(_submission(new))),
+                        str(fake.uploaded_bytes - sent_bytes),
+                    )
+                )
+                if which == "second":
+                    print(f"{backend} second fit, submission: {', '.join(_submission(new))}")
 
         # The plain azure-ai-ml script for the same job, data and code already in place.
         from azure.ai.ml import Input, command
@@ -54,24 +77,32 @@ def main() -> None:
         before = len(fake.requests)
         client = client_for(ws)
         fake.script_job(statuses=["Completed"])
+        data_uri = next(
+            b["properties"]["inputs"]["data"]["uri"]
+            for b in fake.jobs.values()
+            if b["properties"]["jobType"] == "Command"
+        )
         job = client.jobs.create_or_update(
             command(
                 command="python -m cloudml_edu.training --data ${{inputs.data}}",
                 code=str(code_snapshot(ws)),
-                inputs={
-                    "data": Input(
-                        type="uri_folder",
-                        path=next(iter(fake.jobs.values()))["properties"]["inputs"]["data"]["uri"],
-                    )
-                },
+                inputs={"data": Input(type="uri_folder", path=data_uri)},
                 environment=ws.config.azure_ml.environment if ws.config.azure_ml else "",
                 compute="cpu-cluster",
             )
         )
-        status = client.jobs.get(job.name).status
-        print(
-            f"plain azure-ai-ml (submit + one get): {len(fake.requests) - before} requests ({status})"
+        client.jobs.get(job.name)
+        plain = fake.requests[before:]
+        print(f"plain script, submission: {', '.join(_submission(plain))}")
+        rows.append(
+            (
+                "plain azure-ai-ml: command() + create_or_update + one get",
+                str(len(plain)),
+                str(len(_submission(plain))),
+                "0",
+            )
         )
+        print(table(rows))
 
         # Status requests per minute while waiting, on a fake clock.
         now = [0.0]

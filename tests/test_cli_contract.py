@@ -145,3 +145,21 @@ def test_debug_anywhere_and_hints_in_cli_words(trained_here: Path) -> None:
     plain = _cli(trained_here, "train", "no-such-dataset")
     assert "cloudml-edu dataset upload FOLDER --name NAME" in plain.stderr
     assert "Dataset.register" not in plain.stderr and "Traceback" not in plain.stderr
+
+
+def test_under_json_a_library_printing_on_stdout_cannot_spoil_the_document(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudml_edu.cli import _common
+
+    monkeypatch.setattr(_common, "_json_stdout", None)
+    real = sys.stdout
+    try:
+        _common.keep_stdout_for_json(["endpoint", "list", "--json"])
+        print(".", end="", flush=True)  # what azure-ai-ml's endpoint poller does
+        _common.print_json({"ok": True})
+    finally:
+        sys.stdout = real
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"ok": True}
+    assert captured.err == "."

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from cloudml_edu._checks import check_number, check_text
+from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu._polling import Poller
+from cloudml_edu._secrets import redact
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.options import TrainOptions
@@ -40,6 +44,8 @@ __all__ = [
     "run_poller",
 ]
 
+#: The plan itself, as JSON, in every folder ``Plan.write`` fills.
+PLAN_FILE = "plan.json"
 RunStatus = Literal["NotStarted", "Running", "Completed", "Failed", "Canceled"]
 TERMINAL: frozenset[str] = frozenset({"Completed", "Failed", "Canceled"})
 
@@ -64,6 +70,11 @@ class Plan(BaseModel):
     estimated_minutes: float = 0.0
     estimated_cost_usd: float = 0.0
     price_source: str = ""
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description="What `write` puts in a folder besides plan.json: relative path -> text "
+        "(Azure ML CLI v2 YAML for a cloud plan)",
+    )
 
     def __str__(self) -> str:
         lines = [
@@ -72,7 +83,46 @@ class Plan(BaseModel):
             f"estimated cost ${self.estimated_cost_usd:.2f}",
         ]
         lines += [f"  {i}. {step.name}: {step.action}" for i, step in enumerate(self.steps, 1)]
+        if self.files:
+            lines.append("files: " + ", ".join(sorted(self.files)))
         return "\n".join(lines)
+
+    def write(self, folder: str | os.PathLike[str]) -> builtins.list[Path]:
+        """Write ``plan.json`` and :attr:`files` into ``folder`` (secrets redacted); return the
+        paths written.
+
+        The folder is created and checked writable first; every file is written
+        to a staging folder inside it and moved into place only when all are
+        written, so a failure (a full disk) leaves no half-written set.
+        """
+        documents = {
+            rel: redact(text)
+            for rel, text in {
+                PLAN_FILE: self.model_dump_json(indent=1, exclude={"files"}),
+                **self.files,
+            }.items()
+        }
+        for rel in documents:
+            parts = PurePosixPath(rel).parts
+            if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
+                raise ConfigError(f"plan file {rel!r} is not a relative path inside the folder")
+        target = ensure_dir(folder, what="plan folder")
+        written: builtins.list[Path] = []
+        with user_paths(target, what="plan folder"):
+            staging = Path(tempfile.mkdtemp(prefix=".plan-", dir=target))
+            try:
+                for rel, text in documents.items():
+                    staged = staging / rel
+                    staged.parent.mkdir(parents=True, exist_ok=True)
+                    staged.write_text(text, encoding="utf-8")
+                for rel in documents:
+                    final = target / rel
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    (staging / rel).replace(final)
+                    written.append(final)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return written
 
     def __repr__(self) -> str:
         from cloudml_edu._notebook import plan_repr
@@ -83,16 +133,6 @@ class Plan(BaseModel):
         from cloudml_edu._notebook import plan_html
 
         return plan_html(self)
-
-    def write(self, folder: str | os.PathLike[str]) -> Path:
-        """Save the plan as ``<folder>/plan-<backend>-<target>.json`` (secrets redacted)."""
-        from cloudml_edu._paths import ensure_dir, user_paths
-        from cloudml_edu._secrets import redact
-
-        path = ensure_dir(folder, what="plan folder") / f"plan-{self.backend}-{self.target}.json"
-        with user_paths(path, what="plan file"):
-            path.write_text(redact(self.model_dump_json(indent=2)), encoding="utf-8")
-        return path
 
 
 class StepRecord(BaseModel):
@@ -147,6 +187,11 @@ class RemoteJob(BaseModel):
     nodes: int = 1
     started: datetime | None = None
     ended: datetime | None = None
+    attached: bool = Field(
+        default=False,
+        description="Built outside cloudml-edu (by hand in a studio) and attached with "
+        "TrainingRun.from_job",
+    )
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -191,6 +236,19 @@ class TrainingRun(BaseModel):
         check_text(run_id, name="run_id", example="the id `cloudml-edu runs` prints")
         ws = resolve_workspace(workspace)
         return cls._loaded(run_store.load_record(ws, run_id), ws)
+
+    @classmethod
+    def from_job(cls, workspace: Workspace, name: str, *, target: str = "azureml") -> TrainingRun:
+        """Attach the cloud job ``name`` built outside cloudml-edu (a Designer canvas pipeline).
+
+        The job gets a record in the workspace's run store, with its status,
+        times, steps and metrics read from the service, so it is listed and
+        compared with the library's runs.  Attaching the same job again returns
+        its record, refreshed.
+        """
+        from cloudml_edu.backends import attach_job
+
+        return attach_job(target, workspace, name)
 
     @classmethod
     def list(cls, workspace: Workspace, *, owner: str | None = None) -> builtins.list[TrainingRun]:

@@ -43,6 +43,34 @@ def test_second_fit_uploads_nothing_and_reuses_assets(mock_azure_ml, ds):
     assert [r for r in second if r.method == "PUT"] == [
         r for r in second if r.method == "PUT" and "/jobs/" in r.path
     ]
+    # what this folder remembers is not asked again: the submission is the plain script's
+    # code lookup by hash, code GET and job PUT
+    job_put = next(i for i, r in enumerate(second) if r.method == "PUT")
+    submission = [
+        (r.method, r.path.split("/workspaces/ws-course/")[1]) for r in second[: job_put + 1]
+    ]
+    assert [(m, p.split("/")[0]) for m, p in submission] == [
+        ("GET", "codes"),
+        ("GET", "codes"),
+        ("PUT", "jobs"),
+    ]
+
+
+def test_a_cluster_deleted_since_is_recreated(mock_azure_ml, ds):
+    ws = mock_azure_ml.workspace
+    Trainer("sdk", workspace=ws).fit(ds)
+    del mock_azure_ml.resources["computes/cpu-cluster"]  # deleted in the studio
+    mock_azure_ml.fail(
+        "PUT", "/jobs/", 400, code="UserError", message="Compute cpu-cluster not found"
+    )
+    sent = len(mock_azure_ml.requests)
+    run = Trainer("sdk", workspace=ws).fit(ds)
+    assert run.status == "Completed"
+    second = [(r.method, r.path.rsplit("/", 1)[-1]) for r in mock_azure_ml.requests[sent:]]
+    refused = second.index(("PUT", run.remote.name))  # the same job name, submitted twice
+    assert ("GET", "cpu-cluster") in second[refused:]
+    assert ("PUT", "cpu-cluster") in second[refused:]
+    assert second.count(("PUT", run.remote.name)) == 2
 
 
 def test_plan_sends_nothing(mock_azure_ml, ds):

@@ -166,8 +166,8 @@ def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
     assert plan.estimated_cost_usd == pytest.approx(0.3 * (0.293 + 0.75 * 0.30), abs=1e-3)
     assert "DBU" in plan.price_source
     saved = plan.write(tmp_path / "plans")
-    assert saved.name == "plan-automl-databricks.json"
-    text = saved.read_text() + str(plan)
+    assert [path.name for path in saved] == ["plan.json"]
+    text = saved[0].read_text() + str(plan)
     assert '"POST /api/2.2/jobs/runs/submit"' in text
     assert mock_databricks.token not in text
     settings = mock_databricks.workspace.config.storage

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cloudml_edu.backends.databricks.serving import DatabricksEndpointProvider, cleanup_owner
+from cloudml_edu.backends.databricks import cleanup
+from cloudml_edu.backends.databricks.serving import DatabricksEndpointProvider
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
 from cloudml_edu.testing.databricks import FakeDatabricks
 
@@ -105,8 +106,14 @@ def test_cleanup_deletes_only_the_owners_endpoints(mock_databricks: FakeDatabric
         "config": {},
         "tags": [{"key": "cloudml-owner", "value": "ana"}],
     }
-    assert cleanup_owner(mock_databricks.workspace) == ["mine"]
+    ws = mock_databricks.workspace
+    found = cleanup.billable(ws)
+    assert [(b.target, b.kind, b.name) for b in found] == [("databricks", "endpoint", "mine")]
+    for item in found:
+        cleanup.remove(ws, item, timeout=5)
     assert sorted(mock_databricks.endpoints) == ["theirs"]
+    deletes = [r for r in mock_databricks.requests if r.method == "DELETE"]
+    assert [r.path for r in deletes] == ["/api/2.0/serving-endpoints/mine"]
 
 
 def test_endpoint_facade_deploys_a_databricks_run_and_predicts(

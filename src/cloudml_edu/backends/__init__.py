@@ -22,14 +22,18 @@ if TYPE_CHECKING:
     from cloudml_edu.backends.databricks.tables import DatabricksTables
     from cloudml_edu.catalog import Catalog
     from cloudml_edu.options import TrainOptions
+    from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
 __all__ = [
     "BACKENDS",
+    "CLEANERS",
     "ENDPOINT_PROVIDERS",
     "ENDPOINT_TARGETS",
+    "JOB_ATTACHERS",
     "REGISTRY",
     "TABLE_CATALOGS",
+    "attach_job",
     "load_backend",
     "load_provider",
     "open_backend",
@@ -45,6 +49,13 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("automl", "databricks"): "cloudml_edu.backends.databricks.automl:DatabricksAutoML",
     ("designer", "azureml"): "cloudml_edu.backends.azureml.designer:AzureDesignerBackend",
     ("sdk", "azureml"): "cloudml_edu.backends.azureml.sdk:AzureSdkBackend",
+}
+#: target -> "module:function(workspace, job name) -> TrainingRun" attaching a hand-built job.
+JOB_ATTACHERS: dict[str, str] = {"azureml": "cloudml_edu.backends.azureml.attach:attach_job"}
+#: cloud target -> module with ``billable(ws) -> list[Billable]`` and ``remove(ws, item, *, timeout)``
+CLEANERS: dict[str, str] = {
+    "azureml": "cloudml_edu.backends.azureml.cleanup",
+    "databricks": "cloudml_edu.backends.databricks.cleanup",
 }
 #: The cloud service each backend targets when the workspace configures it.
 CLOUD_TARGET: dict[str, str] = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}
@@ -104,10 +115,24 @@ def open_backend(
     return backend
 
 
+def attach_job(target: str, workspace: Workspace, name: str) -> TrainingRun:
+    """Record the hand-built job ``name`` of ``target`` as a run (see ``TrainingRun.from_job``)."""
+    path = JOB_ATTACHERS.get(target)
+    if path is None:
+        raise ConfigError(
+            f"cannot attach jobs of {target!r}; attachable targets: {', '.join(JOB_ATTACHERS)}"
+        )
+    module_name, function_name = path.split(":")
+    attach = getattr(importlib.import_module(module_name), function_name)
+    run: TrainingRun = attach(workspace, name)
+    return run
+
+
 #: endpoint target -> "module:class" of its :class:`~cloudml_edu.backends.base.EndpointProvider`
 ENDPOINT_PROVIDERS: dict[str, str] = {
     "local": "cloudml_edu.backends.local.endpoint:LocalEndpointProvider",
     "databricks": "cloudml_edu.backends.databricks.serving:DatabricksEndpointProvider",
+    "azureml": "cloudml_edu.backends.azureml.endpoints:AzureMLEndpointProvider",
 }
 ENDPOINT_TARGETS: tuple[str, ...] = ("local", "azureml", "databricks")
 #: cloud target -> (its section in cloudml.toml, the pip extra with its SDK)

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["Backend", "EndpointProvider", "EndpointRecord", "EndpointState", "TrainOptions"]
+__all__ = [
+    "Backend",
+    "Billable",
+    "EndpointProvider",
+    "EndpointRecord",
+    "EndpointState",
+    "TrainOptions",
+]
 
 
 class Backend(Protocol):
@@ -73,6 +80,19 @@ class EndpointRecord(BaseModel):
     created: datetime
     hourly_usd: float = 0.0
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Billable(BaseModel):
+    """Something in a cloud that an owner created and that costs (or can cost) money.
+
+    Listed by ``cloudml-edu cleanup`` before it removes them.
+    """
+
+    target: Literal["azureml", "databricks"]
+    kind: str = Field(description="endpoint, cluster...")
+    name: str
+    hourly_usd: float = Field(default=0.0, description="What it costs per hour right now")
+    detail: str = ""
 
 
 class EndpointProvider(Protocol):

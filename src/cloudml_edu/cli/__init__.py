@@ -18,10 +18,11 @@ import typer
 
 from cloudml_edu._version import __version__
 from cloudml_edu.cli import _common
+from cloudml_edu.cli.cleanup import cleanup_command
 from cloudml_edu.cli.dataset import app as dataset_app
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
-from cloudml_edu.cli.train import runs_command, train_command
+from cloudml_edu.cli.train import runs_app, train_command
 
 __all__ = ["INTERRUPTED", "app", "main", "without_debug"]
 
@@ -101,7 +102,7 @@ def demo_command(
 
 
 app.command("train")(train_command)
-app.command("runs")(runs_command)
+app.add_typer(runs_app, name="runs")
 app.add_typer(dataset_app, name="dataset", help="Upload and manage image datasets.")
 app.command("deploy")(deploy_command)
 app.command("predict")(predict_command)
@@ -109,6 +110,7 @@ app.add_typer(endpoint_app, name="endpoint", help="List and delete endpoints.")
 app.command("compare")(compare_command)
 app.command("report")(report_command)
 app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.")
+app.command("cleanup")(cleanup_command)
 
 
 def without_debug(args: list[str]) -> tuple[list[str], bool]:
@@ -134,6 +136,7 @@ def main() -> None:
     args, debug = without_debug(sys.argv[1:])
     if debug:
         os.environ["CLOUDML_DEBUG"] = "1"
+    _common.keep_stdout_for_json(args)
     try:
         code = app(args=args, prog_name="cloudml-edu", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):

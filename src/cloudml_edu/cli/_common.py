@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 
@@ -22,6 +22,7 @@ __all__ = [
     "describe_error",
     "error_line",
     "fail",
+    "keep_stdout_for_json",
     "print_json",
     "workspace_from_option",
 ]
@@ -46,9 +47,25 @@ def workspace_from_option(config: Path | None) -> Workspace:
     return Workspace.from_config(config)
 
 
+#: The real stdout while a ``--json`` command runs with everything else sent to stderr.
+_json_stdout: TextIO | None = None
+
+
+def keep_stdout_for_json(args: list[str]) -> None:
+    """Under ``--json``, send anything but the JSON document to stderr.
+
+    An SDK may print on stdout while it works (azure-ai-ml prints a dot per poll of an
+    endpoint deployment); with stdout pointed at stderr, ``--json`` output stays one
+    JSON document whatever a library prints.
+    """
+    global _json_stdout
+    if "--json" in args and _json_stdout is None:
+        _json_stdout, sys.stdout = sys.stdout, sys.stderr
+
+
 def print_json(obj: Any) -> None:
     """Write ``obj`` as indented JSON on stdout (dates and paths as strings)."""
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    (_json_stdout or sys.stdout).write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def error_line(message: str) -> None:

@@ -8,6 +8,7 @@ chain: ``deploy RUN_ID --name digits``, then ``predict digits img.png``, then
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -145,19 +146,36 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "target", "state", "url", "model", "created")
+    table = Table("name", "target", "state", "age", "$/hour", "url", "model")
     colors = {"live": "green", "creating": "yellow"}
     for endpoint, state in found:
-        created = f"{endpoint.record.created:%Y-%m-%d %H:%M}"
         table.add_row(
             endpoint.name,
             endpoint.target,
             f"[{colors.get(state, 'red')}]{state}[/]",
+            _age(endpoint.record.created),
+            f"{endpoint.record.hourly_usd:.3f}",
             endpoint.url,
             endpoint.model_uri,
-            created,
         )
     Console().print(table)
+    billed = sum(e.record.hourly_usd for e, state in found if state in ("live", "creating"))
+    if billed:
+        Console().print(
+            f"running endpoints cost ${billed:.2f}/hour; `cloudml-edu cleanup` removes them"
+        )
+
+
+def _age(created: datetime) -> str:
+    """How long ago ``created`` was: ``45 s``, ``12 min``, ``3.5 h``, ``2.0 d``."""
+    seconds = max((datetime.now(UTC) - created).total_seconds(), 0.0)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 @endpoint_app.command("delete")

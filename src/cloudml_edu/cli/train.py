@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
@@ -10,7 +11,10 @@ from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, worksp
 from cloudml_edu.options import PrimaryMetric
 from cloudml_edu.training.models import DESIGNER_ALGORITHMS, FAMILIES
 
-__all__ = ["runs_command", "train_command"]
+if TYPE_CHECKING:
+    from cloudml_edu.run import TrainingRun
+
+__all__ = ["runs_app", "train_command"]
 
 
 _MODEL_HELP = (
@@ -72,14 +76,24 @@ def train_command(
     plan: Annotated[
         bool, typer.Option("--plan", help="Only show what would run and cost.")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="With --plan: write plan.json and the Azure ML CLI v2 YAML into this folder.",
+        ),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Train a classifier with one backend (or show its plan)."""
     from rich.console import Console
 
+    from cloudml_edu.errors import ConfigError
     from cloudml_edu.trainer import Trainer, as_dataset
 
+    if out is not None and not plan:
+        raise ConfigError("--out writes the files of a plan; add --plan")
     ws = workspace_from_option(config)
     chosen: dict[str, Any] = (
         {"model": model} if model is not None else {}
@@ -106,10 +120,13 @@ def train_command(
     console = Console()
     if plan:
         found = trainer.plan(data)
+        written = found.write(out) if out is not None else []
         if json_output:
             print_json(found.model_dump(mode="json"))
         else:
             console.print(str(found))
+            for path in written:
+                console.print(f"wrote {path}", highlight=False)
         return
     run = trainer.fit(data)
     if json_output:
@@ -119,25 +136,69 @@ def train_command(
         console.print(f"model: {run.model}")
 
 
+runs_app = typer.Typer(
+    help="List training runs (local and cloud), or attach a cloud job built by hand.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@runs_app.callback()
 def runs_command(
+    ctx: typer.Context,
     owner: Annotated[str | None, typer.Option(help="Only this owner's runs.")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """List training runs in the workspace, newest first."""
-    from rich.console import Console
-    from rich.table import Table
-
     from cloudml_edu.run import TrainingRun
 
+    if ctx.invoked_subcommand is not None:
+        return
     runs = TrainingRun.list(workspace_from_option(config), owner=owner)
     if json_output:
         print_json([r.model_dump(mode="json") for r in runs])
         return
-    table = Table("run", "backend", "owner", "dataset", "status", "accuracy", "seconds")
+    _print_runs(runs)
+
+
+@runs_app.command("attach")
+def attach_command(
+    name: Annotated[str, typer.Argument(help="The job's Name (Overview tab in the studio).")],
+    target: Annotated[str, typer.Option(help="The service the job ran on.")] = "azureml",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Attach a job built by hand (a Designer canvas pipeline) so `runs` and `compare` show it."""
+    from cloudml_edu.run import TrainingRun
+
+    run = TrainingRun.from_job(workspace_from_option(config), name, target=target)
+    if json_output:
+        print_json(run.model_dump(mode="json"))
+        return
+    _print_runs([run])
+    if run.remote is not None and run.remote.url:
+        typer.echo(f"studio: {run.remote.url}")
+
+
+def _print_runs(runs: list[TrainingRun]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "backend", "target", "owner", "dataset", "status", "accuracy", "seconds")
     for r in runs:
         accuracy = f"{r.metrics.accuracy:.4f}" if r.metrics else "-"
+        backend = (
+            f"{r.backend} (attached)" if r.remote is not None and r.remote.attached else r.backend
+        )
         table.add_row(
-            r.id[:8], r.backend, r.owner, r.dataset, r.status, accuracy, f"{r.seconds:.1f}"
+            r.id[:8],
+            backend,
+            r.target,
+            r.owner,
+            r.dataset,
+            r.status,
+            accuracy,
+            f"{r.seconds:.1f}",
         )
     Console().print(table)

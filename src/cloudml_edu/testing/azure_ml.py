@@ -54,6 +54,10 @@ DEFAULT_METRICS: dict[str, float] = {
     "train_seconds": 0.5,
 }
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding")
+#: The primary key of every fake online endpoint.
+ENDPOINT_KEY = "fake-primary-key"
+#: The steps of a small pipeline built by hand in the Designer canvas.
+CANVAS_STEPS = ["Import Data", "Split Data", "Train Model", "Score Model", "Evaluate Model"]
 
 
 def _fake_jwt(audience: str = "https://management.azure.com") -> str:
@@ -97,6 +101,7 @@ class SentRequest:
     body: Any
     size: int
     at: float = field(default_factory=time.monotonic)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +112,7 @@ class JobScript:
     metrics: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     error: str | None = None
     seen: int = 0
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: datetime | None = None
     ended: datetime | None = None
 
@@ -164,11 +170,14 @@ class FakeAzureML:
         self.service_host = f"https://{region}.api.azureml.ms"
         self.storage_account = "fakeamlstore"
         self.requests: list[SentRequest] = []
-        self.jobs: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}  # as PUT by the client, or added by add_job
         self.resources: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, bytes] = {}
         self.scripts: dict[str, JobScript] = {}
         self.predictions: Callable[[dict[str, Any]], Any] | None = None
+        self.deployment_logs = ""
+        self._deployment_states: list[list[str]] = []
+        self._rollouts: dict[str, list[str]] = {}
         self._next_scripts: list[JobScript] = []
         self._faults: list[_Fault] = []
         self._mock: responses.RequestsMock | None = None
@@ -199,6 +208,97 @@ class FakeAzureML:
         else:
             self.scripts[name] = script
         return script
+
+    def add_compute(
+        self,
+        name: str,
+        *,
+        vm_size: str = "Standard_DS3_v2",
+        tags: dict[str, str] | None = None,
+        nodes: int = 0,
+    ) -> dict[str, Any]:
+        """A compute cluster that exists already (made in the studio), with ``nodes`` busy."""
+        body = {
+            "location": self.region,
+            "tags": dict(tags or {}),
+            "properties": {
+                "computeType": "AmlCompute",
+                "properties": {
+                    "vmSize": vm_size,
+                    "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2},
+                    "currentNodeCount": nodes,
+                },
+            },
+        }
+        return self._store(f"computes/{name}", body)
+
+    def add_job(
+        self,
+        name: str,
+        *,
+        steps: list[str] | None = None,
+        command: str | None = None,
+        compute: str = "cpu-cluster",
+        vm_size: str = "Standard_DS3_v2",
+        experiment: str = "designer-lab",
+        inputs: dict[str, str] | None = None,
+        statuses: list[str] | None = None,
+        metrics: dict[str, float] | None = None,
+        error: str | None = None,
+    ) -> JobScript:
+        """A job built by hand in the studio: a Designer pipeline of ``steps`` (display
+        names, e.g. ``"Evaluate Model"``), or a command job when ``command`` is given.
+
+        Its compute exists (``vm_size``); ``inputs`` maps input names to data asset ids.
+        """
+        if f"computes/{compute}" not in self.resources:
+            self.add_compute(compute, vm_size=vm_size)
+        compute_id = f"{self.arm_id}/computes/{compute}"
+        props: dict[str, Any] = {
+            "displayName": name.replace("_", " "),
+            "experimentName": experiment,
+            "inputs": {
+                k: {"jobInputType": "uri_folder", "uri": v} for k, v in (inputs or {}).items()
+            },
+            "tags": {},
+        }
+        if command is not None:
+            props.update(
+                jobType="Command",
+                command=command,
+                computeId=compute_id,
+                environmentId="azureml://registries/azureml/environments/sklearn-1.5/versions/1",
+                resources={"instanceCount": 1},
+            )
+        else:
+            props.update(
+                jobType="Pipeline",
+                settings={"default_compute": compute_id},
+                jobs={_slug(step): _canvas_node(step) for step in steps or CANVAS_STEPS},
+            )
+        self.jobs[name] = {"properties": props}
+        script = self.script_job(
+            name, statuses=statuses or ["Completed"], metrics=metrics, error=error
+        )
+        now = datetime.now(UTC)  # built 4 minutes ago; a finished one ran for the last 3
+        script.created = now - timedelta(minutes=4)
+        if script.statuses[0] in TERMINAL:
+            script.started, script.ended = now - timedelta(minutes=3), now
+        return script
+
+    def script_deployment(self, states: list[str], *, logs: str = "") -> None:
+        """The provisioning states the next deployment reports in turn (GETs), and its log."""
+        self._deployment_states.append(list(states))
+        self.deployment_logs = logs
+
+    @property
+    def endpoints(self) -> dict[str, dict[str, Any]]:
+        """Online endpoint bodies as stored, by name."""
+        return {
+            k.split("/")[1]: v
+            for k, v in self.resources.items()
+            if k.startswith("onlineEndpoints/") and k.count("/") == 1
+        }
 
     def fail(
         self,
@@ -316,7 +416,10 @@ class FakeAzureML:
             except ValueError:
                 body = None
         method = str(request.method)
-        self.requests.append(SentRequest(method, url, parts.path, query, body, len(data)))
+        headers = {str(k): str(v) for k, v in request.headers.items()}
+        self.requests.append(
+            SentRequest(method, url, parts.path, query, body, len(data), headers=headers)
+        )
         for fault in self._faults:
             if fault.times > 0 and fault.method == method and fault.pattern.search(parts.path):
                 fault.times -= 1
@@ -327,7 +430,7 @@ class FakeAzureML:
         if host.endswith(".blob.core.windows.net"):
             return self._blob(method, parts.path, query, data, request)
         if host.endswith(".inference.ml.azure.com"):
-            return self._score(host, body)
+            return self._score(host, body, str(request.headers.get("Authorization", "")))
         if url.startswith(self.service_host):
             return self._service(method, parts.path, query)
         return self._error(404, "NoSuchHost", f"the fake Azure ML does not serve {host}")
@@ -358,7 +461,16 @@ class FakeAzureML:
         if segments[-1] == "startPendingUpload":
             return self._pending_upload(segments)
         if kind == "onlineEndpoints" and segments[-1] == "listKeys":
-            return self._json(200, {"primaryKey": "fake-primary-key", "secondaryKey": "fake-2"})
+            return self._json(200, {"primaryKey": ENDPOINT_KEY, "secondaryKey": "fake-2"})
+        if kind == "onlineEndpoints" and segments[-1] == "getLogs":
+            return self._json(200, {"content": self.deployment_logs})
+        if kind == "computes" and segments[-1] == "listNodes":
+            compute = self.resources.get("/".join(segments[:2]), {})
+            busy = compute.get("properties", {}).get("properties", {}).get("currentNodeCount", 0)
+            nodes = [{"nodeId": f"node-{i}", "nodeState": "running"} for i in range(busy)]
+            return self._json(200, {"nodes": nodes})
+        if kind == "onlineEndpoints" and len(segments) == 4 and method == "GET":
+            return self._deployment(segments)
         if kind == "datastores":
             return self._datastores(segments)
         key = "/".join(segments)
@@ -398,9 +510,34 @@ class FakeAzureML:
             props.setdefault("traffic", {})
         if segments[0] == "computes":
             props.setdefault("properties", {})
-        stored.setdefault("systemData", {"createdAt": datetime.now(UTC).isoformat()})
+        if segments[0] == "models":  # the service reads MLmodel: an MLflow model has flavors
+            props.setdefault("flavors", {"python_function": {"data": {"loader_module": "mlflow"}}})
+        if segments[0] == "onlineEndpoints" and len(segments) == 4:  # a deployment
+            states = self._deployment_states.pop(0) if self._deployment_states else ["Succeeded"]
+            self._rollouts[key] = list(states)
+            props["provisioningState"] = states[0]
+            props.setdefault("scaleSettings", {"scaleType": "Default"})
+        now = datetime.now(UTC).isoformat()
+        created = self.resources.get(key, {}).get("systemData", {}).get("createdAt", now)
+        stored["systemData"] = {
+            "createdAt": created,
+            "createdBy": "student@example.edu",
+            "lastModifiedAt": now,
+        }
+        if segments[0] == "onlineEndpoints":
+            props.setdefault("properties", {})
         self.resources[key] = stored
         return stored
+
+    def _deployment(self, segments: list[str]) -> Reply:
+        """A deployment's GET: its next scripted provisioning state."""
+        key = "/".join(segments)
+        if key not in self.resources:
+            return self._error(404, "UserError", f"deployment {segments[3]} was not found")
+        states = self._rollouts.get(key) or ["Succeeded"]
+        state = states.pop(0) if len(states) > 1 else states[0]
+        self.resources[key]["properties"]["provisioningState"] = state
+        return self._json(200, self.resources[key])
 
     def _workspace_body(self) -> dict[str, Any]:
         return {
@@ -497,7 +634,7 @@ class FakeAzureML:
             }
         }
         script = self.scripts[name]
-        view["systemData"] = {"createdAt": datetime.now(UTC).isoformat()}
+        view["systemData"] = {"createdAt": script.created.isoformat()}
         if script.started is not None:
             props.setdefault("properties", {})["StartTimeUtc"] = script.started.isoformat()
         if script.ended is not None:
@@ -558,11 +695,12 @@ class FakeAzureML:
     def _child_run(self, parent: str, child: str) -> dict[str, Any]:
         node = child[len(parent) + 1 :]
         script = self.scripts[parent]
+        nodes = self.jobs[parent].get("properties", {}).get("jobs", {}) or {}
         run: dict[str, Any] = {
             "runId": child,
             "parentRunId": parent,
             "rootRunId": parent,
-            "displayName": node,
+            "displayName": (nodes.get(node) or {}).get("displayName") or node,
             "status": script.status,
             "runType": "azureml.StepRun",
             "properties": {"azureml.nodeid": node},
@@ -647,14 +785,30 @@ class FakeAzureML:
         return 200, {"Content-Type": "application/xml"}, xml
 
     # ---- scoring -------------------------------------------------------------------
-    def _score(self, host: str, body: Any) -> Reply:
+    def _score(self, host: str, body: Any, authorization: str) -> Reply:
         endpoint = host.split(".", 1)[0]
         if f"onlineEndpoints/{endpoint}" not in self.resources:
             return self._error(404, "EndpointNotFound", f"no endpoint {endpoint}")
+        if authorization != f"Bearer {ENDPOINT_KEY}":
+            return self._error(401, "Unauthorized", "missing or wrong endpoint key")
         if self.predictions is not None:
             return self._json(200, self.predictions(body))
         rows = (body or {}).get("input_data", {}).get("data", [])
         return self._json(200, [{"label": "0", "score": 1.0, "p:0": 1.0} for _ in rows])
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"\W+", "_", text.lower()).strip("_")
+
+
+def _canvas_node(step: str) -> dict[str, Any]:
+    """A Designer canvas node as the service returns it: a built-in component, a display name."""
+    return {
+        "type": "command",
+        "name": _slug(step),
+        "displayName": step,
+        "componentId": f"azureml://registries/azureml/components/{_slug(step)}/versions/0.0.1",
+    }
 
 
 def _http_date() -> str:

@@ -107,11 +107,14 @@ def mock_azure_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     ``.script_job(statuses=..., metrics=..., error=...)`` decides how the next job goes.
     """
     import cloudml_edu.backends.azureml.backend as azureml_backend
+    import cloudml_edu.backends.azureml.endpoints as azureml_endpoints
     from cloudml_edu.testing.azure_ml import FakeAzureML
 
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setattr(azureml_backend, "POLL_INTERVAL", 0.01)  # scripted jobs end at once
+    monkeypatch.setattr(azureml_endpoints, "POLL_INTERVAL", 0.01)
+    monkeypatch.setattr(azureml_endpoints, "POLL_MAX_INTERVAL", 0.05)
     for name in (
         "AZURE_CLIENT_ID",
         "AZURE_TENANT_ID",

@@ -2,7 +2,8 @@
 
 Each ``ensure_*`` asks first and creates only what is missing, so a second
 ``fit`` of the same dataset with the same library version creates nothing and
-uploads nothing (code assets are looked up by content hash by azure-ai-ml).
+uploads nothing (code assets are looked up by content hash by azure-ai-ml);
+what was found once is remembered in :mod:`.known` and not asked for again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu.backends.azureml import known
 from cloudml_edu.backends.azureml.connection import owned_name, owner_tags, settings, translate
 
 if TYPE_CHECKING:
@@ -23,8 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_MODULES",
+    "cluster_entity",
     "code_snapshot",
     "data_asset_name",
+    "data_entity",
     "dataset_location",
     "ensure_compute",
     "ensure_data",
@@ -65,59 +69,86 @@ def data_asset_name(ws: Workspace, dataset: Dataset) -> tuple[str, str]:
     return owned_name(ws, dataset.name, limit=200), version
 
 
-def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset) -> str:
-    """The ``azureml:<name>:<version>`` id of the dataset's uri_folder asset, made when missing."""
+def data_entity(ws: Workspace, dataset: Dataset) -> Any:
+    """The dataset's ``uri_folder`` data asset (not created: ``ensure_data`` does that)."""
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import Data
+
+    name, version = data_asset_name(ws, dataset)
+    path, _ = dataset_location(dataset)
+    return Data(
+        name=name,
+        version=version,
+        type=AssetTypes.URI_FOLDER,
+        path=path,
+        description=f"cloudml-edu dataset {dataset.name} ({len(dataset)} images)",
+        tags=owner_tags(ws, **{"cloudml.dataset": dataset.name}),
+    )
+
+
+def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset, *, trust_known: bool) -> str:
+    """The ``azureml:<name>:<version>`` id of the dataset's uri_folder asset, made when missing.
+
+    With ``trust_known``, a version this workspace folder has seen is not asked for again.
+    """
     from azure.core.exceptions import ResourceNotFoundError
 
     name, version = data_asset_name(ws, dataset)
+    asset_id = f"azureml:{name}:{version}"
+    if trust_known and known.is_known(ws, "data", asset_id):
+        return asset_id
     try:
         client.data.get(name, version=version)
     except ResourceNotFoundError:
-        path, _ = dataset_location(dataset)
-        asset = Data(
-            name=name,
-            version=version,
-            type=AssetTypes.URI_FOLDER,
-            path=path,
-            description=f"cloudml-edu dataset {dataset.name} ({len(dataset)} images)",
-            tags=owner_tags(ws, **{"cloudml.dataset": dataset.name}),
-        )
         try:
-            client.data.create_or_update(asset)
+            client.data.create_or_update(data_entity(ws, dataset))
         except Exception as exc:
             raise translate(exc, action=f"create data asset {name}", ws=ws) from exc
     except Exception as exc:
         raise translate(exc, action=f"look up data asset {name}", ws=ws) from exc
-    return f"azureml:{name}:{version}"
+    known.remember(ws, "data", asset_id)
+    return asset_id
 
 
-def ensure_compute(ws: Workspace, client: MLClient, *, timeout: float = 600.0) -> str | None:
-    """The cluster's name (created with min 0 nodes when missing), or None for serverless."""
+def cluster_entity(ws: Workspace) -> Any:
+    """The AmlCompute cluster of ``[azure_ml]``: min 0 nodes, scales down when idle."""
     from azure.ai.ml.entities import AmlCompute
+
+    cfg = settings(ws)
+    return AmlCompute(
+        name=cfg.compute,
+        size=cfg.vm_size,
+        min_instances=0,
+        max_instances=cfg.max_instances,
+        idle_time_before_scale_down=cfg.idle_seconds,
+        tags=owner_tags(ws),
+    )
+
+
+def ensure_compute(
+    ws: Workspace, client: MLClient, *, trust_known: bool, timeout: float = 600.0
+) -> str | None:
+    """The cluster's name (created with min 0 nodes when missing), or None for serverless.
+
+    With ``trust_known``, a cluster this workspace folder has seen is not asked for again.
+    """
     from azure.core.exceptions import ResourceNotFoundError
 
     cfg = settings(ws)
     if cfg.serverless:
         return None
+    if trust_known and known.is_known(ws, "compute", cfg.compute):
+        return cfg.compute
     try:
         client.compute.get(cfg.compute)
     except ResourceNotFoundError:
-        cluster = AmlCompute(
-            name=cfg.compute,
-            size=cfg.vm_size,
-            min_instances=0,
-            max_instances=cfg.max_instances,
-            idle_time_before_scale_down=cfg.idle_seconds,
-            tags=owner_tags(ws),
-        )
         try:
-            client.compute.begin_create_or_update(cluster).result(timeout=timeout)
+            client.compute.begin_create_or_update(cluster_entity(ws)).result(timeout=timeout)
         except Exception as exc:
             raise translate(exc, action=f"create compute cluster {cfg.compute}", ws=ws) from exc
     except Exception as exc:
         raise translate(exc, action=f"look up compute {cfg.compute}", ws=ws) from exc
+    known.remember(ws, "compute", cfg.compute)
     return cfg.compute
 
 

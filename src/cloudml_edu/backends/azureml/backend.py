@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu._polling import Poller
-from cloudml_edu.backends.azureml import assets, service
+from cloudml_edu.backends.azureml import assets, known, service
 from cloudml_edu.backends.azureml.connection import (
     client_for,
     owned_name,
@@ -23,7 +23,7 @@ from cloudml_edu.backends.azureml.connection import (
     settings,
     translate,
 )
-from cloudml_edu.errors import BackendError, CloudMLError
+from cloudml_edu.errors import BackendError, CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.run import Plan, PlanStep, RemoteJob, RunStatus, TrainingRun
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class AzureMLBackend:
         """Extra plan steps (the designer's components); none by default."""
         return []
 
-    def prepare(self, submission: Submission) -> None:
+    def prepare(self, submission: Submission, *, trust_known: bool) -> None:
         """Register what the job refers to (the designer's components); nothing by default."""
 
     def collect(self, run: TrainingRun) -> None:
@@ -121,21 +121,16 @@ class AzureMLBackend:
     def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
         """Ensure data, compute and code, submit the job, and return a poller on it."""
         run = self._new_record(dataset)
-        client = client_for(self.workspace)
         job_name = owned_name(self.workspace, f"{self.name}-{uuid.uuid4().hex[:10]}", limit=60)
         job_name = job_name.replace("-", "_")
         try:
-            submission = Submission(
-                assets.ensure_data(self.workspace, client, dataset),
-                assets.code_snapshot(self.workspace),
-                assets.ensure_compute(self.workspace, client),
-            )
-            self.prepare(submission)
-            job = self.build_job(submission, name=job_name)
             try:
-                created = client.jobs.create_or_update(job)
-            except Exception as exc:
-                raise translate(exc, action=f"submit job {job_name}", ws=self.workspace) from exc
+                submission, created = self._submit(dataset, job_name, trust_known=True)
+            except (NotFoundError, ConfigError):
+                if not known.forget(self.workspace):
+                    raise
+                # something this folder remembered is gone (a deleted cluster): ask for all
+                submission, created = self._submit(dataset, job_name, trust_known=False)
         except CloudMLError as exc:
             self._fail(run, str(exc))
             raise
@@ -146,10 +141,28 @@ class AzureMLBackend:
             status=_status_text(created.status),
             compute=submission.compute or "serverless",
             nodes=1,
+            details={"vm_size": self.settings.vm_size},
         )
         run.status = STATUS.get(run.remote.status, "NotStarted")
         self._save(run)
         return self.poller(run)
+
+    def _submit(
+        self, dataset: Dataset, job_name: str, *, trust_known: bool
+    ) -> tuple[Submission, Any]:
+        """Ensure data, code, compute and (designer) components; submit; the created job."""
+        client = client_for(self.workspace)
+        submission = Submission(
+            assets.ensure_data(self.workspace, client, dataset, trust_known=trust_known),
+            assets.code_snapshot(self.workspace),
+            assets.ensure_compute(self.workspace, client, trust_known=trust_known),
+        )
+        self.prepare(submission, trust_known=trust_known)
+        job = self.build_job(submission, name=job_name)
+        try:
+            return submission, client.jobs.create_or_update(job)
+        except Exception as exc:
+            raise translate(exc, action=f"submit job {job_name}", ws=self.workspace) from exc
 
     def poller(self, run: TrainingRun) -> Poller[TrainingRun]:
         """A poller following ``run``'s job until it ends."""
@@ -175,6 +188,11 @@ class AzureMLBackend:
             job = client_for(self.workspace).jobs.get(remote.name)
         except Exception as exc:
             raise translate(exc, action=f"read job {remote.name}", ws=self.workspace) from exc
+        return self.observe(run, job)
+
+    def observe(self, run: TrainingRun, job: Any) -> TrainingRun:
+        """Update ``run`` from ``job`` (as ``jobs.get`` returned it); read the outcome once it ended."""
+        remote = _remote(run)
         native = _status_text(job.status)
         if native != remote.status:
             remote.status = native
@@ -212,7 +230,8 @@ class AzureMLBackend:
         details = service.job_details(self.workspace, remote.name)
         remote.started = _parse_time(details.get("startTimeUtc")) or remote.started
         remote.ended = _parse_time(details.get("endTimeUtc")) or datetime.now(UTC)
-        run.ended = datetime.now(UTC)
+        # an attached job may have ended long before it was attached: its wall time is the job's
+        run.ended = remote.ended if remote.attached else datetime.now(UTC)
         if run.status != "Completed":
             run.error = service.error_of(details) or f"the job ended {remote.status}"
             return
@@ -220,17 +239,17 @@ class AzureMLBackend:
         metrics = service.read_metrics(self.workspace, self.metrics_run(run))
         seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
         node_hours = max(seconds, 0.0) / 3600 * remote.nodes
-        sku = "serverless" if remote.compute == "serverless" else self.settings.vm_size
-        cost = estimate_cost(
-            self.settings.vm_size, node_hours, overrides=self.workspace.config.prices
-        )
+        vm_size = str(remote.details.get("vm_size") or self.settings.vm_size)
+        sku = "serverless" if remote.compute == "serverless" else vm_size
+        cost = estimate_cost(vm_size, node_hours, overrides=self.workspace.config.prices)
         run.metrics = metrics.model_copy(
             update={
                 "compute": Compute(sku=sku, nodes=remote.nodes, node_hours=round(node_hours, 4)),
                 "cost_usd": cost,
             }
         )
-        run.model = self.model_uri(run)
+        # a hand-built job's model is wherever its author put it: deploy it from the studio
+        run.model = None if remote.attached else self.model_uri(run)
 
     def model_uri(self, run: TrainingRun) -> str:
         """Where the job's MLflow model is (the job's ``model`` artifact folder)."""

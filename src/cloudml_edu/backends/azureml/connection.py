@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._http import error_class
 from cloudml_edu._secrets import redact
 from cloudml_edu.errors import (
     AuthError,
@@ -183,8 +184,12 @@ def owner_tags(ws: Workspace, **extra: str) -> dict[str, str]:
 
 
 def translate(exc: BaseException, *, action: str, ws: Workspace | None = None) -> CloudMLError:
-    """Map an azure-core / azure-ai-ml exception to a :class:`CloudMLError` naming the next step."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+    """Map an azure-core / azure-ai-ml exception to a :class:`CloudMLError` naming the next step.
+
+    The class comes from the one status table (:func:`cloudml_edu._http.error_class`);
+    the message says what to do about it on Azure ML.
+    """
+    from azure.core.exceptions import ClientAuthenticationError
 
     if isinstance(exc, CloudMLError):
         return exc
@@ -192,32 +197,31 @@ def translate(exc: BaseException, *, action: str, ws: Workspace | None = None) -
     status = getattr(exc, "status_code", None)
     code = _error_code(exc)
     message = redact(_first_line(getattr(exc, "message", None) or str(exc)))
-    detail = f"HTTP {status} {code}: {message}".strip() if status else message
-    if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
-        return AuthError(
-            f"{action}: {where} refused the credentials ({detail}); run `az login` or set "
-            "AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, and check that the identity "
-            "has the AzureML Data Scientist role on the workspace"
-        )
-    if "quota" in f"{code} {message}".lower():
-        return QuotaError(
-            f"{action}: {where} has no quota left ({detail}); use a smaller vm_size or "
-            "instance_type, delete idle endpoints/clusters (`cloudml-edu cleanup`), or request "
-            "more quota in the Azure portal"
-        )
-    if status == 404:
-        return NotFoundError(
-            f"{action}: not found in {where} ({detail}); check subscription_id, resource_group "
-            "and workspace_name in [azure_ml] and the name you asked for"
-        )
-    if status == 429:
-        return ThrottledError(
-            f"{action}: {where} kept throttling requests ({detail}) after retries; wait a "
-            "minute and run it again"
-        )
-    if isinstance(exc, HttpResponseError):
-        return ServiceError(f"{action}: {where} answered {detail}; run it again later")
-    return ServiceError(f"{action}: {where} failed: {type(exc).__name__}: {message}")
+    if isinstance(exc, ClientAuthenticationError) and not status:
+        status = 401  # no token at all: the same next step as a refused one
+    if not isinstance(status, int):
+        return ServiceError(f"{action}: {where} failed: {type(exc).__name__}: {message}")
+    detail = f"HTTP {status} {code}: {message}"
+    kind = error_class(status, f"{code} {message}")
+    return kind(
+        f"{action}: {where} " + _NEXT_STEP.get(kind, _NEXT_STEP[ServiceError]).format(detail)
+    )
+
+
+#: Each error class's message on Azure ML; ``{}`` is the HTTP status, code and message.
+_NEXT_STEP: dict[type[CloudMLError], str] = {
+    AuthError: "refused the credentials ({}); run `az login` or set AZURE_CLIENT_ID/"
+    "AZURE_TENANT_ID/AZURE_CLIENT_SECRET, and check that the identity has the AzureML Data "
+    "Scientist role on the workspace",
+    QuotaError: "has no quota left ({}); use a smaller vm_size or instance_type, delete idle "
+    "endpoints/clusters (`cloudml-edu cleanup`), or request more quota in the Azure portal",
+    NotFoundError: "has no such resource ({}); check subscription_id, resource_group and "
+    "workspace_name in [azure_ml] and the name you asked for",
+    ThrottledError: "kept throttling requests ({}) after retries; wait a minute and run it again",
+    ConfigError: "refused the request ({}); check the names and sizes in [azure_ml] and any "
+    "backend_options you passed",
+    ServiceError: "answered {}; run it again later (Azure status: https://azure.status.microsoft)",
+}
 
 
 def _error_code(exc: BaseException) -> str:

@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cloudml_edu.backends.azureml import known
 from cloudml_edu.backends.azureml.backend import STATUS, AzureMLBackend, Submission
-from cloudml_edu.backends.azureml.connection import client_for, translate
+from cloudml_edu.backends.azureml.connection import client_for, scope_of, translate
 from cloudml_edu.run import PlanStep, StepRecord
 
 if TYPE_CHECKING:
@@ -85,12 +86,24 @@ class AzureDesignerBackend(AzureMLBackend):
             "default_compute": str(job.settings.default_compute),
         }
 
-    def prepare(self, submission: Submission) -> None:
-        """Register the components that are not registered yet (looked up by name and version)."""
+    def prepare(self, submission: Submission, *, trust_known: bool) -> None:
+        """Register the components that are not registered yet (looked up by name and version).
+
+        With ``trust_known``, a version this workspace folder has seen is used as
+        ``azureml:<name>:<version>`` without asking.
+        """
         from azure.core.exceptions import ResourceNotFoundError
 
         client = client_for(self.workspace)
         for step, component in self.components(submission.code).items():
+            key = f"{component.name}:{component.version}"
+            if trust_known and known.is_known(self.workspace, "component", key):
+                # registered before: azure-ai-ml uses a component's id as is, without asking
+                component._id = (
+                    f"{scope_of(self.workspace).arm_id}/components/{key.replace(':', '/versions/')}"
+                )
+                self._registered[step] = component
+                continue
             try:
                 found = client.components.get(component.name, version=component.version)
             except ResourceNotFoundError:
@@ -104,6 +117,7 @@ class AzureDesignerBackend(AzureMLBackend):
                 raise translate(
                     exc, action=f"look up component {component.name}", ws=self.workspace
                 ) from exc
+            known.remember(self.workspace, "component", key)
             self._registered[step] = found
 
     def build_job(self, submission: Submission, *, name: str) -> Any:
@@ -168,7 +182,9 @@ class AzureDesignerBackend(AzureMLBackend):
             (
                 StepRecord(
                     name=str(child.display_name or child.name),
-                    component=f"cloudml_edu_{child.display_name}",
+                    component=f"cloudml_edu_{child.display_name}"
+                    if child.display_name in order
+                    else str(child.display_name or child.name),
                     status=STATUS.get(str(getattr(child.status, "value", child.status)), "Running"),
                     outputs={
                         k: f"azureml://jobs/{child.name}/outputs/{k}" for k in _outputs(child)
@@ -179,7 +195,8 @@ class AzureDesignerBackend(AzureMLBackend):
             ),
             key=lambda s: order.get(s.name, len(order)),
         )
-        evaluate = [c for c in children if c.display_name == "evaluate"]
+        # ours is "evaluate"; a Designer canvas pipeline's is "Evaluate Model"
+        evaluate = [c for c in children if str(c.display_name).lower().startswith("evaluate")]
         run.remote.details["evaluate_job"] = evaluate[0].name if evaluate else run.remote.name
 
     def metrics_run(self, run: TrainingRun) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cloudml_edu.backends.azureml.assets import dataset_location
+from cloudml_edu.backends.azureml.cli_yaml import plan_files
+from cloudml_edu.backends.azureml.serving import endpoint_name
 from cloudml_edu.run import Plan, PlanStep
 
 if TYPE_CHECKING:
@@ -52,8 +54,21 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
             detail=backend.job_detail(job),
         ),
     ]
-    minutes = backend.startup_minutes + max(1.0, len(dataset) / 1000)
+    minutes = round(backend.startup_minutes + max(1.0, len(dataset) / 1000), 1)
     price = price_of(cfg.vm_size, overrides=ws.config.prices)
+    cost = estimate_cost(cfg.vm_size, minutes / 60, overrides=ws.config.prices)
+    summary = (
+        f"{backend.name} on Azure ML for dataset {dataset.name}: ~{minutes:.1f} min on 1 x "
+        f"{cfg.vm_size}, estimated ${cost:.2f} at {price.describe()}"
+    )
+    files = plan_files(
+        ws,
+        dataset,
+        job,
+        endpoint=endpoint_name(ws, dataset.name),
+        summary=summary,
+        serving_price=price_of(cfg.instance_type, overrides=ws.config.prices).describe(),
+    )
     return Plan(
         backend=backend.name,
         target="azureml",
@@ -61,7 +76,8 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
         steps=steps,
         compute_sku=cfg.vm_size,
         nodes=1,
-        estimated_minutes=round(minutes, 1),
-        estimated_cost_usd=estimate_cost(cfg.vm_size, minutes / 60, overrides=ws.config.prices),
+        estimated_minutes=minutes,
+        estimated_cost_usd=cost,
         price_source=price.describe(),
+        files=files,
     )

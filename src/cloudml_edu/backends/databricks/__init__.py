@@ -4,5 +4,5 @@ The only package that imports ``databricks.sdk``, always inside functions, so
 ``import cloudml_edu`` stays light.  Modules: :mod:`.connection` (one
 ``WorkspaceClient`` per workspace, errors), :mod:`.tables` (SQL on a warehouse),
 :mod:`.automl` (the ``automl`` backend), :mod:`.serving` (the ``databricks``
-endpoint provider and ``cleanup_owner``).
+endpoint provider and what ``cloudml-edu cleanup`` removes).
 """

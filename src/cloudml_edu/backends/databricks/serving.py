@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["OWNER_TAG", "DatabricksEndpointProvider", "cleanup_owner", "endpoint_config"]
+__all__ = ["OWNER_TAG", "DatabricksEndpointProvider", "delete_endpoint", "endpoint_config"]
 
 OWNER_TAG = "cloudml-owner"
 _MODEL_URI = re.compile(r"^models:/([^/]+)/(\d+)$")
@@ -213,24 +213,6 @@ def delete_endpoint(ws: Workspace, name: str) -> None:
         raise translate_error(
             exc, action=f"delete serving endpoint {name}", where=databricks_config(ws).host or ""
         ) from exc
-
-
-def cleanup_owner(ws: Workspace) -> list[str]:
-    """Delete every serving endpoint tagged with this workspace's owner; returns their names."""
-    try:
-        endpoints = list(client_for(ws).serving_endpoints.list())
-    except Exception as exc:
-        raise translate_error(
-            exc, action="list serving endpoints", where=databricks_config(ws).host or ""
-        ) from exc
-    mine = [
-        e.name
-        for e in endpoints
-        if e.name and any(t.key == OWNER_TAG and t.value == ws.owner for t in e.tags or [])
-    ]
-    for name in mine:
-        delete_endpoint(ws, name)
-    return mine
 
 
 def _finish(record: EndpointRecord) -> EndpointRecord:
