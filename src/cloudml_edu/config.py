@@ -190,8 +190,8 @@ class Timeouts(_Section):
 
     ``connect``: to open a connection; ``read``: the longest silence while waiting for
     an answer (or the next bytes of one); ``total``: one call with all its retries
-    (blob storage, Power BI).  Blob storage, Power BI, endpoint scoring and the Azure ML
-    client all read this section (``[timeouts]``, or ``CLOUDML_TIMEOUTS__READ=...``).
+    (blob storage, Power BI).  Blob storage, Power BI, endpoint scoring, the Azure ML
+    client and the Databricks client (its ``http_timeout_seconds``) all read this section (``[timeouts]``, or ``CLOUDML_TIMEOUTS__READ=...``).
     """
 
     connect: float = Field(default=10.0, gt=0, le=300)

@@ -30,6 +30,8 @@ def test_auth_type_is_explicit_for_each_method() -> None:
     profile = sdk_arguments(DatabricksConfig(profile="course"))
     assert profile["profile"] == "course" and "host" not in profile
     assert sdk_arguments(DatabricksConfig(host=HOST, token=token))["retry_timeout_seconds"] == 20
+    bounded = sdk_arguments(DatabricksConfig(host=HOST, token=token), read_timeout=7.5)
+    assert bounded["http_timeout_seconds"] == 7.5
 
 
 def test_two_methods_without_auth_type_are_refused() -> None:

@@ -93,12 +93,13 @@ def _auth_type(cfg: DatabricksConfig) -> str:
     return methods[0]
 
 
-def sdk_arguments(cfg: DatabricksConfig) -> dict[str, Any]:
-    """Keyword arguments of ``databricks.sdk.core.Config`` for ``cfg`` (secrets included)."""
+def sdk_arguments(cfg: DatabricksConfig, *, read_timeout: float = 60.0) -> dict[str, Any]:
+    """Keyword arguments of ``databricks.sdk.core.Config`` for ``cfg`` (secrets included);
+    ``read_timeout`` is the workspace's ``[timeouts] read``."""
     auth = _auth_type(cfg)
     args: dict[str, Any] = {
         "retry_timeout_seconds": cfg.retry_timeout_seconds,
-        "http_timeout_seconds": 60,
+        "http_timeout_seconds": read_timeout,
         "product": "cloudml-edu",
     }
     if cfg.host is not None:
@@ -173,7 +174,7 @@ def client_for(ws: Workspace) -> WorkspaceClient:
     if found is not None:
         return found
     cfg = databricks_config(ws)
-    args = sdk_arguments(cfg)
+    args = sdk_arguments(cfg, read_timeout=ws.config.timeouts.read)
     require_sdk()
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.core import Config
