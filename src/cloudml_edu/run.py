@@ -228,6 +228,45 @@ class TrainingRun(BaseModel):
     _workspace: Workspace | None = PrivateAttr(default=None)
 
     @classmethod
+    def create(
+        cls,
+        workspace: Workspace,
+        *,
+        backend: str,
+        target: str,
+        dataset: str,
+        options: TrainOptions,
+        plan: Plan | None,
+        status: RunStatus = "NotStarted",
+        **fields: Any,
+    ) -> TrainingRun:
+        """A new run's record, saved in the workspace's run store (so `cloudml-edu runs` lists it
+        from now on, whatever happens next); every backend, local or cloud, starts here."""
+        from cloudml_edu import run_store
+
+        run_id = run_store.create_record_run(
+            workspace,
+            experiment=options.experiment,
+            backend=backend,
+            target=target,
+            dataset=dataset,
+        )
+        run = cls(
+            id=run_id,
+            backend=backend,
+            target=target,
+            owner=workspace.owner,
+            dataset=dataset,
+            status=status,
+            options=options.for_record(),
+            plan=plan,
+            tracking_uri=workspace.tracking_uri,
+            **fields,
+        ).bind(workspace)
+        run.save()
+        return run
+
+    @classmethod
     def get(cls, workspace: Workspace, run_id: str) -> TrainingRun:
         """The run ``run_id`` (a full id, or a unique prefix of at least 4 characters) of ``workspace``."""
         from cloudml_edu import run_store

@@ -262,28 +262,14 @@ class AzureMLBackend:
     # ---- the record ----------------------------------------------------------------
     def _new_record(self, dataset: Dataset) -> TrainingRun:
         """A run record in the workspace's store (listed with local runs)."""
-        from cloudml_edu import run_store
-
-        run_id = run_store.create_record_run(
+        return TrainingRun.create(
             self.workspace,
-            experiment=self.options.experiment,
             backend=self.name,
             target=self.target,
             dataset=dataset.name,
-        )
-        run = TrainingRun(
-            id=run_id,
-            backend=self.name,
-            target=self.target,
-            owner=self.workspace.owner,
-            dataset=dataset.name,
-            status="NotStarted",
+            options=self.options,
             plan=self.plan(dataset),
-            options=self.options.for_record(),
-            tracking_uri=self.workspace.tracking_uri,
-        ).bind(self.workspace)
-        run.save()
-        return run
+        )
 
     def _save(self, run: TrainingRun) -> None:
         run.bind(self.workspace).save()

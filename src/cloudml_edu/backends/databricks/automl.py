@@ -305,7 +305,6 @@ class DatabricksAutoML:
         from databricks.sdk.service.jobs import SubmitTask
 
         from cloudml_edu._polling import Poller
-        from cloudml_edu.run_store import create_record_run
 
         if len(dataset) == 0:
             raise ConfigError(f"dataset {dataset.name} has no images; nothing to train on")
@@ -315,22 +314,13 @@ class DatabricksAutoML:
         self._ensure_features(dataset)
         self._ensure_task(client)
         body = self.submit_body(dataset, single_user=single_user)
-        run_id = create_record_run(
-            self.workspace,
-            experiment=self.options.experiment,
-            backend=self.name,
-            target=self.target,
-            dataset=dataset.name,
-        )
         train, test = dataset.split(test_size=self.options.test_size, seed=self.options.seed)
-        run = TrainingRun(
-            id=run_id,
+        run = TrainingRun.create(
+            self.workspace,
             backend=self.name,
             target=self.target,
-            owner=self.workspace.owner,
             dataset=dataset.name,
-            status="NotStarted",
-            options=self.options.for_record(),
+            options=self.options,
             plan=plan,
             remote=RemoteJob(
                 service="databricks",
@@ -341,8 +331,7 @@ class DatabricksAutoML:
                 nodes=1,
                 details={"images": {"train+validate": len(train), "test": len(test)}},
             ),
-            tracking_uri=self.workspace.tracking_uri,
-        ).bind(self.workspace)
+        )
         body["idempotency_token"] = run.id  # a retried submit starts no second run
         try:
             submitted = client.jobs.submit(

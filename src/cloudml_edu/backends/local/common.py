@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from cloudml_edu.errors import BackendError, CloudMLError, NotFoundError
 from cloudml_edu.metrics import Compute
 from cloudml_edu.run import TERMINAL, Plan, PlanStep, TrainingRun, run_poller
-from cloudml_edu.run_store import create_record_run, load_record
+from cloudml_edu.run_store import load_record
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
@@ -79,25 +79,15 @@ class LocalBackend:
     def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
         """Make the run's record, train or start the job, and return the run's poller."""
         plan = self.plan(dataset)  # checks the options before anything is written
-        run_id = create_record_run(
+        run = TrainingRun.create(
             self.workspace,
-            experiment=self.options.experiment,
             backend=self.name,
             target=self.target,
             dataset=dataset.name,
-        )
-        run = TrainingRun(
-            id=run_id,
-            backend=self.name,
-            target=self.target,
-            owner=self.workspace.owner,
-            dataset=dataset.name,
-            status="Running",
-            options=self.options.for_record(),
+            options=self.options,
             plan=plan,
-            tracking_uri=self.workspace.tracking_uri,
-        ).bind(self.workspace)
-        run.save()  # listed by `cloudml-edu runs` from now on, whatever happens next
+            status="Running",
+        )
         try:
             self.execute(run, dataset)
         except KeyboardInterrupt:
