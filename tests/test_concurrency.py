@@ -22,12 +22,11 @@ print("ok")
 """
 
 
-@pytest.mark.slow
-def test_two_processes_create_the_tracking_store_once(tmp_path: Path) -> None:
-    root = tmp_path / "ws"
+def _three_at_once(script: str, root: Path) -> list[str]:
+    """Run ``script`` in three processes started together; their outputs (all must succeed)."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", SCRIPT, str(root)],
+            [sys.executable, "-c", script, str(root)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -36,7 +35,13 @@ def test_two_processes_create_the_tracking_store_once(tmp_path: Path) -> None:
     ]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in results]
-    assert all(out.strip() == "ok" for out, _ in results)
+    return [out for out, _ in results]
+
+
+@pytest.mark.slow
+def test_two_processes_create_the_tracking_store_once(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert all(out.strip() == "ok" for out in _three_at_once(SCRIPT, root))
     assert (root / ".mlflow-ready").is_file()
 
 
@@ -75,17 +80,7 @@ print("ok")
 def test_the_public_api_creates_the_stores_once_without_asking(tmp_path: Path) -> None:
     """`cloudml-edu runs` and `dataset` commands at once on a fresh workspace: no race."""
     root = tmp_path / "ws"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", PUBLIC_API, str(root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    results = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in results]
+    assert all(out.strip() == "ok" for out in _three_at_once(PUBLIC_API, root))
     assert (root / ".mlflow-ready").is_file() and (root / "catalog.db").is_file()
 
 
