@@ -25,6 +25,7 @@ from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
+    from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
@@ -105,6 +106,33 @@ def select_runs(
     return runs  # TrainingRun.get/list point each record at the store it was read from
 
 
+def _compared(
+    config: Path | None,
+    run_ids: list[str] | None,
+    owner: str | None,
+    all_owners: bool,
+    dataset: str | None,
+    statuses: list[str] | None,
+    workspaces: list[Path] | None,
+) -> tuple[list[TrainingRun], Comparison]:
+    """The newest comparable run of each backend (``compare`` and ``report``) and their table."""
+    from cloudml_edu.pricing import CloudCompute
+    from cloudml_edu.report.comparison import compare
+
+    ws = workspace_from_option(config)
+    runs = select_runs(
+        ws,
+        run_ids,
+        owner=owner,
+        all_owners=all_owners,
+        dataset=dataset,
+        statuses=statuses,
+        workspaces=workspaces,
+        latest=True,
+    )
+    return runs, compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+
+
 def _workspace_runs(
     paths: list[Path], run_ids: list[str] | None, *, owner: str | None
 ) -> tuple[list[TrainingRun], list[str]]:
@@ -162,22 +190,8 @@ def compare_command(
     """Compare runs: quality, time, cost, transparency and usability, side by side."""
     from rich.console import Console
 
-    from cloudml_edu.pricing import CloudCompute
-    from cloudml_edu.report.comparison import compare
-
     try:
-        ws = workspace_from_option(config)
-        runs = select_runs(
-            ws,
-            run_ids,
-            owner=owner,
-            all_owners=all_owners,
-            dataset=dataset,
-            statuses=status,
-            workspaces=workspace,
-            latest=True,
-        )
-        table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+        _, table = _compared(config, run_ids, owner, all_owners, dataset, status, workspace)
     except CloudMLError as exc:
         fail(exc)
     if json_output:
@@ -201,23 +215,10 @@ def report_command(
     json_output: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report (charts embedded, opens offline) plus the PNGs."""
-    from cloudml_edu.pricing import CloudCompute
-    from cloudml_edu.report.comparison import compare
     from cloudml_edu.report.html import write_report
 
     try:
-        ws = workspace_from_option(config)
-        runs = select_runs(
-            ws,
-            run_ids,
-            owner=owner,
-            all_owners=all_owners,
-            dataset=dataset,
-            statuses=status,
-            workspaces=workspace,
-            latest=True,
-        )
-        table = compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+        runs, table = _compared(config, run_ids, owner, all_owners, dataset, status, workspace)
         report = write_report(runs, out, title=title, comparison=table)
     except CloudMLError as exc:
         fail(exc)
