@@ -124,3 +124,42 @@ def test_powerbi_push_uses_the_configured_group(
     assert result.exit_code == 0, result.output
     assert json.loads(create.calls[0].request.body)["name"] == "lab"
     assert "created dataset lab (ds-1)" in result.stdout
+
+
+def test_report_from_the_cli_has_the_dataset_summary_and_new_images(
+    config: Path, tmp_path: Path, trained: Trained, digits_dir: Path
+) -> None:
+    from cloudml_edu import Dataset, Workspace
+
+    Dataset.from_folder(digits_dir).register(Workspace.local(trained.root, owner="student"))
+    predictions = tmp_path / "new.json"
+    predictions.write_text(
+        json.dumps([{"image": "new/seven.png", "label": "7", "score": 0.91, "scores": {"7": 0.91}}])
+    )
+    out = _json(
+        [
+            "report",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "r"),
+            "--new-images",
+            str(predictions),
+            "--json",
+        ]
+    )
+    assert isinstance(out, dict)
+    page = Path(out["html"]).read_text()
+    assert "new images" in page and "new/seven.png" in page
+    assert "dataset · " in page  # the summary of the runs' uploaded dataset
+
+
+def test_report_refuses_a_predictions_file_that_is_not_one(config: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "new.json"
+    bad.write_text('{"not": "a list of predictions"}')
+    result = runner.invoke(
+        app,
+        ["report", "--config", str(config), "--out", str(tmp_path / "r"), "--new-images", str(bad)],
+    )
+    assert result.exit_code == 1 and "cloudml-edu predict" in result.output
+    assert not (tmp_path / "r" / "report.html").exists()

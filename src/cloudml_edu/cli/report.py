@@ -25,6 +25,7 @@ from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
+    from cloudml_edu.dataset import Dataset
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -133,6 +134,20 @@ def _compared(
     return runs, compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
 
 
+def _registered_datasets(ws: Workspace, runs: list[TrainingRun]) -> list[Dataset]:
+    """The datasets the runs trained on, for the report's dataset summary; a dataset not
+    registered in this workspace (a folder, another student's) is left out with a note."""
+    from cloudml_edu.dataset import Dataset
+
+    found = []
+    for name in sorted({run.dataset for run in runs if run.dataset}):
+        try:
+            found.append(Dataset.load(ws, name))
+        except CloudMLError:
+            typer.echo(f"note: dataset {name} is not registered here: no summary of it", err=True)
+    return found
+
+
 def _workspace_runs(
     paths: list[Path], run_ids: list[str] | None, *, owner: str | None
 ) -> tuple[list[TrainingRun], list[str]]:
@@ -206,6 +221,14 @@ def report_command(
         Path, typer.Option("--out", "-o", help="Folder for report.html and the PNGs.")
     ] = Path("report"),
     title: Annotated[str, typer.Option(help="The page title.")] = "cloudml-edu report",
+    new_images: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-images",
+            help="Predictions on new images for a 'new images' section: the file that "
+            "`cloudml-edu predict ENDPOINT IMAGES... --json > new.json` writes.",
+        ),
+    ] = None,
     dataset: DatasetOption = None,
     status: StatusOption = None,
     workspace: WorkspacesOption = None,
@@ -216,10 +239,19 @@ def report_command(
 ) -> None:
     """Write a self-contained HTML report (charts embedded, opens offline) plus the PNGs."""
     from cloudml_edu.report.html import write_report
+    from cloudml_edu.report.new_images import read_predictions
 
     try:
+        predictions = read_predictions(new_images) if new_images is not None else []
         runs, table = _compared(config, run_ids, owner, all_owners, dataset, status, workspace)
-        report = write_report(runs, out, title=title, comparison=table)
+        report = write_report(
+            runs,
+            out,
+            title=title,
+            comparison=table,
+            datasets=_registered_datasets(workspace_from_option(config), runs),
+            new_images=predictions,
+        )
     except CloudMLError as exc:
         fail(exc)
     if json_output:
