@@ -121,3 +121,23 @@ def test_endpoint_list_shows_target_age_and_price(mock_azure_ml, run, monkeypatc
     row = next(line for line in done.output.splitlines() if "digits" in line)
     assert "azureml" in row and "live" in row and " s " in row and "0.293" in row
     assert "$0.29/hour" in done.output
+
+
+def test_the_fake_outlives_no_background_poller_of_the_sdk(mock_azure_ml):
+    """azure-ai-ml polls a deploy in LROPoller threads every 5 s; when the fake stops they must
+    have ended, or their next GET lands in the next test's fake (and is counted there)."""
+    import threading
+
+    from cloudml_edu.backends.azureml import serving
+    from cloudml_edu.backends.azureml.connection import client_for
+
+    ws = mock_azure_ml.workspace
+    mock_azure_ml.script_deployment(["Creating", "Succeeded"])  # not done: the SDK polls it
+    client = client_for(ws)
+    client.online_endpoints.begin_create_or_update(serving.endpoint_entity(ws, "x-digits"))
+    deployment = serving.deployment_entity(ws, endpoint="x-digits", model="azureml:x-digits:1")
+    client.online_deployments.begin_create_or_update(deployment)
+    assert any(t.name.startswith("LROPoller") for t in threading.enumerate())
+    mock_azure_ml.stop()
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("LROPoller")]
+    assert alive == []

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -385,6 +386,7 @@ class FakeAzureML:
 
     def stop(self) -> None:
         if self._mock is not None:
+            _join_sdk_pollers(timeout=LRO_JOIN_SECONDS)
             self._mock.stop()
             self._mock.reset()
             self._mock = None
@@ -813,3 +815,20 @@ def _canvas_node(step: str) -> dict[str, Any]:
 
 def _http_date() -> str:
     return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+#: How long ``stop`` waits for azure-ai-ml's background LRO pollers (they poll every 5 s).
+LRO_JOIN_SECONDS = 15.0
+
+
+def _join_sdk_pollers(*, timeout: float) -> None:
+    """Wait for azure-core's ``LROPoller`` threads to end before the fake goes away.
+
+    ``begin_create_or_update`` of an online endpoint or deployment starts a thread
+    that polls the resource every 5 s; left running, its next GET would land in the
+    next test's fake (and be counted there) or fail against no fake at all.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("LROPoller") and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
