@@ -117,13 +117,17 @@ def test_powerbi_push_uses_the_configured_group(
     base = "https://api.powerbi.com/v1.0/myorg/groups/g-1/datasets"
     responses.get(base, json={"value": []})
     create = responses.post(base, json={"id": "ds-1"})
+    rows = responses.post(re.compile(base + r"/ds-1/tables/fact_metric/rows"))
     responses.post(re.compile(base + r"/ds-1/tables/\w+/rows"))
-    result = runner.invoke(
-        app, ["powerbi", "push", trained.runs["designer"].id, "--config", str(config)]
-    )
+    result = runner.invoke(app, ["powerbi", "push", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert json.loads(create.calls[0].request.body)["name"] == "lab"
     assert "created dataset lab (ds-1)" in result.stdout
+    # the Power BI dataset name ("lab") is not the image dataset the runs are chosen by
+    pushed = {
+        row["run_key"] for call in rows.calls for row in json.loads(call.request.body)["rows"]
+    }
+    assert len(pushed) == 3  # the student's completed runs on the digits images
 
 
 def test_report_from_the_cli_has_the_dataset_summary_and_new_images(

@@ -121,7 +121,23 @@ def _compared(
     from cloudml_edu.report.comparison import compare
 
     ws = workspace_from_option(config)
-    runs = select_runs(
+    runs = _selected(ws, run_ids, owner, all_owners, dataset, statuses, workspaces, latest=True)
+    return runs, compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+
+
+def _selected(
+    ws: Workspace,
+    run_ids: list[str] | None,
+    owner: str | None,
+    all_owners: bool,
+    dataset: str | None,
+    statuses: list[str] | None,
+    workspaces: list[Path] | None,
+    *,
+    latest: bool,
+) -> list[TrainingRun]:
+    """:func:`select_runs` with the selection options every report command takes."""
+    return select_runs(
         ws,
         run_ids,
         owner=owner,
@@ -129,9 +145,8 @@ def _compared(
         dataset=dataset,
         statuses=statuses,
         workspaces=workspaces,
-        latest=True,
+        latest=latest,
     )
-    return runs, compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
 
 
 def _registered_datasets(ws: Workspace, runs: list[TrainingRun]) -> list[Dataset]:
@@ -293,16 +308,7 @@ def export_command(
         chosen.append("parquet" if fmt == "parquet" else "csv")
     try:
         ws = workspace_from_option(config)
-        runs = select_runs(
-            ws,
-            run_ids,
-            owner=owner,
-            all_owners=all_owners,
-            dataset=dataset,
-            statuses=status,
-            workspaces=workspace,
-            latest=False,
-        )
+        runs = _selected(ws, run_ids, owner, all_owners, dataset, status, workspace, latest=False)
         target = out if out is not None or to_store else Path("powerbi")
         schema, written = export_powerbi(
             runs, target, workspace=ws, to_store=to_store, prefix=prefix, formats=chosen
@@ -351,19 +357,10 @@ def push_command(
                 'no Power BI workspace: pass --group ID or add [powerbi] group_id = "..." to '
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
-        dataset = name or (settings.dataset_name if settings else "cloudml-edu")
-        runs = select_runs(
-            ws,
-            run_ids,
-            owner=owner,
-            all_owners=all_owners,
-            dataset=dataset,
-            statuses=status,
-            workspaces=workspace,
-            latest=False,
-        )
+        push_name = name or (settings.dataset_name if settings else "cloudml-edu")
+        runs = _selected(ws, run_ids, owner, all_owners, dataset, status, workspace, latest=False)
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
-        result = PowerBIClient(group_id, timeouts=ws.config.timeouts).push(schema, name=dataset)
+        result = PowerBIClient(group_id, timeouts=ws.config.timeouts).push(schema, name=push_name)
     except CloudMLError as exc:
         fail(exc)
     if json_output:
@@ -371,6 +368,6 @@ def push_command(
         return
     verb = "created" if result.created else "refreshed"
     typer.echo(
-        f"{verb} dataset {dataset} ({result.dataset_id}): {sum(result.rows.values())} rows "
+        f"{verb} dataset {push_name} ({result.dataset_id}): {sum(result.rows.values())} rows "
         f"in {result.posts} POSTs"
     )
