@@ -97,7 +97,8 @@ class Trainer:
     """Train an image classifier with ``backend`` = ``"designer"``, ``"sdk"`` or ``"automl"``.
 
     Options (keyword-only, understood by every backend): ``test_size``, ``seed``,
-    ``image_size``, ``color_mode``, ``gradients``, ``model``, ``params``,
+    ``image_size``, ``color_mode`` (``"auto"``: RGB when the dataset's images are in
+    colour, else ``"L"``), ``gradients``, ``model``, ``params``,
     ``max_trials``, ``timeout_minutes``, ``primary_metric``, ``families``,
     ``experiment`` and ``backend_options`` (passed to the cloud SDK object).
     """
@@ -129,16 +130,32 @@ class Trainer:
             ) from None
         self.workspace = workspace
         self.backend_name = backend
+        self._progress = progress
         self._backend: Backend = load_backend(backend, workspace, self.options, progress=progress)
 
     def __repr__(self) -> str:
         return f"Trainer({self.backend_name!r}, target={self._backend.target!r}, workspace={self.workspace!r})"
 
+    def _backend_for(self, data: Dataset) -> Backend:
+        """The backend with ``color_mode="auto"`` decided for ``data`` (RGB for colour images)."""
+        decided = self.options.for_images(record.mode for record in data.records)
+        if decided is self.options:
+            return self._backend
+        from cloudml_edu.backends import open_backend
+
+        return open_backend(
+            self.backend_name,
+            self._backend.target,
+            self.workspace,
+            decided,
+            progress=self._progress,
+        )
+
     def plan(self, dataset: Dataset | str | os.PathLike[str]) -> Plan:
         """What :meth:`fit` would create and run, and what it would cost, without running it."""
         data = as_dataset(dataset, self.workspace)
         check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
-        return self._backend.plan(data)
+        return self._backend_for(data).plan(data)
 
     def begin_fit(self, dataset: Dataset | str | os.PathLike[str]) -> Poller[TrainingRun]:
         """Start training on ``dataset`` (a Dataset, an image folder or a registered name);
@@ -150,7 +167,7 @@ class Trainer:
         """
         data = as_dataset(dataset, self.workspace)
         check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
-        return self._backend.begin_fit(data)
+        return self._backend_for(data).begin_fit(data)
 
     def fit(
         self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None

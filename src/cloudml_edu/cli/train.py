@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args
 import typer
 
 from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
-from cloudml_edu.options import PrimaryMetric
+from cloudml_edu.options import COLOR_MODES, PrimaryMetric, describe_colour
 from cloudml_edu.training.models import DESIGNER_ALGORITHMS, FAMILIES
 
 if TYPE_CHECKING:
@@ -59,7 +59,14 @@ def train_command(
             "--image-size", min=4, max=256, help="Images are resized to SIZE x SIZE (4-256)."
         ),
     ] = 16,
-    color_mode: Annotated[str, typer.Option("--color-mode", help="L (grayscale) or RGB.")] = "L",
+    color_mode: Annotated[
+        str,
+        typer.Option(
+            "--color-mode",
+            help="auto (RGB when the images are in colour, else grayscale), L (grayscale) or "
+            "RGB; any case.",
+        ),
+    ] = "auto",
     gradients: Annotated[
         bool, typer.Option(help="Add gradient-orientation histograms to the pixels.")
     ] = True,
@@ -94,6 +101,10 @@ def train_command(
 
     if out is not None and not plan:
         raise ConfigError("--out writes the files of a plan; add --plan")
+    if color_mode.strip().lower() not in {m.lower() for m in COLOR_MODES}:
+        raise ConfigError(
+            f"--color-mode {color_mode!r} is not a colour mode; use auto, L (grayscale) or RGB"
+        )
     ws = workspace_from_option(config)
     chosen: dict[str, Any] = (
         {"model": model} if model is not None else {}
@@ -118,6 +129,9 @@ def train_command(
         dataset, ws, skip_invalid=skip_invalid, progress=False if json_output else None
     )
     console = Console()
+    typer.echo(
+        describe_colour(trainer.options.color_mode, (r.mode for r in data.records)), err=True
+    )
     if plan:
         found = trainer.plan(data)
         written = found.write(out) if out is not None else []
