@@ -26,14 +26,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DBU_PER_NODE_HOUR",
+    "LAB_ENDPOINT_HOURS",
     "LOCAL_SKUS",
     "PRICES",
     "PRICES_RECORDED",
+    "SERVING_DBU_PER_HOUR",
+    "STARTUP_MINUTES",
     "CloudCompute",
     "CloudEstimate",
+    "CostEstimate",
     "Price",
     "cloud_estimates",
+    "endpoint_hourly",
     "estimate_cost",
+    "estimate_run",
     "price_of",
 ]
 
@@ -77,6 +83,13 @@ _DBU_SOURCE = (
     + "?$filter=serviceName eq 'Azure Databricks'"
 )
 
+_SERVING_SOURCE = (
+    "Azure Databricks pricing page, Model Serving (serverless real-time inference, premium "
+    "tier, $0.07 per DBU, cloud infrastructure included); verify with the Retail Prices API: "
+    + RETAIL_API
+    + "?$filter=serviceName eq 'Azure Databricks'"
+)
+
 #: The price table: Azure VM SKUs (per node-hour) and Databricks DBU rates (per DBU-hour).
 PRICES: dict[str, Price] = {
     p.name: p
@@ -92,6 +105,7 @@ PRICES: dict[str, Price] = {
         _vm("Standard_NC6s_v3", 3.06),
         Price("DBU_jobs_standard", 0.15, "DBU-hour", _DBU_SOURCE),
         Price("DBU_jobs_premium", 0.30, "DBU-hour", _DBU_SOURCE),
+        Price("DBU_serving", 0.07, "DBU-hour", _SERVING_SOURCE),
     )
 }
 
@@ -171,19 +185,40 @@ class CloudCompute:
     azure_ml: str = _DEFAULT_VM
     databricks: str = _DEFAULT_VM
     dbu_rate: str = "DBU_jobs_premium"
+    instance_type: str = _DEFAULT_VM
+    workload_size: str = "Small"
 
     @classmethod
     def from_config(cls, config: CloudMLConfig) -> CloudCompute:
-        """``[azure_ml] vm_size`` and ``[databricks] node_type_id`` when set, else the defaults."""
+        """``[azure_ml] vm_size`` / ``instance_type`` and ``[databricks] node_type_id`` /
+        ``dbu_rate`` / ``serving_workload_size`` when set, else the defaults."""
+        aml, dbx = config.azure_ml, config.databricks
         return cls(
-            azure_ml=config.azure_ml.vm_size if config.azure_ml else _DEFAULT_VM,
-            databricks=config.databricks.node_type_id if config.databricks else _DEFAULT_VM,
+            azure_ml=aml.vm_size if aml else _DEFAULT_VM,
+            databricks=dbx.node_type_id if dbx else _DEFAULT_VM,
+            dbu_rate=dbx.dbu_rate if dbx else "DBU_jobs_premium",
+            instance_type=aml.instance_type if aml else _DEFAULT_VM,
+            workload_size=dbx.serving_workload_size if dbx else "Small",
+        )
+
+    def estimate(
+        self, target: str, run_hours: float, *, overrides: Mapping[str, float] | None = None
+    ) -> CostEstimate:
+        """:func:`estimate_run` of ``run_hours`` on this compute of ``target``."""
+        return estimate_run(
+            target,
+            run_hours,
+            sku=self.azure_ml if target == "azureml" else self.databricks,
+            instance_type=self.instance_type,
+            workload_size=self.workload_size,
+            dbu_rate=self.dbu_rate,
+            overrides=overrides,
         )
 
 
 @dataclass(frozen=True)
 class CloudEstimate:
-    """What some node-hours would cost on Azure ML and on Databricks: an estimate, with its basis."""
+    """What a run would cost on Azure ML and on Databricks: an estimate, with its basis."""
 
     azure_ml_usd: float | None
     databricks_usd: float | None
@@ -196,32 +231,146 @@ def cloud_estimates(
     *,
     overrides: Mapping[str, float] | None = None,
 ) -> CloudEstimate:
-    """What ``node_hours`` measured locally would cost on one node of each cloud's compute.
+    """What a run of ``node_hours`` measured locally would cost on each cloud's compute:
+    :func:`estimate_run` (start-up + run + endpoint hours at list prices) per target.
 
-    List price times time, nothing more: no cluster start-up, storage or egress.  A
-    SKU with no price (or no DBU rate) leaves that figure None, the reason in ``basis``.
+    A SKU with no price (or no DBU rate) leaves that figure None, the reason in ``basis``.
     """
     chosen = compute or CloudCompute()
-    parts = [f"estimate: {node_hours:.4f} node-h at list prices of {PRICES_RECORDED}"]
-    try:
-        azure: float | None = estimate_cost(chosen.azure_ml, node_hours, overrides=overrides)
-        parts.append(f"Azure ML {chosen.azure_ml}")
-    except ConfigError as exc:
-        azure = None
-        parts.append(f"Azure ML: {exc}")
-    dbu = DBU_PER_NODE_HOUR.get(chosen.databricks)
-    try:
-        if dbu is None:
-            raise ConfigError(f"no recorded DBU rate for {chosen.databricks}")
-        databricks: float | None = estimate_cost(
-            chosen.databricks,
-            node_hours,
-            overrides=overrides,
-            dbu_per_node_hour=dbu,
-            dbu_rate=chosen.dbu_rate,
+    totals: dict[str, float | None] = {}
+    parts = []
+    for target in ("azureml", "databricks"):
+        try:
+            found = chosen.estimate(target, node_hours, overrides=overrides)
+        except ConfigError as exc:
+            totals[target] = None
+            parts.append(f"{target}: {exc}")
+        else:
+            totals[target] = found.total_usd
+            parts.append(found.basis)
+    return CloudEstimate(totals["azureml"], totals["databricks"], "; ".join(parts))
+
+
+# ---- the one cost model: start-up + run + endpoint hours --------------------------------
+
+#: Billed minutes before a job's own work starts, per target: an Azure ML cluster scaling up
+#: from zero nodes and pulling the curated image; a Databricks job cluster starting,
+#: AutoML's data checks and model registration.  Assumptions, stated in every estimate.
+STARTUP_MINUTES: dict[str, float] = {"azureml": 6.0, "databricks": 8.0}
+#: Endpoint hours one lab needs (deploy, predict, compare, delete): an endpoint bills
+#: every hour it exists, so it is usually the largest part of a student's bill.
+LAB_ENDPOINT_HOURS = 1.0
+#: DBUs per hour of a Databricks Model Serving CPU endpoint at full concurrency, by
+#: workload size (Small 4, Medium 16, Large 64 concurrent requests, 1 DBU each);
+#: an idle endpoint with scale to zero costs less.
+SERVING_DBU_PER_HOUR: dict[str, float] = {"Small": 4.0, "Medium": 16.0, "Large": 64.0}
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What one run costs on one target at list prices: start-up + run + endpoint hours.
+
+    ``plan``, ``compare``, the report and the Power BI export all build it with
+    :func:`estimate_run`, so the same run gets the same figure everywhere.
+    """
+
+    target: str
+    compute_sku: str
+    startup_usd: float
+    run_usd: float
+    endpoint_usd: float
+    endpoint_hourly_usd: float
+    basis: str
+
+    @property
+    def total_usd(self) -> float:
+        """Start-up + run + endpoint hours, rounded to 4 decimals."""
+        return round(self.startup_usd + self.run_usd + self.endpoint_usd, 4)
+
+    @property
+    def endpoint_daily_usd(self) -> float:
+        """What the endpoint costs if left running for a day."""
+        return round(self.endpoint_hourly_usd * 24, 2)
+
+
+def endpoint_hourly(
+    target: str,
+    *,
+    instance_type: str = _DEFAULT_VM,
+    workload_size: str = "Small",
+    overrides: Mapping[str, float] | None = None,
+) -> float:
+    """USD per hour of a deployed endpoint: one Azure ML instance of ``instance_type``, or a
+    Databricks Model Serving endpoint of ``workload_size`` (DBUs at the serving rate);
+    0 for a local one."""
+    if target == "azureml":
+        return price_of(instance_type, overrides=overrides).usd_per_hour
+    if target == "databricks":
+        dbus = SERVING_DBU_PER_HOUR.get(workload_size)
+        if dbus is None:
+            raise ConfigError(
+                f"unknown serving workload size {workload_size!r}; use Small, Medium or Large"
+            )
+        return round(dbus * price_of("DBU_serving", overrides=overrides).usd_per_hour, 4)
+    return 0.0
+
+
+def estimate_run(
+    target: str,
+    run_hours: float,
+    *,
+    sku: str = _DEFAULT_VM,
+    nodes: int = 1,
+    startup_minutes: float | None = None,
+    endpoint_hours: float = LAB_ENDPOINT_HOURS,
+    instance_type: str = _DEFAULT_VM,
+    workload_size: str = "Small",
+    dbu_rate: str = "DBU_jobs_premium",
+    dbu_per_node_hour: float | None = None,
+    overrides: Mapping[str, float] | None = None,
+) -> CostEstimate:
+    """The cost of a run of ``run_hours`` on ``nodes`` x ``sku`` of ``target``, at list prices.
+
+    Start-up (:data:`STARTUP_MINUTES` of the target unless given) and the run are billed
+    on the training compute (VM, plus DBUs on Databricks); the endpoint for
+    ``endpoint_hours`` on ``instance_type`` (Azure ML) or ``workload_size`` (Databricks).
+    ``dbu_per_node_hour`` defaults to the recorded rate of ``sku`` on Databricks.
+    A ``local`` target costs nothing.  Raises :class:`ConfigError` for an unpriced SKU.
+    """
+    if run_hours < 0 or endpoint_hours < 0:
+        raise ValueError(f"hours must be >= 0, got {run_hours} and {endpoint_hours}")
+    if target not in STARTUP_MINUTES:
+        return CostEstimate(target, "local", 0.0, 0.0, 0.0, 0.0, "local compute: no charge")
+    startup = STARTUP_MINUTES[target] if startup_minutes is None else startup_minutes
+    dbu = dbu_per_node_hour
+    if dbu is None:
+        dbu = DBU_PER_NODE_HOUR.get(sku) if target == "databricks" else 0.0
+    if dbu is None:
+        raise ConfigError(
+            f"no recorded DBU rate for {sku}; pick a node type listed in docs/prices.md"
         )
-        parts.append(f"Databricks {chosen.databricks} + {dbu:g} DBU/node-h ({chosen.dbu_rate})")
-    except ConfigError as exc:
-        databricks = None
-        parts.append(f"Databricks: {exc}")
-    return CloudEstimate(azure, databricks, "; ".join(parts))
+
+    def compute(hours: float) -> float:
+        return estimate_cost(
+            sku, hours * nodes, overrides=overrides, dbu_per_node_hour=dbu, dbu_rate=dbu_rate
+        )
+
+    hourly = endpoint_hourly(
+        target, instance_type=instance_type, workload_size=workload_size, overrides=overrides
+    )
+    serving = instance_type if target == "azureml" else f"{workload_size} serving endpoint"
+    dbus = f" + {dbu:g} DBU/node-h ({dbu_rate})" if dbu else ""
+    basis = (
+        f"{target}: {startup:g} min start-up + {run_hours * 60:.1f} min run on {nodes} x "
+        f"{sku}{dbus}, + {endpoint_hours:g} endpoint h on {serving} (${hourly:g}/h); "
+        f"list prices of {PRICES_RECORDED}"
+    )
+    return CostEstimate(
+        target=target,
+        compute_sku=sku,
+        startup_usd=compute(startup / 60),
+        run_usd=compute(run_hours),
+        endpoint_usd=round(hourly * endpoint_hours, 4),
+        endpoint_hourly_usd=hourly,
+        basis=basis,
+    )

@@ -68,7 +68,13 @@ class Plan(BaseModel):
     compute_sku: str = "local"
     nodes: int = 1
     estimated_minutes: float = 0.0
-    estimated_cost_usd: float = 0.0
+    estimated_cost_usd: float = Field(
+        default=0.0, description="Start-up + run + a lab's endpoint hours at list prices"
+    )
+    endpoint_hourly_usd: float = Field(
+        default=0.0, description="What the endpoint costs per hour while it is deployed"
+    )
+    cost_basis: str = ""
     price_source: str = ""
     files: dict[str, str] = Field(
         default_factory=dict,
@@ -82,6 +88,13 @@ class Plan(BaseModel):
             f"compute: {self.nodes} x {self.compute_sku}, ~{self.estimated_minutes:.1f} min, "
             f"estimated cost ${self.estimated_cost_usd:.2f}",
         ]
+        if self.cost_basis:
+            lines.append(f"cost: {self.cost_basis}")
+        if self.endpoint_hourly_usd:
+            lines.append(
+                f"endpoint: ${self.endpoint_hourly_usd:.2f}/hour (${self.endpoint_hourly_usd * 24:.2f}"
+                "/day) while deployed: delete it when done"
+            )
         lines += [f"  {i}. {step.name}: {step.action}" for i, step in enumerate(self.steps, 1)]
         if self.files:
             lines.append("files: " + ", ".join(sorted(self.files)))

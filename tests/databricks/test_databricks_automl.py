@@ -161,9 +161,12 @@ def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
     assert "USING PARQUET LOCATION 'abfss://" in sql[1]
     body = steps["submit"].detail["POST /api/2.2/jobs/runs/submit"]
     assert body["tasks"][0]["new_cluster"]["data_security_mode"] == "SINGLE_USER"
-    # 10 min of search + 8 min overhead on one DS3_v2 node: VM + 0.75 DBU/h at the premium rate
+    # 10 min of search + 8 min start-up on one DS3_v2 node: VM + 0.75 DBU/h at the premium
+    # rate, + one endpoint hour of a Small serving endpoint (4 DBU at $0.07)
     assert plan.estimated_minutes == 18.0
-    assert plan.estimated_cost_usd == pytest.approx(0.3 * (0.293 + 0.75 * 0.30), abs=1e-3)
+    training = 0.3 * (0.293 + 0.75 * 0.30)
+    assert plan.estimated_cost_usd == pytest.approx(training + 4 * 0.07, abs=1e-3)
+    assert plan.endpoint_hourly_usd == pytest.approx(0.28)
     assert "DBU" in plan.price_source
     saved = plan.write(tmp_path / "plans")
     assert [path.name for path in saved] == ["plan.json"]

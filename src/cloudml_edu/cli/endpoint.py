@@ -94,7 +94,13 @@ def deploy_command(
     typer.echo(
         f"endpoint {name} ({endpoint.target}) is live at {endpoint.url} serving {endpoint.model_uri}"
     )
-    typer.echo(f"  predict:  cloudml-edu predict {name} IMAGE...")
+    hourly = endpoint.record.hourly_usd
+    if hourly:
+        typer.echo(
+            f"  cost:     ${hourly:.2f}/hour, ${hourly * 24:.2f}/day at list prices, billed "
+            "until you delete it"
+        )
+    typer.echo(f"  predict:  cloudml-edu predict {name} IMAGE_OR_FOLDER...")
     typer.echo(f"  stop it:  cloudml-edu endpoint delete {name}")
 
 
@@ -146,7 +152,7 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("name", "target", "state", "age", "$/hour", "url", "model")
+    table = Table("name", "target", "state", "age", "$/hour", "$/day", "url", "model")
     colors = {"live": "green", "creating": "yellow"}
     for endpoint, state in found:
         table.add_row(
@@ -155,6 +161,7 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
             f"[{colors.get(state, 'red')}]{state}[/]",
             _age(endpoint.record.created),
             f"{endpoint.record.hourly_usd:.3f}",
+            f"{endpoint.record.hourly_usd * 24:.2f}",
             endpoint.url,
             endpoint.model_uri,
         )
@@ -162,7 +169,8 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
     billed = sum(e.record.hourly_usd for e, state in found if state in ("live", "creating"))
     if billed:
         Console().print(
-            f"running endpoints cost ${billed:.2f}/hour; `cloudml-edu cleanup` removes them"
+            f"running endpoints cost ${billed:.2f}/hour (${billed * 24:.2f}/day); "
+            "`cloudml-edu cleanup` removes them"
         )
 
 

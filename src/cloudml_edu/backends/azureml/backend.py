@@ -24,6 +24,7 @@ from cloudml_edu.backends.azureml.connection import (
     translate,
 )
 from cloudml_edu.errors import BackendError, CloudMLError, ConfigError, NotFoundError
+from cloudml_edu.pricing import STARTUP_MINUTES as _STARTUP
 from cloudml_edu.run import Plan, PlanStep, RemoteJob, RunStatus, TrainingRun
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ TERMINAL = ("Completed", "Failed", "Canceled")
 #: Polling: first look after 2 s, then x1.5 up to one request every 10 s.
 POLL_INTERVAL, POLL_MAX_INTERVAL = 2.0, 10.0
 #: Expected queue + start-up of a job on a cluster that scaled to zero.
-STARTUP_MINUTES = 6.0
+STARTUP_MINUTES = _STARTUP["azureml"]
 
 
 class Submission:

@@ -56,11 +56,13 @@ class AzureMLEndpointProvider:
         self, *, name: str, model_uri: str, run: TrainingRun | None, progress: bool | None
     ) -> Poller[EndpointRecord]:
         """Register the model and ask for the endpoint; the poller ends when it is live."""
-        from cloudml_edu.pricing import price_of
+        from cloudml_edu.pricing import endpoint_hourly
 
         ws, cfg = self.workspace, settings(self.workspace)
         azure_name = serving.endpoint_name(ws, name)
-        hourly = price_of(cfg.instance_type, overrides=ws.config.prices).usd_per_hour
+        hourly = endpoint_hourly(
+            "azureml", instance_type=cfg.instance_type, overrides=ws.config.prices
+        )
         client = client_for(ws)
         model = serving.model_entity(
             ws, name=azure_name, model_uri=model_uri, run_id=run.id if run else None

@@ -18,7 +18,7 @@ __all__ = ["build_plan"]
 
 def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
     """What ``fit`` would create and run on Azure ML, and what it would cost."""
-    from cloudml_edu.pricing import estimate_cost, price_of
+    from cloudml_edu.pricing import estimate_run, price_of
 
     cfg, ws = backend.settings, backend.workspace
     submission = backend.offline_submission(dataset)
@@ -54,12 +54,20 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
             detail=backend.job_detail(job),
         ),
     ]
-    minutes = round(backend.startup_minutes + max(1.0, len(dataset) / 1000), 1)
+    run_minutes = max(1.0, len(dataset) / 1000)
+    minutes = round(backend.startup_minutes + run_minutes, 1)
     price = price_of(cfg.vm_size, overrides=ws.config.prices)
-    cost = estimate_cost(cfg.vm_size, minutes / 60, overrides=ws.config.prices)
+    estimate = estimate_run(
+        "azureml",
+        run_minutes / 60,
+        sku=cfg.vm_size,
+        startup_minutes=backend.startup_minutes,
+        instance_type=cfg.instance_type,
+        overrides=ws.config.prices,
+    )
     summary = (
         f"{backend.name} on Azure ML for dataset {dataset.name}: ~{minutes:.1f} min on 1 x "
-        f"{cfg.vm_size}, estimated ${cost:.2f} at {price.describe()}"
+        f"{cfg.vm_size}, estimated ${estimate.total_usd:.2f} ({estimate.basis})"
     )
     files = plan_files(
         ws,
@@ -77,7 +85,9 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
         compute_sku=cfg.vm_size,
         nodes=1,
         estimated_minutes=minutes,
-        estimated_cost_usd=cost,
+        estimated_cost_usd=estimate.total_usd,
+        endpoint_hourly_usd=estimate.endpoint_hourly_usd,
+        cost_basis=estimate.basis,
         price_source=price.describe(),
         files=files,
     )

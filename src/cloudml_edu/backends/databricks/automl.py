@@ -38,7 +38,14 @@ from cloudml_edu.backends.databricks.tables import (
 from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Compute, Metrics
-from cloudml_edu.pricing import DBU_PER_NODE_HOUR, estimate_cost, price_of
+from cloudml_edu.pricing import (
+    DBU_PER_NODE_HOUR,
+    STARTUP_MINUTES,
+    CostEstimate,
+    estimate_cost,
+    estimate_run,
+    price_of,
+)
 from cloudml_edu.run import (
     TERMINAL,
     Plan,
@@ -71,7 +78,7 @@ AUTOML_METRICS = {
 #: AutoML refuses a time budget under 5 minutes.
 MIN_AUTOML_MINUTES = 5
 #: Cluster start, AutoML's data checks and model registration, on top of the search.
-OVERHEAD_MINUTES = 8.0
+OVERHEAD_MINUTES = STARTUP_MINUTES["databricks"]
 TASK_FILE = Path(__file__).with_name("automl_task.py")
 RESULT_MARKER = "CLOUDML_RESULT "
 _RUNNING = {"RUNNING", "TERMINATING"}
@@ -241,6 +248,7 @@ class DatabricksAutoML:
         return body
 
     def _cost(self, minutes: float) -> float:
+        """The measured run's compute cost (VM + DBUs), as billed."""
         s = self.settings
         return estimate_cost(
             s.node_type_id,
@@ -250,12 +258,27 @@ class DatabricksAutoML:
             dbu_rate=s.dbu_rate,
         )
 
+    def _estimate(self) -> CostEstimate:
+        """The plan's estimate: cluster start-up + the search + a lab's endpoint hours."""
+        s = self.settings
+        return estimate_run(
+            "databricks",
+            self.minutes / 60,
+            sku=s.node_type_id,
+            startup_minutes=OVERHEAD_MINUTES,
+            workload_size=s.serving_workload_size,
+            dbu_rate=s.dbu_rate,
+            dbu_per_node_hour=self.dbu_per_node_hour,
+            overrides=self.workspace.config.prices,
+        )
+
     def plan(self, dataset: Dataset) -> Plan:
         """The feature table, the SQL, the task upload and the submit body, with a cost estimate."""
         automl_minutes(self.options)  # warns about options AutoML treats differently
         s = self.settings
         single_user = s.single_user_name or "<you: the signed-in user>"
         minutes = self.minutes + OVERHEAD_MINUTES
+        estimate = self._estimate()
         vm = price_of(s.node_type_id, overrides=self.workspace.config.prices)
         dbu = price_of(s.dbu_rate, overrides=self.workspace.config.prices)
         steps = [
@@ -295,7 +318,9 @@ class DatabricksAutoML:
             compute_sku=s.node_type_id,
             nodes=1,
             estimated_minutes=round(minutes, 1),
-            estimated_cost_usd=self._cost(minutes),
+            estimated_cost_usd=estimate.total_usd,
+            endpoint_hourly_usd=estimate.endpoint_hourly_usd,
+            cost_basis=estimate.basis,
             price_source=f"{vm.describe()} + {self.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
         )
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu._polling import Poller
 from cloudml_edu.backends.base import EndpointRecord, EndpointState
+from cloudml_edu.pricing import endpoint_hourly
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -123,6 +124,11 @@ class DatabricksEndpointProvider:
             url=f"{self._where}/serving-endpoints/{name}/invocations",
             owner=self.workspace.owner,
             created=datetime.now(UTC),
+            hourly_usd=endpoint_hourly(
+                "databricks",
+                workload_size=self.settings.serving_workload_size,
+                overrides=self.workspace.config.prices,
+            ),
             details={
                 "served_entity": config["served_entities"][0]["name"],
                 "updated": exists,
