@@ -129,9 +129,10 @@ def train_command(
         dataset, ws, skip_invalid=skip_invalid, progress=False if json_output else None
     )
     console = Console()
-    typer.echo(
-        describe_colour(trainer.options.color_mode, (r.mode for r in data.records)), err=True
-    )
+    if not json_output:  # the JSON holds the options, the colour mode decided among them
+        typer.echo(
+            describe_colour(trainer.options.color_mode, (r.mode for r in data.records)), err=True
+        )
     if plan:
         found = trainer.plan(data)
         written = found.write(out) if out is not None else []
