@@ -115,17 +115,18 @@ def test_local_runs_are_priced_on_the_cloud_as_an_estimate() -> None:
     run = _run("a", hours=0).model_copy(update={"target": "local"})
     hours = run.seconds / 3600
     row = compare([run], artifacts=False).rows[0]
-    assert row.azureml_estimate_usd == pytest.approx(
-        PRICES["Standard_DS3_v2"].usd_per_hour * hours, abs=1e-4
-    )
+    vm = PRICES["Standard_DS3_v2"].usd_per_hour
+    # start-up (6 min on Azure ML, 8 on Databricks) + the run + one endpoint hour
+    assert row.azureml_estimate_usd == pytest.approx(vm * (0.1 + hours) + vm, abs=2e-4)
     dbu = 0.75 * PRICES["DBU_jobs_premium"].usd_per_hour
+    serving = 4 * PRICES["DBU_serving"].usd_per_hour
     assert row.databricks_estimate_usd == pytest.approx(
-        (PRICES["Standard_DS3_v2"].usd_per_hour + dbu) * hours, abs=1e-4
+        (vm + dbu) * (8 / 60 + hours) + serving, abs=2e-4
     )
-    assert row.estimate_basis.startswith("estimate:") and "2026-11-27" in row.estimate_basis
+    assert "start-up" in row.estimate_basis and "2026-11-27" in row.estimate_basis
     bigger = CloudCompute(azure_ml="Standard_NC6s_v3", databricks="Standard_DS4_v2")
     costly = compare([run], artifacts=False, compute=bigger).rows[0]
-    assert costly.azureml_estimate_usd == pytest.approx(3.06 * hours, abs=1e-4)
+    assert costly.azureml_estimate_usd == pytest.approx(3.06 * (0.1 + hours) + vm, abs=2e-4)
     cloud = compare([_run("b", hours=0)], artifacts=False).rows[0]  # target azureml
     assert cloud.azureml_estimate_usd is None and cloud.estimate_basis == ""
     console = Console(record=True, width=200)
@@ -138,8 +139,11 @@ def test_cloud_estimates_without_a_price_say_why() -> None:
     found = cloud_estimates(1.0, CloudCompute(azure_ml="Standard_Z9", databricks="Standard_Z9"))
     assert found.azure_ml_usd is None and found.databricks_usd is None
     assert "[prices]" in found.basis and "no recorded DBU rate" in found.basis
-    overridden = cloud_estimates(2.0, overrides={"Standard_DS3_v2": 1.0, "DBU_jobs_premium": 0.0})
-    assert overridden.azure_ml_usd == 2.0 and overridden.databricks_usd == 2.0
+    prices = {"Standard_DS3_v2": 1.0, "DBU_jobs_premium": 0.0, "DBU_serving": 0.0}
+    overridden = cloud_estimates(2.0, overrides=prices)
+    # 6 min start-up + 2 h + 1 endpoint hour at $1; Databricks: 8 min + 2 h, serving free
+    assert overridden.azure_ml_usd == pytest.approx(3.1)
+    assert overridden.databricks_usd == pytest.approx(2 + 8 / 60, abs=1e-4)
 
 
 def test_compute_from_config() -> None:

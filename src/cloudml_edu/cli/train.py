@@ -200,7 +200,12 @@ def _print_runs(runs: list[TrainingRun]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "backend", "target", "owner", "dataset", "status", "accuracy", "seconds")
+    from cloudml_edu.report.comparison import model_family
+
+    table = Table(
+        "run", "backend", "target", "owner", "dataset", "status", "accuracy", "seconds",
+        "colour", "size", "model",
+    )
     for r in runs:
         accuracy = f"{r.metrics.accuracy:.4f}" if r.metrics else "-"
         backend = (
@@ -215,5 +220,8 @@ def _print_runs(runs: list[TrainingRun]) -> None:
             r.status,
             accuracy,
             f"{r.seconds:.1f}",
+            r.options.color_mode if r.options else "-",
+            str(r.options.image_size) if r.options else "-",
+            model_family(r),
         )
     Console().print(table)

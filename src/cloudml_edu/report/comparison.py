@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "LEGEND",
+    "SETTINGS",
     "Comparison",
     "ComparisonRow",
     "compare",
@@ -55,6 +56,9 @@ class ComparisonRow:
     dataset: str
     status: str
     started: datetime
+    color_mode: str
+    image_size: int | None
+    model_family: str
     accuracy: float | None
     f1_macro: float | None
     wall_seconds: float
@@ -91,6 +95,9 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("dataset", "dataset", str),
     ("backend", "backend", str),
     ("run_id", "run", lambda v: str(v)[:8]),
+    ("color_mode", "colour", str),
+    ("image_size", "size", _num("d")),
+    ("model_family", "model", str),
     ("accuracy", "acc", _num(".3f")),
     ("f1_macro", "F1", _num(".3f")),
     ("wall_seconds", "wall s", _num(".1f")),
@@ -106,11 +113,16 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 #: What the short headers mean (printed under the terminal table, shown in the HTML).
 LEGEND = (
     "acc: accuracy; F1: F1 macro; wall s: run wall time; node-h: compute node-hours; "
-    "cost: estimated USD; ≈AML, ≈DBX: what a local run's measured time would cost on one "
-    "Azure ML / Databricks node (an estimate at list prices, docs/prices.md); inspect: steps/trials/job parts you can open; code: lines of user "
-    "code the native service needs; deploy: deployment steps; files: MLflow artifacts"
+    "cost: USD billed for the run's compute; ≈AML, ≈DBX: what the run would cost on Azure ML / "
+    "Databricks: start-up + its measured time + one endpoint hour, at list prices "
+    "(docs/prices.md); colour, size, model: the settings that differ between the runs; "
+    "inspect: steps/trials/job parts you can open; code: lines of user code the native "
+    "service needs; deploy: deployment steps; files: MLflow artifacts"
 )
-_NUMERIC = {name for name, _, _ in COLUMNS} - {"owner", "workspace", "dataset", "backend", "run_id"}
+#: Settings shown only when they differ between the rows (the JSON and frame keep them).
+SETTINGS = ("color_mode", "image_size", "model_family")
+_TEXT = {"owner", "workspace", "dataset", "backend", "run_id", "color_mode", "model_family"}
+_NUMERIC = {name for name, _, _ in COLUMNS} - _TEXT
 
 
 def inspectable_steps(run: TrainingRun) -> int:
@@ -177,6 +189,9 @@ def _row(
         dataset=run.dataset,
         status=run.status,
         started=run.started,
+        color_mode=run.options.color_mode if run.options else "",
+        image_size=run.options.image_size if run.options else None,
+        model_family=model_family(run),
         accuracy=None if metrics is None else metrics.accuracy,
         f1_macro=None if metrics is None else metrics.f1_macro,
         wall_seconds=round(run.seconds, 3),
@@ -221,6 +236,7 @@ class Comparison:
             hidden.add("owner")
         if len({row.workspace for row in self.rows}) < 2:
             hidden.add("workspace")
+        hidden |= {name for name in SETTINGS if len({getattr(r, name) for r in self.rows}) < 2}
         return [c for c in COLUMNS if c[0] not in hidden]
 
     def best(self, metric: str = "accuracy", *, dataset: str | None = None) -> ComparisonRow | None:

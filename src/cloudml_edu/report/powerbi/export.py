@@ -73,7 +73,15 @@ METRICS: dict[str, tuple[str, bool]] = {
     "train_seconds": ("seconds spent fitting the model", False),
     "wall_seconds": ("seconds from start to end of the run", False),
     "node_hours": ("compute node-hours used", False),
-    "cost_usd": ("estimated compute cost in USD", False),
+    "cost_usd": ("compute cost billed for the run, in USD (0 on this machine)", False),
+    "azureml_estimate_usd": (
+        "what the run would cost on Azure ML: start-up + run + one endpoint hour, list prices",
+        False,
+    ),
+    "databricks_estimate_usd": (
+        "what the run would cost on Databricks: start-up + run + one endpoint hour, list prices",
+        False,
+    ),
     "precision": ("precision of one class", True),
     "recall": ("recall of one class", True),
     "f1": ("F1 of one class", True),
@@ -304,6 +312,11 @@ def _build(
                     row.compute_sku,
                     row.node_hours,
                     row.cost_usd,
+                    row.azureml_estimate_usd,
+                    row.databricks_estimate_usd,
+                    row.color_mode,
+                    row.image_size,
+                    row.model_family,
                     row.inspectable_steps,
                     row.user_code_lines,
                     row.deployment_steps,
@@ -381,7 +394,11 @@ def _fact_metric(
             continue
         overall = {name: getattr(m, name, None) for name, (_, per) in METRICS.items() if not per}
         overall.update(
-            wall_seconds=row.wall_seconds, node_hours=row.node_hours, cost_usd=row.cost_usd
+            wall_seconds=row.wall_seconds,
+            node_hours=row.node_hours,
+            cost_usd=row.cost_usd,
+            azureml_estimate_usd=row.azureml_estimate_usd,
+            databricks_estimate_usd=row.databricks_estimate_usd,
         )
         facts += [
             (*keys(run), metric_key[n], 0, float(v)) for n, v in overall.items() if v is not None
