@@ -248,7 +248,7 @@ def cloud_estimates(
         else:
             totals[target] = found.total_usd
             parts.append(found.basis)
-    return CloudEstimate(totals["azureml"], totals["databricks"], "; ".join(parts))
+    return CloudEstimate(totals["azureml"], totals["databricks"], "estimate: " + "; ".join(parts))
 
 
 # ---- the one cost model: start-up + run + endpoint hours --------------------------------

@@ -112,7 +112,8 @@ def test_chromium_renders_charts_and_tables(report: Any, browser: Any, trained: 
     assert all(done and width > 0 for done, width, _ in images), images
     assert page.title() == "lab 3 report"
     assert page.locator("table.comparison tbody tr").count() == 4
-    assert page.locator("section h2").count() == 4 + 2  # runs, dataset, new images
+    assert page.locator("section h2").count() == 4 + 3  # runs, dataset, roll-up, new images
+    assert page.locator("#rollup tbody tr").count() == 2  # student and alice
     assert page.locator("text=pipeline steps").count() == 2  # two designer runs
     assert page.locator("text=trials").first.is_visible()
     body = page.inner_text("body")

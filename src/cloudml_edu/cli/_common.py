@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 import typer
 
 if TYPE_CHECKING:
+    from cloudml_edu.config import CloudMLConfig
     from cloudml_edu.workspace import Workspace
 
 __all__ = [
     "ConfigOption",
     "JsonOption",
+    "config_from_option",
     "describe_error",
     "error_line",
     "fail",
@@ -37,14 +39,25 @@ ConfigOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+def config_from_option(config: Path | None) -> CloudMLConfig:
+    """The settings :func:`workspace_from_option` would use, without creating the workspace
+    folder (instructor commands reading handed-in folders leave the current folder alone)."""
+    from cloudml_edu.config import load_config
+    from cloudml_edu.workspace import DEFAULT_CONFIG
+
+    if config is None and "CLOUDML_CONFIG" not in os.environ and not Path(DEFAULT_CONFIG).is_file():
+        return load_config(None)
+    return load_config(
+        config if config is not None else os.environ.get("CLOUDML_CONFIG", DEFAULT_CONFIG)
+    )
+
+
 def workspace_from_option(config: Path | None) -> Workspace:
     """The workspace of ``--config PATH``, else ``$CLOUDML_CONFIG`` or ``./cloudml.toml`` if
     present, else the ``CLOUDML_*`` environment variables (a local ``.cloudml/`` by default)."""
-    from cloudml_edu.workspace import DEFAULT_CONFIG, Workspace
+    from cloudml_edu.workspace import Workspace
 
-    if config is None and "CLOUDML_CONFIG" not in os.environ and not Path(DEFAULT_CONFIG).is_file():
-        return Workspace.from_environment()  # CLOUDML_OWNER, CLOUDML_STORAGE__... still count
-    return Workspace.from_config(config)
+    return Workspace(config_from_option(config))
 
 
 #: The real stdout while a ``--json`` command runs with everything else sent to stderr.

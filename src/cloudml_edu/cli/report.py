@@ -17,6 +17,7 @@ import typer
 from cloudml_edu.cli._common import (
     ConfigOption,
     JsonOption,
+    config_from_option,
     fail,
     print_json,
     workspace_from_option,
@@ -73,7 +74,7 @@ powerbi_app = typer.Typer(no_args_is_help=True, help="Export to and push to Powe
 
 
 def select_runs(
-    ws: Workspace,
+    ws: Workspace | None,
     run_ids: list[str] | None,
     *,
     owner: str | None,
@@ -85,16 +86,21 @@ def select_runs(
 ) -> list[TrainingRun]:
     """The runs a command works on: ``run_ids`` as given, else the comparable runs of the
     owner (or all owners, or every workspace in ``workspaces``) chosen by
-    :func:`cloudml_edu.report.selection.select_runs`.
+    :func:`cloudml_edu.report.selection.select_runs`.  With ``workspaces`` (the class view)
+    every dataset is taken unless ``dataset`` names one; ``ws`` is only read without them.
 
     What was left out, and owner collisions, are said on stderr, one line each.
     """
+    from cloudml_edu.report.selection import ALL_DATASETS
     from cloudml_edu.report.selection import select_runs as comparable
     from cloudml_edu.report.workspaces import owner_notes
 
     if workspaces:
         runs, notes = _workspace_runs(workspaces, run_ids, owner=owner)
+        dataset = dataset or ALL_DATASETS
     else:
+        if ws is None:
+            raise ConfigError("no workspace to read runs from: pass --workspace or --config")
         runs = _owned_runs(ws, run_ids, owner=owner, all_owners=all_owners)
         notes = owner_notes(runs) if all_owners else []
     if not run_ids:
@@ -107,60 +113,57 @@ def select_runs(
     return runs  # TrainingRun.get/list point each record at the store it was read from
 
 
-def _compared(
-    config: Path | None,
-    run_ids: list[str] | None,
-    owner: str | None,
-    all_owners: bool,
-    dataset: str | None,
-    statuses: list[str] | None,
-    workspaces: list[Path] | None,
-) -> tuple[list[TrainingRun], Comparison]:
-    """The newest comparable run of each backend (``compare`` and ``report``) and their table."""
-    from cloudml_edu.pricing import CloudCompute
-    from cloudml_edu.report.comparison import compare
+class _Chosen:
+    """What every report command starts from: the settings, the home workspace (None for
+    the class view without --config: nothing is created in the current folder), the runs."""
 
-    ws = workspace_from_option(config)
-    runs = _selected(ws, run_ids, owner, all_owners, dataset, statuses, workspaces, latest=True)
-    return runs, compare(runs, prices=ws.config.prices, compute=CloudCompute.from_config(ws.config))
+    def __init__(
+        self,
+        config: Path | None,
+        run_ids: list[str] | None,
+        owner: str | None,
+        all_owners: bool,
+        dataset: str | None,
+        statuses: list[str] | None,
+        workspaces: list[Path] | None,
+        *,
+        latest: bool,
+    ) -> None:
+        from cloudml_edu.workspace import Workspace
 
+        self.settings = config_from_option(config)
+        self.home = None if workspaces and config is None else Workspace(self.settings)
+        self.workspaces = workspaces
+        self.runs = select_runs(
+            self.home,
+            run_ids,
+            owner=owner,
+            all_owners=all_owners,
+            dataset=dataset,
+            statuses=statuses,
+            workspaces=workspaces,
+            latest=latest,
+        )
 
-def _selected(
-    ws: Workspace,
-    run_ids: list[str] | None,
-    owner: str | None,
-    all_owners: bool,
-    dataset: str | None,
-    statuses: list[str] | None,
-    workspaces: list[Path] | None,
-    *,
-    latest: bool,
-) -> list[TrainingRun]:
-    """:func:`select_runs` with the selection options every report command takes."""
-    return select_runs(
-        ws,
-        run_ids,
-        owner=owner,
-        all_owners=all_owners,
-        dataset=dataset,
-        statuses=statuses,
-        workspaces=workspaces,
-        latest=latest,
-    )
+    def compare(self) -> Comparison:
+        """The comparison of the runs, priced with the settings' prices and compute."""
+        from cloudml_edu.pricing import CloudCompute
+        from cloudml_edu.report.comparison import compare
 
+        return compare(
+            self.runs,
+            prices=self.settings.prices,
+            compute=CloudCompute.from_config(self.settings),
+        )
 
-def _registered_datasets(ws: Workspace, runs: list[TrainingRun]) -> list[Dataset]:
-    """The datasets the runs trained on, for the report's dataset summary; a dataset not
-    registered in this workspace (a folder, another student's) is left out with a note."""
-    from cloudml_edu.dataset import Dataset
+    def datasets(self) -> list[Dataset]:
+        """The runs' datasets from each run's own workspace catalog, for the summaries."""
+        from cloudml_edu.report.workspaces import datasets_of
 
-    found = []
-    for name in sorted({run.dataset for run in runs if run.dataset}):
-        try:
-            found.append(Dataset.load(ws, name))
-        except CloudMLError:
-            typer.echo(f"note: dataset {name} is not registered here: no summary of it", err=True)
-    return found
+        found, notes = datasets_of(self.runs, self.home)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        return found
 
 
 def _workspace_runs(
@@ -209,6 +212,14 @@ def _owned_runs(
 
 def compare_command(
     run_ids: RunIds = None,
+    rollup: Annotated[
+        bool,
+        typer.Option(
+            "--rollup",
+            help="Only the class roll-up: one row per student (backends done, what is "
+            "missing, best accuracy, cost); printed under the table when several students.",
+        ),
+    ] = False,
     dataset: DatasetOption = None,
     status: StatusOption = None,
     workspace: WorkspacesOption = None,
@@ -220,14 +231,24 @@ def compare_command(
     """Compare runs: quality, time, cost, transparency and usability, side by side."""
     from rich.console import Console
 
+    from cloudml_edu.report.rollup import roll_up, rollup_table
+
     try:
-        _, table = _compared(config, run_ids, owner, all_owners, dataset, status, workspace)
+        chosen = _Chosen(
+            config, run_ids, owner, all_owners, dataset, status, workspace, latest=True
+        )
+        table = chosen.compare()
     except CloudMLError as exc:
         fail(exc)
+    students = roll_up(table)
     if json_output:
-        print_json(table.to_records())
-    else:
-        table.print(Console())
+        print_json([s.to_record() for s in students] if rollup else table.to_records())
+        return
+    console = Console()
+    if not rollup:
+        table.print(console)
+    if rollup or len(students) > 1:
+        console.print(rollup_table(students))
 
 
 def report_command(
@@ -258,13 +279,15 @@ def report_command(
 
     try:
         predictions = read_predictions(new_images) if new_images is not None else []
-        runs, table = _compared(config, run_ids, owner, all_owners, dataset, status, workspace)
+        chosen = _Chosen(
+            config, run_ids, owner, all_owners, dataset, status, workspace, latest=True
+        )
         report = write_report(
-            runs,
+            chosen.runs,
             out,
             title=title,
-            comparison=table,
-            datasets=_registered_datasets(workspace_from_option(config), runs),
+            comparison=chosen.compare(),
+            datasets=chosen.datasets(),
             new_images=predictions,
         )
     except CloudMLError as exc:
@@ -307,11 +330,20 @@ def export_command(
             fail(ConfigError(f"unknown --format {fmt!r}; use parquet or csv"))
         chosen.append("parquet" if fmt == "parquet" else "csv")
     try:
-        ws = workspace_from_option(config)
-        runs = _selected(ws, run_ids, owner, all_owners, dataset, status, workspace, latest=False)
+        runs_of = _Chosen(
+            config, run_ids, owner, all_owners, dataset, status, workspace, latest=False
+        )
+        runs = runs_of.runs
+        home = runs_of.home or (workspace_from_option(config) if to_store else None)
         target = out if out is not None or to_store else Path("powerbi")
         schema, written = export_powerbi(
-            runs, target, workspace=ws, to_store=to_store, prefix=prefix, formats=chosen
+            runs,
+            target,
+            workspace=home,
+            to_store=to_store,
+            prefix=prefix,
+            formats=chosen,
+            config=runs_of.settings,
         )
     except CloudMLError as exc:
         fail(exc)
@@ -345,12 +377,13 @@ def push_command(
     json_output: JsonOption = False,
 ) -> None:
     """Push the star schema to a Power BI push dataset (created once, rows replaced)."""
-    from cloudml_edu.report.powerbi.export import build_star_schema, load_endpoints
+    from cloudml_edu.pricing import CloudCompute
+    from cloudml_edu.report.powerbi.export import build_star_schema, endpoints_of
     from cloudml_edu.report.powerbi.push import PowerBIClient
 
     try:
-        ws = workspace_from_option(config)
-        settings = ws.config.powerbi
+        cfg = config_from_option(config)
+        settings = cfg.powerbi
         group_id = group or (settings.group_id if settings else None)
         if not group_id:
             raise ConfigError(
@@ -358,9 +391,16 @@ def push_command(
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
         push_name = name or (settings.dataset_name if settings else "cloudml-edu")
-        runs = _selected(ws, run_ids, owner, all_owners, dataset, status, workspace, latest=False)
-        schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
-        result = PowerBIClient(group_id, timeouts=ws.config.timeouts).push(schema, name=push_name)
+        chosen = _Chosen(
+            config, run_ids, owner, all_owners, dataset, status, workspace, latest=False
+        )
+        schema = build_star_schema(
+            chosen.runs,
+            endpoints=endpoints_of(chosen.runs, chosen.home),
+            prices=cfg.prices,
+            compute=CloudCompute.from_config(cfg),
+        )
+        result = PowerBIClient(group_id, timeouts=cfg.timeouts).push(schema, name=push_name)
     except CloudMLError as exc:
         fail(exc)
     if json_output:

@@ -203,8 +203,17 @@ def _print_runs(runs: list[TrainingRun]) -> None:
     from cloudml_edu.report.comparison import model_family
 
     table = Table(
-        "run", "backend", "target", "owner", "dataset", "status", "accuracy", "seconds",
-        "colour", "size", "model",
+        "run",
+        "backend",
+        "target",
+        "owner",
+        "dataset",
+        "status",
+        "accuracy",
+        "seconds",
+        "colour",
+        "size",
+        "model",
     )
     for r in runs:
         accuracy = f"{r.metrics.accuracy:.4f}" if r.metrics else "-"

@@ -54,7 +54,7 @@ nav.toc ol{margin:.3rem 0;padding-left:1.3rem}nav.toc a{color:#0b5394}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
 th,td{border:1px solid #ccd;padding:.25rem .55rem;vertical-align:top}th{background:#eef3fa;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best{background:#e7f6e7;font-weight:600}
-td.wrap{word-break:break-all;min-width:12rem}
+td.wrap{word-break:break-all;min-width:12rem}tr.missing{background:#fff4cc}
 figure{display:inline-block;margin:.5rem 1rem .5rem 0;vertical-align:top;max-width:100%}
 figure img{max-width:100%;height:auto;border:1px solid #dde}figcaption{font-size:.8rem;color:#555}
 img.thumb{border:1px solid #dde;margin:0 .2rem .2rem 0;vertical-align:middle;height:48px;
@@ -306,6 +306,16 @@ def _megabytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def _dataset_anchor(summary: DatasetSummary) -> tuple[str, str]:
+    """The section's anchor and title: the owner's name too, since students pick datasets."""
+    if summary.owner:
+        return (
+            f"dataset-{summary.owner}-{summary.name}",
+            f"dataset · {summary.name} ({summary.owner})",
+        )
+    return f"dataset-{summary.name}", f"dataset · {summary.name}"
+
+
 def _dataset_html(summary: DatasetSummary) -> str:
     smallest = summary.smallest_class
     modes = ", ".join(f"{mode} ({n})" for mode, n in sorted(summary.modes.items()))
@@ -324,8 +334,9 @@ def _dataset_html(summary: DatasetSummary) -> str:
         + "</td></tr>"
         for c in summary.classes
     )
+    anchor, title = _dataset_anchor(summary)
     return (
-        f'<section id="dataset-{_esc(summary.name)}"><h2>dataset · {_esc(summary.name)}</h2>'
+        f'<section id="{_esc(anchor)}"><h2>{_esc(title)}</h2>'
         f'<p class="meta">{_esc(meta)}</p><div class="scroll"><table class="dataset"><thead><tr><th>class</th>'
         "<th>images</th><th>median size (px)</th><th>samples</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div></section>"
@@ -367,11 +378,13 @@ def _page(
     sections: list[_RunSection],
     datasets: Sequence[DatasetSummary],
     new_images: Sequence[NewImage],
+    rollup: str = "",
 ) -> str:
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     profiles = _profiles_html(row.backend for row in comparison.rows)
     toc = [("comparison", "comparison")]
-    toc += [(f"dataset-{d.name}", f"dataset · {d.name}") for d in datasets]
+    toc += [("rollup", "class roll-up")] if rollup else []
+    toc += [_dataset_anchor(d) for d in datasets]
     toc += [("backends", "how each backend is used")] if profiles else []
     toc += [(s.anchor, s.title) for s in sections]
     toc += [("new-images", "new images")] if new_images else []
@@ -384,6 +397,7 @@ def _page(
         '<h2 id="comparison">comparison</h2>',
         '<div class="scroll">' + comparison.to_html() + "</div>",
         f'<p class="meta">{_esc(LEGEND)}</p>',
+        rollup,
         *(_figure_html(chart) for chart in overview),
         *(_dataset_html(d) for d in datasets),
         profiles,
@@ -414,9 +428,11 @@ def write_report(
     ``prices`` overrides the recorded price table; pass ``comparison`` to reuse one.
     ``datasets`` adds a summary of each (classes, counts, sizes, thumbnails);
     ``new_images`` adds a "new images" section (see :mod:`cloudml_edu.report.new_images`).
+    Runs of several students add a class roll-up (:mod:`cloudml_edu.report.rollup`).
     """
     from cloudml_edu.report import plots
     from cloudml_edu.report._artifacts import RunFiles
+    from cloudml_edu.report.rollup import roll_up, rollup_html
     from cloudml_edu.report.summary import summarize
 
     folder = ensure_dir(out, what="report folder")  # before any chart is drawn
@@ -436,11 +452,14 @@ def write_report(
             section.build()
             sections.append(section)
     summaries = [summarize(dataset) for dataset in datasets]
+    students = roll_up(table)
+    rollup = rollup_html(students) if len(students) > 1 else ""
     page = folder / "report.html"
     report = Report(page)
     with user_paths(folder, what="report folder"):
         page.write_text(
-            _page(title, table, overview, sections, summaries, list(new_images)), encoding="utf-8"
+            _page(title, table, overview, sections, summaries, list(new_images), rollup),
+            encoding="utf-8",
         )
         for chart in overview + [c for s in sections for c in s.charts]:
             path = folder / f"{chart.name}.png"

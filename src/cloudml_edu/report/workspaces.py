@@ -20,9 +20,19 @@ from cloudml_edu.errors import NotFoundError
 from cloudml_edu.report.comparison import workspace_label
 
 if TYPE_CHECKING:
+    from cloudml_edu.dataset import Dataset
     from cloudml_edu.run import TrainingRun
+    from cloudml_edu.workspace import Workspace
 
-__all__ = ["DEFAULT_OWNER", "find_workspaces", "owner_notes", "runs_of_workspaces"]
+__all__ = [
+    "DEFAULT_OWNER",
+    "datasets_of",
+    "find_workspaces",
+    "owner_notes",
+    "run_workspace",
+    "runs_of_workspaces",
+    "workspace_folder",
+]
 
 #: The owner a workspace has when nobody set one.
 DEFAULT_OWNER = "student"
@@ -98,3 +108,46 @@ def owner_notes(runs: Iterable[TrainingRun]) -> list[str]:
             f"({', '.join(defaults)}): set owner in cloudml.toml or CLOUDML_OWNER"
         )
     return notes
+
+
+def workspace_folder(run: TrainingRun) -> Path:
+    """The workspace folder whose run store holds ``run`` (the folder of its ``mlflow.db``)."""
+    return Path(run.tracking_uri.removeprefix("sqlite:///")).parent
+
+
+def run_workspace(run: TrainingRun, home: Workspace | None = None) -> Workspace:
+    """The workspace ``run`` was read from, as its owner: ``home`` when it is that folder
+    (keeping its cloud settings), else the handed-in folder as a local workspace."""
+    from cloudml_edu.workspace import Workspace
+
+    folder = workspace_folder(run)
+    if home is not None and home.root == folder.resolve() and home.owner == run.owner:
+        return home
+    return Workspace.local(folder, owner=run.owner)
+
+
+def datasets_of(
+    runs: Iterable[TrainingRun], home: Workspace | None = None
+) -> tuple[list[Dataset], list[str]]:
+    """The dataset each run trained on, loaded from the run's own workspace catalog (a
+    handed-in folder's, or ``home``), once per owner, workspace and name; and a note for
+    each one not found there."""
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.errors import CloudMLError
+
+    found: list[Dataset] = []
+    notes: list[str] = []
+    seen: set[tuple[Path, str, str]] = set()
+    for run in runs:
+        key = (workspace_folder(run), run.owner, run.dataset)
+        if not run.dataset or key in seen:
+            continue
+        seen.add(key)
+        try:
+            found.append(Dataset.load(run_workspace(run, home), run.dataset))
+        except CloudMLError:
+            notes.append(
+                f"dataset {run.dataset} of {run.owner} is not registered in "
+                f"{workspace_label(run.tracking_uri)}: no summary of it"
+            )
+    return found, notes

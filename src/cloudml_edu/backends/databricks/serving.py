@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu._polling import Poller
 from cloudml_edu.backends.base import EndpointRecord, EndpointState
-from cloudml_edu.pricing import endpoint_hourly
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -26,6 +25,7 @@ from cloudml_edu.backends.databricks.connection import (
     translate_error,
 )
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
+from cloudml_edu.pricing import endpoint_hourly
 
 if TYPE_CHECKING:
     import requests

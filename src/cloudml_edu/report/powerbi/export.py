@@ -35,7 +35,9 @@ from cloudml_edu.report.powerbi.features import (
 from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
+    from cloudml_edu.config import CloudMLConfig
     from cloudml_edu.dataset import Dataset
+    from cloudml_edu.pricing import CloudCompute
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.storage.base import Store
     from cloudml_edu.workspace import Workspace
@@ -46,8 +48,10 @@ __all__ = [
     "PredictionLoader",
     "StarSchema",
     "build_star_schema",
+    "endpoints_of",
     "export_powerbi",
     "load_endpoints",
+    "runs_dataset_finder",
 ]
 
 log = logging.getLogger(__name__)
@@ -209,6 +213,31 @@ def load_endpoints(workspace: Workspace) -> list[dict[str, Any]]:
     return records
 
 
+def endpoints_of(
+    runs: Iterable[TrainingRun], home: Workspace | None = None
+) -> list[dict[str, Any]]:
+    """The endpoint records of every workspace the runs come from (``home``'s too)."""
+    from cloudml_edu.report.workspaces import run_workspace, workspace_folder
+
+    folders: dict[Path, Workspace] = {} if home is None else {home.root: home}
+    for run in runs:
+        folder = workspace_folder(run).resolve()
+        if folder not in folders and folder.is_dir():
+            folders[folder] = run_workspace(run, home)
+    return [record for ws in folders.values() for record in load_endpoints(ws)]
+
+
+def runs_dataset_finder(home: Workspace | None = None) -> DatasetFinder:
+    """Finds each run's dataset in the store of the workspace it was read from: a handed-in
+    folder's own images, or ``home``'s store (see :func:`.features.dataset_finder`)."""
+    from cloudml_edu.report.workspaces import run_workspace
+
+    def find(run: TrainingRun, md5_by_path: Mapping[str, str]) -> Dataset | None:
+        return dataset_finder(run_workspace(run, home).store)(run, md5_by_path)
+
+    return find
+
+
 def _loaders_from_mlflow(folder: Path) -> tuple[PredictionLoader, FeatureLoader]:
     """Both loaders over one download per run of its artifacts into ``folder``."""
     from cloudml_edu.report._artifacts import RunFiles
@@ -230,6 +259,7 @@ def build_star_schema(
     features: FeatureLoader | None = None,
     find_dataset: DatasetFinder | None = None,
     artifacts: bool = True,
+    compute: CloudCompute | None = None,
 ) -> StarSchema:
     """Build every table for ``runs`` (any backends and owners) and ``endpoints`` records.
 
@@ -237,7 +267,8 @@ def build_star_schema(
     (default: its ``predictions.csv`` and ``features.npz`` artifacts); ``find_dataset``
     finds the dataset version a run trained on, for image references and pixel
     statistics (see :mod:`.features`; ``export_powerbi`` uses the workspace store).
-    ``artifacts=False`` skips counting MLflow artifacts in ``dim_run``.
+    ``artifacts=False`` skips counting MLflow artifacts in ``dim_run``; ``compute`` is the
+    cloud compute the estimates price local runs on (as ``compare``'s).
     """
     chosen = list({run.id: run for run in runs}.values())  # a run passed twice counts once
     with tempfile.TemporaryDirectory(prefix="cloudml-powerbi-") as tmp:
@@ -250,6 +281,7 @@ def build_star_schema(
             features or default_features,
             find_dataset,
             artifacts,
+            compute,
         )
 
 
@@ -261,9 +293,10 @@ def _build(
     load_features: FeatureLoader,
     find_dataset: DatasetFinder | None,
     artifacts: bool,
+    compute: CloudCompute | None,
 ) -> StarSchema:
     notes: list[str] = []
-    comparison = compare(runs, prices=prices, artifacts=artifacts)
+    comparison = compare(runs, prices=prices, artifacts=artifacts, compute=compute)
     run_key = {run.id: k for k, run in enumerate(runs, 1)}
     dataset_key = {name: k for k, name in enumerate(dict.fromkeys(r.dataset for r in runs), 1)}
     predicted: dict[str, pd.DataFrame] = {}
@@ -572,11 +605,13 @@ def export_powerbi(
     to_store: bool = False,
     prefix: str = "powerbi",
     formats: Sequence[Format] = ("parquet", "csv"),
+    config: CloudMLConfig | None = None,
 ) -> tuple[StarSchema, list[str]]:
     """Build the star schema and write it to ``out`` and/or the workspace store.
 
-    Endpoints, price overrides and the datasets' images come from ``workspace`` when
-    given.  In the store the files go under ``<owner>/<prefix>/``, so students sharing
+    Endpoints and the datasets' images come from the workspace each run was read
+    from (``workspace``, or a handed-in folder); price overrides and the compute the
+    estimates use from ``config`` (default: ``workspace``'s).  In the store the files go under ``<owner>/<prefix>/``, so students sharing
     a container never overwrite each other.  Returns the schema and the written files
     (local paths, then store keys).
     """
@@ -586,11 +621,16 @@ def export_powerbi(
         )
     if to_store and workspace is None:
         raise ConfigError("to_store=True needs the workspace whose store receives the files")
+    from cloudml_edu.pricing import CloudCompute
+
+    chosen = list(runs)
+    settings = config if config is not None else workspace.config if workspace else None
     schema = build_star_schema(
-        runs,
-        endpoints=load_endpoints(workspace) if workspace else (),
-        prices=workspace.config.prices if workspace else None,
-        find_dataset=dataset_finder(workspace.store) if workspace else None,
+        chosen,
+        endpoints=endpoints_of(chosen, workspace),
+        prices=settings.prices if settings else None,
+        find_dataset=runs_dataset_finder(workspace),
+        compute=CloudCompute.from_config(settings) if settings else None,
     )
     written = [str(p) for p in schema.write(out, formats=formats)] if out is not None else []
     if to_store and workspace is not None:
