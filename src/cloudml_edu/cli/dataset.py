@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cloudml_edu._units import human_size
 from cloudml_edu.cli._common import ConfigOption, JsonOption, print_json, workspace_from_option
 
 if TYPE_CHECKING:
@@ -22,13 +23,6 @@ app = typer.Typer(
 )
 
 VersionOption = Annotated[str, typer.Option("--version", "-v", help="Dataset version.")]
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
 
 
 def _prefix(version: VersionInfo) -> str:
@@ -88,7 +82,7 @@ def upload_command(
         print_json(result)
     else:
         typer.echo(
-            f"uploaded {len(uploaded)} images ({_size(uploaded.manifest.total_bytes)}) to "
+            f"uploaded {len(uploaded)} images ({human_size(uploaded.manifest.total_bytes)}) to "
             f"{uploaded.source.location}; registered as {table}"
         )
 
@@ -119,7 +113,7 @@ def list_command(
         table.add_row(
             v.owner, v.name, v.version, "complete" if v.complete else "incomplete",
             v.layout or "-", str(v.images if v.images is not None else "-"),
-            str(v.objects), _size(v.bytes), tables.get(_prefix(v), "-"),
+            str(v.objects), human_size(v.bytes), tables.get(_prefix(v), "-"),
         )  # fmt: skip
     Console().print(table)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudml_edu._paths import ensure_dir, user_paths
+from cloudml_edu._units import human_size
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import NotFoundError
 from cloudml_edu.pricing import PRICES_RECORDED
@@ -302,10 +303,6 @@ def _profiles_html(backends: Iterable[str]) -> str:
     )
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
-
-
 def _dataset_anchor(summary: DatasetSummary) -> tuple[str, str]:
     """The section's anchor and title: the owner's name too, since students pick datasets."""
     if summary.owner:
@@ -321,7 +318,7 @@ def _dataset_html(summary: DatasetSummary) -> str:
     modes = ", ".join(f"{mode} ({n})" for mode, n in sorted(summary.modes.items()))
     meta = (
         f"{summary.images} images · {len(summary.classes)} classes · "
-        f"{_megabytes(summary.total_bytes)} · colour modes: {modes}"
+        f"{human_size(summary.total_bytes)} · colour modes: {modes}"
     )
     meta += f" · owner {summary.owner}" if summary.owner else ""
     meta += f" · version {summary.version}" if summary.version else ""

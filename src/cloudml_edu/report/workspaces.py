@@ -145,9 +145,9 @@ def datasets_of(
         seen.add(key)
         try:
             found.append(Dataset.load(run_workspace(run, home), run.dataset))
-        except CloudMLError:
+        except CloudMLError as exc:
             notes.append(
-                f"dataset {run.dataset} of {run.owner} is not registered in "
-                f"{workspace_label(run.tracking_uri)}: no summary of it"
+                f"no summary of dataset {run.dataset} of {run.owner}: not readable in "
+                f"{workspace_label(run.tracking_uri)} (handed in without --images?): {exc}"
             )
     return found, notes
