@@ -126,13 +126,34 @@ def run_workspace(run: TrainingRun, home: Workspace | None = None) -> Workspace:
     return Workspace.local(folder, owner=run.owner)
 
 
+def _dataset_of(run: TrainingRun, home: Workspace | None) -> Dataset:
+    """The run's dataset: registered in its workspace's catalog, else the newest complete
+    version of ``owner/name`` in its store (a dataset uploaded but never registered)."""
+    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import open_dataset
+    from cloudml_edu.datasets.versions import list_versions
+    from cloudml_edu.errors import CloudMLError, NotFoundError
+    from cloudml_edu.manifest import version_prefix
+
+    ws = run_workspace(run, home)
+    try:
+        return Dataset.load(ws, run.dataset)
+    except CloudMLError as exc:
+        versions = [
+            v for v in list_versions(ws) if v.name == run.dataset and v.complete and v.created
+        ]
+        if not versions:
+            raise NotFoundError(f"no version of it in the store ({exc})") from exc
+        newest = max(versions, key=lambda v: v.created or 0)
+        return open_dataset(ws.store, version_prefix(run.owner, run.dataset, newest.version))
+
+
 def datasets_of(
     runs: Iterable[TrainingRun], home: Workspace | None = None
 ) -> tuple[list[Dataset], list[str]]:
     """The dataset each run trained on, loaded from the run's own workspace catalog (a
     handed-in folder's, or ``home``), once per owner, workspace and name; and a note for
     each one not found there."""
-    from cloudml_edu.dataset import Dataset
     from cloudml_edu.errors import CloudMLError
 
     found: list[Dataset] = []
@@ -144,7 +165,7 @@ def datasets_of(
             continue
         seen.add(key)
         try:
-            found.append(Dataset.load(run_workspace(run, home), run.dataset))
+            found.append(_dataset_of(run, home))
         except CloudMLError as exc:
             notes.append(
                 f"no summary of dataset {run.dataset} of {run.owner}: not readable in "
