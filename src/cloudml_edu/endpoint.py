@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import requests
 
     from cloudml_edu.backends.base import EndpointProvider
+    from cloudml_edu.new_images import Answers
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["Endpoint", "EndpointRecord", "EndpointState", "Prediction", "model_uri_of"]
@@ -370,6 +371,40 @@ class Endpoint:
                 predictions += self.predict(chunk, timeout=timeout)
                 bar.advance(len(chunk))
         return predictions
+
+    def predict_files(
+        self,
+        paths: str | os.PathLike[str] | builtins.list[str | os.PathLike[str]],
+        *,
+        strict: bool = False,
+        batch_size: int = 32,
+        timeout: float = 60.0,
+        progress: bool | None = None,
+    ) -> Answers:
+        """Classify image files and folders (walked recursively): every file is checked here
+        first; unusable ones are skipped and named in ``skipped`` (``strict=True``: refused,
+        nothing sent).  Images in class sub-folders (``FOLDER/cat/1.jpg``) carry their true
+        label, so the answers have an ``accuracy`` and a ``confusion()`` matrix.
+        """
+        from cloudml_edu.new_images import Answer, Answers, check_files, gather_images
+
+        _check_flag(strict, "strict")
+        given = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        good, skipped = check_files(gather_images(given), strict=strict)
+        predictions = self.predict_batch(
+            [item.path for item in good],
+            batch_size=batch_size,
+            timeout=timeout,
+            progress=progress,
+        )
+        return Answers(
+            endpoint=self.name,
+            target=self.target,
+            run_id=self.record.run_id,
+            model_uri=self.model_uri,
+            answers=[Answer(i, p) for i, p in zip(good, predictions, strict=True)],
+            skipped=skipped,
+        )
 
     def _provider_for(self) -> EndpointProvider:
         if self._provider is None:

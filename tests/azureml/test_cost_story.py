@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from cloudml_edu.report.powerbi.export import build_star_schema
 from cloudml_edu.run import TrainingRun
 
 
-def test_plan_compare_and_powerbi_give_the_same_estimate(mock_azure_ml, images) -> None:
+def test_plan_compare_and_powerbi_give_the_same_estimate(mock_azure_ml: Any, images: Path) -> None:
     ws = mock_azure_ml.workspace
     dataset = Dataset.from_folder(images, progress=False)
     plan = Trainer("sdk", workspace=ws).plan(dataset)

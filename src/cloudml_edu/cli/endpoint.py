@@ -25,6 +25,7 @@ from cloudml_edu.errors import CloudMLError, NotFoundError
 
 if TYPE_CHECKING:
     from cloudml_edu.endpoint import Endpoint
+    from cloudml_edu.new_images import Answers
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
@@ -106,33 +107,80 @@ def deploy_command(
 
 def predict_command(
     name: Annotated[str, typer.Argument(help="The endpoint's name.")],
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG...).")],
+    images: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="IMAGES_OR_FOLDERS...",
+            help="Image files, or folders (walked recursively); images in class sub-folders "
+            "(FOLDER/cat/1.jpg) carry their true label: accuracy and a confusion matrix.",
+        ),
+    ],
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Refuse the whole batch if any file is not a usable image."),
+    ] = False,
     batch_size: Annotated[int, typer.Option(help="Images per request.")] = 32,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Classify image files with a deployed endpoint."""
+    """Classify new images with a deployed endpoint; every file is checked here first
+    (unusable ones are named and skipped unless --strict)."""
     from cloudml_edu.endpoint import Endpoint
 
     try:
         endpoint = Endpoint.get(workspace_from_option(config), name)
-        found = endpoint.predict_batch(
-            images, batch_size=batch_size, progress=False if json_output else None
+        answers = endpoint.predict_files(
+            [str(path) for path in images],
+            strict=strict,
+            batch_size=batch_size,
+            progress=False if json_output else None,
         )
     except CloudMLError as exc:
         fail(exc)
+    for skipped in answers.skipped:
+        typer.echo(f"skipped {skipped.path}: {skipped.problem}", err=True)
     if json_output:
-        print_json(
-            [{"image": str(path), **p.model_dump()} for path, p in zip(images, found, strict=True)]
-        )
+        print_json(answers.to_json())
         return
+    _print_answers(answers)
+
+
+def _print_answers(answers: Answers) -> None:
+    """The answers as a table; with true labels, the accuracy and the confusion matrix."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("image", "label", "score")
-    for path, prediction in zip(images, found, strict=True):
-        table.add_row(str(path), prediction.label, f"{prediction.score:.3f}")
-    Console().print(table)
+    labelled = bool(answers.labelled)
+    table = Table("image", "label", "score", *(("true", "ok") if labelled else ()))
+    for a in answers.answers:
+        truth = (a.image.label or "-", {True: "✓", False: "✗", None: "-"}[a.correct])
+        table.add_row(
+            str(a.image.path),
+            a.prediction.label,
+            f"{a.prediction.score:.3f}",
+            *(truth if labelled else ()),
+        )
+    console = Console()
+    console.print(table)
+    run = f", run {answers.run_id[:8]}" if answers.run_id else ""
+    console.print(
+        f"answered by endpoint {answers.endpoint} ({answers.target}{run}): "
+        f"{len(answers.answers)} image(s), {len(answers.skipped)} skipped",
+        highlight=False,
+    )
+    if answers.accuracy is None:
+        return
+    labels, matrix = answers.confusion()
+    right = sum(bool(a.correct) for a in answers.labelled)
+    console.print(
+        f"accuracy on {len(answers.labelled)} labelled new image(s): {answers.accuracy:.3f} "
+        f"({right} right)",
+        highlight=False,
+    )
+    confusion = Table("true \\ predicted", *labels, title="confusion matrix")
+    for label, counts in zip(labels, matrix, strict=True):
+        confusion.add_row(label, *(str(n) for n in counts))
+    console.print(confusion)
 
 
 @endpoint_app.command("list")

@@ -343,23 +343,43 @@ def _dataset_html(summary: DatasetSummary) -> str:
 def _new_images_html(items: Sequence[NewImage]) -> str:
     from cloudml_edu.report.summary import thumbnail
 
+    labelled = [item for item in items if item.true_label is not None]
     rows = []
     for item in items:
         path = Path(item.image)
         picture = _thumb_html(thumbnail(path.read_bytes()), item.image) if path.is_file() else "—"
         others = ", ".join(f"{label} {score:.2f}" for label, score in item.top(3))
+        truth = (
+            f'<td class="txt">{_esc(item.true_label or "—")}</td>'
+            f'<td class="txt">{ {True: "✓", False: "✗", None: "—"}[item.correct] }</td>'
+            if labelled
+            else ""
+        )
         rows.append(
             f'<tr><td>{picture}</td><td class="wrap">{_esc(item.image)}</td>'
             f'<td class="txt"><b>{_esc(item.label)}</b></td><td class="num">{item.score:.3f}</td>'
-            f'<td class="txt">{_esc(others)}</td></tr>'
+            f'<td class="txt">{_esc(others)}</td>{truth}</tr>'
         )
+    who = sorted({(i.endpoint, i.run_id) for i in items if i.endpoint or i.run_id})
+    answered = "; ".join(
+        f"endpoint {endpoint or '?'}" + (f" serving run {run_id[:8]}" if run_id else "")
+        for endpoint, run_id in who
+    )
+    meta = "images the model never saw, sent to the endpoint; is the answer right, and how sure was it?"
+    meta += f" Answered by {answered}." if answered else ""
+    if labelled:
+        right = sum(bool(i.correct) for i in labelled)
+        meta += (
+            f" Accuracy on the {len(labelled)} labelled new image(s): "
+            f"{right / len(labelled):.3f} ({right} right)."
+        )
+    head = "<th>true</th><th>right</th>" if labelled else ""
     return (
         '<section id="new-images"><h2>new images</h2>'
-        '<p class="meta">images the model never saw, sent to the endpoint; '
-        "is the answer right, and how sure was it?</p>"
+        f'<p class="meta">{_esc(meta)}</p>'
         '<div class="scroll"><table><thead><tr><th>image</th><th>file</th><th>predicted</th>'
-        f"<th>score</th><th>top classes</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        "</div></section>"
+        f"<th>score</th><th>top classes</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        "</table></div></section>"
     )
 
 
