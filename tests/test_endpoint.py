@@ -145,7 +145,19 @@ def test_corrupt_image_is_rejected_naming_the_cause(served: Endpoint) -> None:
         ConfigError,
         match=r"rejected the request \(HTTP 400: ValueError: an input is not a readable image",
     ):
-        served.predict(b"these bytes are not an image")
+        served.predict(b"these bytes are not an image")  # bytes go as given
+
+
+def test_a_bad_file_is_named_before_anything_is_sent(
+    canned: tuple[Endpoint, Canned], held_out: list[tuple[Path, str]], tmp_path: Path
+) -> None:
+    endpoint, adapter = canned
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"these bytes are not an image")
+    with pytest.raises(DatasetError, match=r"bad.png is not a usable image \(not an image") as info:
+        endpoint.predict([held_out[0][0], bad])
+    assert info.value.bad_files == [str(bad)] and "BytesIO" not in str(info.value)
+    assert adapter.sent == []
 
 
 def test_missing_files_raise_before_anything_is_sent(
@@ -727,10 +739,38 @@ def test_cli_predict_prints_a_table_or_json(
     result = cli("predict", "digits", *paths, "--json")
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
-    assert [row["image"] for row in found] == paths
-    assert set(found[0]) == {"image", "label", "score", "scores"}
+    assert [row["image"] for row in found["predictions"]] == paths
+    assert set(found["predictions"][0]) == {"image", "true_label", "label", "score", "scores"}
+    assert found["endpoint"] == "digits" and found["run_id"] and found["accuracy"] is None
     table = cli("predict", "digits", *paths)
     assert table.exit_code == 0 and held_out[0][1] in table.stdout
+
+
+def test_cli_predict_a_labelled_folder_skips_bad_files_and_scores_the_rest(
+    cli: Callable[..., Result], held_out: list[tuple[Path, str]], tmp_path: Path
+) -> None:
+    for path, label in held_out[:6]:
+        (tmp_path / "new" / label / "deeper").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "new" / label / "deeper" / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "new" / held_out[0][1] / "notes.png").write_text("not an image")
+    folder = str(tmp_path / "new")
+    result = cli("predict", "digits", folder, "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert len(found["predictions"]) == 6  # recursive: the images under deeper/ too
+    assert {p["true_label"] for p in found["predictions"]} == {label for _, label in held_out[:6]}
+    right = sum(p["label"] == p["true_label"] for p in found["predictions"])
+    assert found["accuracy"] == pytest.approx(right / 6)
+    assert sum(map(sum, found["confusion_matrix"])) == 6
+    assert [s["image"] for s in found["skipped"]] == [
+        str(tmp_path / "new" / held_out[0][1] / "notes.png")
+    ]
+    assert "notes.png: not an image Pillow can read" in result.stderr
+    table = cli("predict", "digits", folder)
+    assert "accuracy on 6 labelled new image(s)" in table.stdout and "confusion" in table.stdout
+    strict = cli("predict", "digits", folder, "--strict")
+    assert strict.exit_code == 1 and "1 unusable file(s), nothing sent" in strict.stderr
+    assert "--strict" in strict.stderr
 
 
 def test_cli_endpoint_list(cli: Callable[..., Result], served: Endpoint) -> None:

@@ -77,7 +77,8 @@ def gather_images(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         )
         raise DatasetError(
-            f"{len(missing)} path(s) not found: {shown}; check the paths", bad_files=missing
+            f"{len(missing)} image file(s) not found: {shown}; check the paths",
+            bad_files=missing,
         )
     return found
 

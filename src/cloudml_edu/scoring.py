@@ -80,24 +80,27 @@ def as_list(images: Images) -> list[ImageInput]:
 def encode_image(image: ImageInput) -> str:
     """Base64 of an encoded image: bytes as given, a file's content, or a PIL image as PNG.
 
-    Files and bytes are decoded here first: an unreadable file or one that is not a
-    usable image raises DatasetError naming it (in ``bad_files``), before anything is sent.
+    Files are decoded here first: an unreadable file or one that is not a usable image
+    raises DatasetError naming it (in ``bad_files``), before anything is sent.  Bytes go
+    as given (the endpoint answers for them).
     """
-    if isinstance(image, bytes | str | os.PathLike):
+    if isinstance(image, bytes):
+        data = image
+    elif isinstance(image, str | os.PathLike):
         from cloudml_edu._images import check_image
 
-        name = "the image bytes" if isinstance(image, bytes) else str(image)
         try:
-            data = image if isinstance(image, bytes) else Path(image).read_bytes()
+            data = Path(image).read_bytes()
         except OSError as exc:
             raise DatasetError(
-                f"cannot read {name} ({exc.strerror}); check the file", bad_files=[name]
+                f"cannot read {image} ({exc.strerror}); check the file", bad_files=[str(image)]
             ) from exc
         problem = check_image(data).problem
         if problem is not None:
             raise DatasetError(
-                f"{name} is not a usable image ({problem}); nothing was sent: remove or replace it",
-                bad_files=[name],
+                f"{image} is not a usable image ({problem}); nothing was sent: remove or "
+                "replace it",
+                bad_files=[str(image)],
             )
     else:
         from PIL.Image import Image

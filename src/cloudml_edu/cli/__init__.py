@@ -30,6 +30,21 @@ __all__ = ["INTERRUPTED", "app", "main", "without_debug"]
 #: The exit status after Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
 
+
+def _flags_without_types() -> None:
+    """Help lists a flag without a ``<bool>`` type: a flag takes no value (typer shows one)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display  # type: ignore[method-assign,assignment]
+
+
+_flags_without_types()
+
 app = typer.Typer(
     name="cloudml-edu",
     help="Train, deploy and compare image classifiers: locally, on Azure ML and on Databricks.",

@@ -81,9 +81,12 @@ def upload_command(
     if json_output:
         print_json(result)
     else:
+        # a hive metastore table exists only on Databricks; locally the name is what counts
+        registered = table if ws.config.databricks is not None else f"dataset {uploaded.name}"
         typer.echo(
             f"uploaded {len(uploaded)} images ({human_size(uploaded.manifest.total_bytes)}) to "
-            f"{uploaded.source.location}; registered as {table}"
+            f"{uploaded.source.location}; registered as {registered} (train it: "
+            f"cloudml-edu train {uploaded.name})"
         )
 
 

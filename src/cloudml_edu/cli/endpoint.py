@@ -110,7 +110,7 @@ def predict_command(
     images: Annotated[
         list[Path],
         typer.Argument(
-            metavar="IMAGES_OR_FOLDERS...",
+            metavar="IMAGES_OR_FOLDERS",
             help="Image files, or folders (walked recursively); images in class sub-folders "
             "(FOLDER/cat/1.jpg) carry their true label: accuracy and a confusion matrix.",
         ),

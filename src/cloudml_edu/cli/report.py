@@ -36,7 +36,7 @@ __all__ = ["compare_command", "powerbi_app", "report_command", "select_runs"]
 RunIds = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[RUN_IDS]...",
+        metavar="RUN_IDS",
         help="Run ids (or a unique prefix, 4+ characters) to include (default: see --dataset).",
     ),
 ]
