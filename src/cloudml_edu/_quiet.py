@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["QUIET_DEFAULTS", "quiet_third_party"]
+__all__ = ["QUIET_DEFAULTS", "SDK_LOGGERS", "quiet_sdk_chatter", "quiet_third_party"]
 
 #: Environment variable -> level used unless the user set one.
 QUIET_DEFAULTS = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
@@ -23,3 +23,22 @@ def quiet_third_party() -> None:
     """Set the quiet defaults the user has not set (idempotent)."""
     for name, level in QUIET_DEFAULTS.items():
         os.environ.setdefault(name, level)
+
+
+#: Cloud SDK loggers that talk while a command works: azure-identity lists every
+#: credential it tried (a dozen lines before the one-line error), azure-ai-ml says
+#: "This is an experimental class" for each preview class it builds.
+SDK_LOGGERS = (
+    "azure.identity",
+    "azure.ai.ml._utils._experimental",
+    "azure.core.pipeline.policies.http_logging_policy",
+    "databricks.sdk",
+)
+
+
+def quiet_sdk_chatter(*, debug: bool) -> None:
+    """The command line's default: the SDKs' chatter off (errors kept), all of it with ``debug``."""
+    import logging
+
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)

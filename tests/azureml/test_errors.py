@@ -44,6 +44,21 @@ def test_each_status_maps_through_the_table(mock_azure_ml, status, message, kind
 def test_no_token_at_all_is_an_auth_error():
     error = translate(ClientAuthenticationError("DefaultAzureCredential failed"), action="log in")
     assert isinstance(error, AuthError) and "az login" in str(error)
+    # nothing was sent, so nothing was refused: no HTTP 401 is claimed
+    assert "nothing was sent" in str(error) and "refused" not in str(error)
+    assert "401" not in str(error)
+
+
+def test_the_cli_keeps_the_sdk_chatter_for_debug() -> None:
+    import logging
+
+    from cloudml_edu._quiet import SDK_LOGGERS, quiet_sdk_chatter
+
+    quiet_sdk_chatter(debug=False)
+    assert all(logging.getLogger(n).level == logging.ERROR for n in SDK_LOGGERS)
+    quiet_sdk_chatter(debug=True)
+    assert logging.getLogger("azure.identity").level == logging.DEBUG
+    quiet_sdk_chatter(debug=False)
 
 
 def test_a_connection_failure_is_a_service_error():

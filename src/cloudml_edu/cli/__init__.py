@@ -150,9 +150,12 @@ def main() -> None:
     from typer import rich_utils
     from typer._click.exceptions import ClickException  # typer's own copy of click
 
+    from cloudml_edu._quiet import quiet_sdk_chatter
+
     args, debug = without_debug(sys.argv[1:])
     if debug:
         os.environ["CLOUDML_DEBUG"] = "1"
+    quiet_sdk_chatter(debug=bool(os.environ.get("CLOUDML_DEBUG")))
     _common.keep_stdout_for_json(args)
     try:
         code = app(args=args, prog_name="cloudml-edu", standalone_mode=False)

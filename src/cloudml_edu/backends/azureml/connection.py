@@ -198,7 +198,12 @@ def translate(exc: BaseException, *, action: str, ws: Workspace | None = None) -
     code = _error_code(exc)
     message = redact(_first_line(getattr(exc, "message", None) or str(exc)))
     if isinstance(exc, ClientAuthenticationError) and not status:
-        status = 401  # no token at all: the same next step as a refused one
+        # no token at all: nothing was sent, so nothing was refused
+        return AuthError(
+            f"{action}: no Azure sign-in found, nothing was sent to {where}; run `az login` "
+            "(with `--tenant TENANT_ID` for a guest account) or set AZURE_CLIENT_ID/"
+            "AZURE_TENANT_ID/AZURE_CLIENT_SECRET (`--debug` lists every credential tried)"
+        )
     if not isinstance(status, int):
         return ServiceError(f"{action}: {where} failed: {type(exc).__name__}: {message}")
     detail = f"HTTP {status} {code}: {message}"
