@@ -96,6 +96,7 @@ def train_command(
     """Train a classifier with one backend (or show its plan)."""
     from rich.console import Console
 
+    from cloudml_edu.config_templates import placeholders
     from cloudml_edu.errors import ConfigError
     from cloudml_edu.trainer import Trainer, as_dataset
 
@@ -106,6 +107,12 @@ def train_command(
             f"--color-mode {color_mode!r} is not a colour mode; use auto, L (grayscale) or RGB"
         )
     ws = workspace_from_option(config)
+    unfilled = placeholders(ws.config)
+    if unfilled and not plan:
+        raise ConfigError(
+            f"the config still holds placeholders ({', '.join(unfilled)}); replace the <...> "
+            "values in cloudml.toml (or look first with --plan)"
+        )
     chosen: dict[str, Any] = (
         {"model": model} if model is not None else {}
     )  # else the backend's own default
@@ -135,6 +142,12 @@ def train_command(
         )
     if plan:
         found = trainer.plan(data)
+        if unfilled:
+            typer.echo(
+                f"note: planned with placeholder settings ({', '.join(unfilled)}): the names "
+                "in this plan are not yours until you fill them in",
+                err=True,
+            )
         written = found.write(out) if out is not None else []
         if json_output:
             print_json(found.model_dump(mode="json"))

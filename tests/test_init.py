@@ -1,0 +1,50 @@
+"""``cloudml-edu init --cloud ...``: a commented config with the sign-in, placeholders named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cloudml_edu.cli import app
+from cloudml_edu.config import load_config
+from cloudml_edu.config_templates import CLOUDS, placeholders, template
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_each_template_loads_and_names_its_placeholders(cloud: str, tmp_path: Path) -> None:
+    path = tmp_path / "cloudml.toml"
+    path.write_text(template(cloud), encoding="utf-8")
+    config = load_config(path, environ={})
+    left = placeholders(config)
+    assert left and all(key.startswith(("azure_ml.", "databricks.")) for key in left)
+
+
+def test_the_databricks_template_says_az_login_is_not_enough() -> None:
+    text = template("databricks")
+    assert "`az login` alone is NOT enough for Databricks" in text
+    assert "DATABRICKS_TOKEN" in text and 'auth_type = "azure-cli"' in text
+    assert "az login" in template("azureml")
+
+
+def test_init_writes_once_and_plans_say_placeholders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    done = runner.invoke(app, ["init", "--cloud", "AzureML", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["placeholders"] == [
+        "azure_ml.subscription_id",
+        "azure_ml.resource_group",
+        "azure_ml.workspace_name",
+    ]
+    again = runner.invoke(app, ["init", "--cloud", "azureml"])
+    assert again.exit_code == 1 and "--force" in again.stderr
+    unknown = runner.invoke(app, ["init", "--cloud", "gcp"])
+    assert unknown.exit_code == 1 and "--cloud azureml or --cloud databricks" in unknown.stderr
+    refused = runner.invoke(app, ["train", str(tmp_path / "nope"), "-b", "sdk"])
+    assert refused.exit_code == 1
+    assert "placeholders (azure_ml.subscription_id" in str(refused.exception)
