@@ -22,6 +22,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ from cloudml_edu._polling import DEFAULT_TIMEOUT
 from cloudml_edu.backends import ENDPOINT_TARGETS, load_provider
 from cloudml_edu.backends.base import EndpointRecord, EndpointState
 from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError, TimeoutError
+from cloudml_edu.measurements import record_measurement
 from cloudml_edu.run import TrainingRun
 from cloudml_edu.scoring import (
     Images,
@@ -169,6 +171,7 @@ class Endpoint:
         self.workspace = workspace
         self._session = session
         self._provider: EndpointProvider | None = None
+        self._answered = False  # a first answer measured (once per instance)
 
     # ---- create, find ---------------------------------------------------------------------
 
@@ -215,12 +218,17 @@ class Endpoint:
             limit = _DEPLOY_TIMEOUT.get(chosen, DEFAULT_TIMEOUT)
         with _deploying(ws, name):
             _clear_name(ws, name, replace=replace, session=session)
+            started = time.monotonic()
             poller = provider.begin_deploy(
                 name=name, model_uri=model_uri, run=run, progress=progress
             )
             try:
                 record = poller.result(timeout=limit)
                 _save(ws, record)
+                if record.run_id:  # usability, measured: see cloudml_edu.measurements
+                    record_measurement(
+                        ws.root, record.run_id, deploy_seconds=time.monotonic() - started
+                    )
             except TimeoutError as exc:
                 provider.delete(poller.value, timeout=_CLEANUP_TIMEOUT)
                 raise TimeoutError(
@@ -332,8 +340,14 @@ class Endpoint:
             return []
         check_paths(items)
         encoded = [encode_image(image) for image in items]
+        started = time.monotonic()
         payload = self._provider_for().invoke(self.record, encoded, timeout=seconds)
         predictions = parse_response(payload)
+        if self.record.run_id and not self._answered:
+            self._answered = True
+            record_measurement(
+                self.workspace.root, self.record.run_id, first_request=time.monotonic() - started
+            )
         if len(predictions) != len(items):
             raise ServiceError(
                 f"endpoint {self.name!r} returned {len(predictions)} predictions for "

@@ -15,10 +15,11 @@ import html
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.measurements import RunMeasurements, read_measurements
 from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.pricing import CloudCompute, cloud_estimates, estimate_cost
 from cloudml_edu.report.profiles import profile_of
@@ -73,6 +74,9 @@ class ComparisonRow:
     inspectable_steps: int
     user_code_lines: int | None
     deployment_steps: int | None
+    setup_steps: int | None
+    deploy_seconds: float | None
+    first_answer_seconds: float | None
     artifacts: int | None
 
 
@@ -106,8 +110,11 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("azureml_estimate_usd", "≈AML", _estimate),
     ("databricks_estimate_usd", "≈DBX", _estimate),
     ("inspectable_steps", "inspect", _num("d")),
+    ("setup_steps", "setup", _num("d")),
     ("user_code_lines", "code", _num("d")),
     ("deployment_steps", "deploy", _num("d")),
+    ("deploy_seconds", "deploy s", _num(".1f")),
+    ("first_answer_seconds", "1st answer s", _num(".1f")),
     ("artifacts", "files", _num("d")),
 )
 #: What the short headers mean (printed under the terminal table, shown in the HTML).
@@ -116,8 +123,11 @@ LEGEND = (
     "cost: USD billed for the run's compute; ≈AML, ≈DBX: what the run would cost on Azure ML / "
     "Databricks: start-up + its measured time + one endpoint hour, at list prices "
     "(docs/prices.md); colour, size, model: the settings that differ between the runs; "
-    "inspect: steps/trials/job parts you can open; code: lines of user code the native "
-    "service needs; deploy: deployment steps; files: MLflow artifacts"
+    "inspect: steps/trials/job parts you can open; setup, code, deploy: set-up steps, lines "
+    "of user code and deployment steps the native service needs (from snippets CI runs); "
+    "deploy s: measured deploy time; 1st answer s: measured time from the start of training "
+    "to the first prediction (training + deploy + first request; — until deployed and "
+    "asked); files: MLflow artifacts"
 )
 #: Settings shown only when they differ between the rows (the JSON and frame keep them).
 SETTINGS = ("color_mode", "image_size", "model_family")
@@ -176,6 +186,16 @@ def _row(
     from cloudml_edu.report._artifacts import artifact_files
 
     metrics, profile = run.metrics, profile_of(run.backend)
+    measured = (
+        read_measurements(Path(run.tracking_uri.removeprefix("sqlite:///")).parent, run.id)
+        if run.tracking_uri.startswith("sqlite:///")
+        else RunMeasurements()
+    )
+    first = (
+        None
+        if measured.deploy_seconds is None or measured.first_request_seconds is None
+        else round(run.seconds + measured.deploy_seconds + measured.first_request_seconds, 3)
+    )
     cost, source = _cost_of(run, prices)
     files = artifact_files(run) if artifacts else None
     local = run.target == "local" and run.ended is not None
@@ -206,6 +226,9 @@ def _row(
         inspectable_steps=inspectable_steps(run),
         user_code_lines=None if profile is None else profile.user_code_lines,
         deployment_steps=None if profile is None else profile.deployment_steps,
+        setup_steps=None if profile is None else profile.setup_steps,
+        deploy_seconds=measured.deploy_seconds,
+        first_answer_seconds=first,
         artifacts=None if files is None else len(files),
     )
 
