@@ -121,3 +121,20 @@ def test_powerbi_reads_each_students_images_and_carries_settings_and_estimates(
     assert (runs["azureml_estimate_usd"] > 0).all() and set(runs["color_mode"]) == {"RGB", "L"}
     features = pd.read_parquet(tmp_path / "p" / "fact_image_feature.parquet")
     assert features["brightness"].notna().any()  # alice's images were handed in
+
+
+def test_reflection_is_prefilled_with_prompts_and_never_overwrites_answers(
+    klass: Path, tmp_path: Path
+) -> None:
+    alice = klass / "alice" / ".cloudml"
+    args = ["report", "-w", str(alice), "--out", str(tmp_path / "r"), "--reflection", "--json"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    sheet = Path(json.loads(done.stdout)["reflection"]).read_text(encoding="utf-8")
+    assert "| | designer | sdk |" in sheet
+    for dimension in ("transparency", "usability", "deployment", "cost"):
+        assert f"| {dimension} |" in sheet and f"## {dimension.capitalize()}" in sheet
+    assert "6 things to open" in sheet and "on Azure ML (start-up + run" in sheet
+    assert sheet.count("> _your answer_") == 4
+    again = CliRunner().invoke(app, args)
+    assert json.loads(again.stdout)["reflection"].endswith("reflection.new.md")

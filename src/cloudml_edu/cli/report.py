@@ -265,6 +265,14 @@ def report_command(
             "`cloudml-edu predict ENDPOINT IMAGES... --json > new.json` writes.",
         ),
     ] = None,
+    reflection: Annotated[
+        bool,
+        typer.Option(
+            "--reflection",
+            help="Also write reflection.md: transparency, usability, deployment and cost per "
+            "backend, pre-filled from your runs, with prompts for your own words.",
+        ),
+    ] = False,
     dataset: DatasetOption = None,
     status: StatusOption = None,
     workspace: WorkspacesOption = None,
@@ -282,22 +290,45 @@ def report_command(
         chosen = _Chosen(
             config, run_ids, owner, all_owners, dataset, status, workspace, latest=True
         )
+        table = chosen.compare()
         report = write_report(
             chosen.runs,
             out,
             title=title,
-            comparison=chosen.compare(),
+            comparison=table,
             datasets=chosen.datasets(),
             new_images=predictions,
         )
+        sheet = _write_reflection(table, out) if reflection else None
     except CloudMLError as exc:
         fail(exc)
     if json_output:
-        print_json({"html": report.html, "images": report.images, "notes": report.notes})
+        print_json(
+            {
+                "html": report.html,
+                "images": report.images,
+                "notes": report.notes,
+                "reflection": sheet,
+            }
+        )
         return
     typer.echo(f"report: {report.html} ({len(report.images)} charts)")
+    if sheet is not None:
+        typer.echo(f"reflection: {sheet} (pre-filled; write your answers under each question)")
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
+
+
+def _write_reflection(table: Comparison, out: Path) -> Path:
+    """``out/reflection.md``; an existing one (the student's answers) is never overwritten."""
+    from cloudml_edu.report.reflection import reflection_markdown
+
+    path = out / "reflection.md"
+    if path.exists():
+        path = out / "reflection.new.md"
+        typer.echo(f"note: {out / 'reflection.md'} exists (your answers?): wrote {path}", err=True)
+    path.write_text(reflection_markdown(table), encoding="utf-8")
+    return path
 
 
 @powerbi_app.command("export")
