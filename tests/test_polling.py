@@ -115,3 +115,27 @@ def test_poller_cancel_asks_once_and_refreshes() -> None:
     assert poller.status() == "Canceled"
     poller.cancel()  # already ended: nothing more is sent
     assert cancelled == ["Running"]
+
+
+def test_a_notebook_that_cannot_redraw_keeps_the_final_status(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.console import Console
+
+    from cloudml_edu import _progress
+
+    out = Console(record=True, width=100)
+    monkeypatch.setattr(_progress, "console", lambda stderr=True: out)
+    monkeypatch.setattr(_progress, "_redraws", lambda console: False)
+    times = iter([0.0, 0.0, 0.0, 3.7, 3.7, 3.7])
+    checks = iter([False, True])
+    wait_until(
+        lambda elapsed: next(checks),
+        timeout=60,
+        describe=lambda elapsed: f"run {'completed' if elapsed else 'running'}, {elapsed:.1f} s",
+        progress=True,
+        sleep=lambda seconds: None,
+        clock=lambda: next(times),
+    )
+    text = out.export_text()
+    assert "run completed, 3.7 s" in text and "0.0 s" not in text

@@ -55,7 +55,7 @@ def render(root: Any = None) -> str:
     out = [
         "# Command line reference",
         "",
-        f"Generated from the Typer app (`cloudml_edu.cli.app`) when the site is built: every "
+        f"Generated from the Typer app (`cloudml_edu.cli.app`) by `python tools/docs_blocks.py` (a test keeps it in sync): every "
         f"command of `{PROG}` and every option. `{PROG} COMMAND --help` shows the same in a "
         "terminal.",
         "",

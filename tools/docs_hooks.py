@@ -1,10 +1,13 @@
 """MkDocs hooks: the pages generated when the site is built.
 
-- ``reference/cli.md``: every command and option, walked from the Typer app
-  (``tools/cli_reference.py``), so the reference cannot drift from the CLI.
 - ``lab/week3_lab.ipynb``: ``examples/week3_lab.ipynb`` executed in a scratch folder
-  (``tools/notebooks.py``), rendered with its outputs by mkdocs-jupyter.
-- the backend table on ``backends.md``, from ``cloudml_edu.report.profiles``.
+  (``tools/notebooks.py``), rendered with its outputs by mkdocs-jupyter; links to
+  ``../examples/week3_lab.ipynb`` (right in the repository) point at it on the site.
+- ``changelog.md``: ``CHANGELOG.md`` as it is.
+
+The command-line reference and the backend table are generated blocks of the
+repository's pages (``tools/docs_blocks.py``), checked by a test, so the Markdown
+reads whole on GitHub too.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ from mkdocs.structure.files import File, Files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import cli_reference
 import notebooks
 
 
 @event_priority(100)  # before mkdocs-jupyter turns notebooks into pages
 def on_files(files: Files, config: Any) -> Files:
-    files.append(File.generated(config, "reference/cli.md", content=cli_reference.render()))
+    changelog = (Path(config["docs_dir"]).parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    files.append(File.generated(config, "changelog.md", content=changelog))
     lab = notebooks.executed_lab()  # build/docs/lab/week3_lab.ipynb, a source folder of its own
     files.append(
         File(
@@ -38,18 +41,5 @@ def on_files(files: Files, config: Any) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Fill ``<!-- profiles -->`` with the usability table of every backend."""
-    if "<!-- profiles -->" not in markdown:
-        return markdown
-    from cloudml_edu.report.profiles import PROFILES
-
-    rows = [
-        "| backend | native service | style | lines of user code | deployment steps |",
-        "|---|---|---|---|---|",
-    ]
-    rows += [
-        f"| `{p.backend}` | {p.service} | {p.style} | {p.user_code_lines} | "
-        f"{p.deployment_steps}: {'; '.join(p.deployment)} |"
-        for p in PROFILES.values()
-    ]
-    return markdown.replace("<!-- profiles -->", "\n".join(rows))
+    """Links to the lab notebook in the repository point at its executed page on the site."""
+    return markdown.replace("](../examples/week3_lab.ipynb)", "](lab/week3_lab.ipynb)")

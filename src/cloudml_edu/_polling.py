@@ -51,6 +51,7 @@ def wait_until(
         while True:
             elapsed = clock() - start
             if check(elapsed):
+                status(describe(clock() - start))  # the final state, with the real time
                 return
             elapsed = clock() - start
             if elapsed >= timeout:

@@ -48,14 +48,22 @@ def _redraws(out: Console) -> bool:
 def status_line(first: str, *, progress: bool | None = None) -> Callable[[str | None], None]:
     """A live status spinner; call the result with a new text to update it, with None to stop it.
 
-    In a notebook that cannot redraw, ``first`` is printed once instead.
+    In a notebook that cannot redraw, the last text is printed once, when it stops (so
+    the cell keeps the final state, not the first).
     """
     if not progress_enabled(progress):
         return lambda text: None
     out = console()
     if not _redraws(out):
-        out.print(first, markup=False, highlight=False)
-        return lambda text: None
+        last = [first]
+
+        def remember(text: str | None) -> None:
+            if text is None:
+                out.print(last[0], markup=False, highlight=False)
+            else:
+                last[0] = text
+
+        return remember
     live = out.status(first)
     live.start()
 

@@ -20,9 +20,14 @@ QUIET_DEFAULTS = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
 
 
 def quiet_third_party() -> None:
-    """Set the quiet defaults the user has not set (idempotent)."""
+    """Set the quiet defaults the user has not set (idempotent); and hide tqdm's
+    "IProgress not found" TqdmWarning, which MLflow's progress bars raise in every
+    notebook kernel without ipywidgets (our own progress does without them)."""
+    import warnings
+
     for name, level in QUIET_DEFAULTS.items():
         os.environ.setdefault(name, level)
+    warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 #: Cloud SDK loggers that talk while a command works: azure-identity lists every
