@@ -419,7 +419,8 @@ def run_poller(
 
 
 def _describe(run: TrainingRun, elapsed: float) -> str:
-    return f"{run.backend} run {run.id[:8]} {run.status.lower()}, {elapsed:.0f} s"
+    """The status line: the run's own time (a local run may have finished before the wait)."""
+    return f"{run.backend} run {run.id[:8]} {run.status.lower()}, {run.seconds:.1f} s"
 
 
 def _completed(run: TrainingRun) -> TrainingRun:

@@ -111,8 +111,9 @@ class LocalBackend:
             run.save()
 
     def describe(self, run: TrainingRun, elapsed: float) -> str:
-        """The live status line while waiting on ``run``."""
-        return f"{self.name} run {run.id[:8]} {run.status.lower()}, {elapsed:.0f} s"
+        """The live status line while waiting on ``run``: the run's own time (designer and
+        automl runs end inside ``begin_fit``, before any wait)."""
+        return f"{self.name} run {run.id[:8]} {run.status.lower()}, {run.seconds:.1f} s"
 
     def refresh(self, run: TrainingRun) -> TrainingRun:
         """Designer and automl runs end inside ``begin_fit``: take what another process stored."""
