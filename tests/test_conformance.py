@@ -7,7 +7,7 @@ fakes cannot pass until their twins run the jobs (issues 16 and 17) are strict x
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,6 +17,7 @@ from cloudml_edu import Dataset, Endpoint, Workspace
 from cloudml_edu.testing.azure_ml import FakeAzureML
 from cloudml_edu.testing.conformance import TargetConformance, TargetHarness
 from cloudml_edu.testing.databricks import FakeDatabricks
+from cloudml_edu.testing.plugin import _seed_tracking_store
 
 # A shell loop in front of the local sdk job's command: the job waits until the gate file exists.
 WAIT_FOR_GATE = 'while [ ! -e "$0" ]; do sleep 0.05; done; exec "$@"'
@@ -62,15 +63,18 @@ class LocalHarness(TargetHarness):
         import mlflow
 
         dest.mkdir(parents=True)
-        # the model of a runs:/ URI is found through the tracking store, as the server finds it
-        self._monkeypatch.setenv("MLFLOW_TRACKING_URI", self.workspace.tracking_uri)
-        return Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=endpoint.model_uri,
-                dst_path=str(dest),
-                tracking_uri=self.workspace.tracking_uri,
+        # a runs:/ URI's model is looked up in the global tracking store, as the server does
+        # (MLFLOW_TRACKING_URI there); an earlier test may have pointed it elsewhere
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.workspace.tracking_uri)
+        try:
+            return Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=endpoint.model_uri, dst_path=str(dest)
+                )
             )
-        )
+        finally:
+            mlflow.set_tracking_uri(previous)
 
     def close(self) -> None:
         self._gate.touch()  # a job a failing test left held goes on and ends
@@ -158,10 +162,14 @@ class TestLocal(TargetConformance):
     serving_backends = ("sdk",)
 
     @pytest.fixture
-    def harness(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TargetHarness]:
+    def harness(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cloudml_tracking_template: Path
+    ) -> TargetHarness:
         monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
-        workspace = Workspace.local(tmp_path / "workspace", owner="tester")
-        yield LocalHarness(workspace, monkeypatch, tmp_path / "gate")
+        root = tmp_path / "workspace"
+        _seed_tracking_store(root, cloudml_tracking_template)  # an empty store, made once
+        workspace = Workspace.local(root, owner="tester")
+        return LocalHarness(workspace, monkeypatch, tmp_path / "gate")
 
 
 UNTIL_16 = "mock_azure_ml invents the job's results until issue 16's twin lands"

@@ -162,9 +162,7 @@ class TargetConformance:
         cls = type(self)
         case = metafunc.function.__name__
         cases = {name for name in dir(cls) if name.startswith("test_")}
-        unknown = sorted(
-            key for key in cls.expected_failures if key.split("[", 1)[0] not in cases
-        )
+        unknown = sorted(key for key in cls.expected_failures if key.split("[", 1)[0] not in cases)
         if unknown:
             raise ConfigError(
                 f"{cls.__name__}.expected_failures names no case of the suite: {unknown}; "
@@ -393,7 +391,9 @@ def check_metrics(metrics: Metrics, *, classes: list[str], n_test: int, n_train:
         report = metrics.per_class[label]
         assert report.support == sum(matrix[i])
         predicted = sum(row[i] for row in matrix)
-        assert report.recall == pytest.approx(matrix[i][i] / report.support if report.support else 0)
+        assert report.recall == pytest.approx(
+            matrix[i][i] / report.support if report.support else 0
+        )
         assert report.precision == pytest.approx(matrix[i][i] / predicted if predicted else 0)
     reports = metrics.per_class.values()
     for name in ("precision", "recall", "f1"):
