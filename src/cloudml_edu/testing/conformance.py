@@ -36,7 +36,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -46,6 +46,7 @@ from cloudml_edu.errors import BackendError, CloudMLError, ConfigError, NotFound
 
 if TYPE_CHECKING:
     from cloudml_edu import Dataset, Endpoint, Metrics, Workspace
+    from cloudml_edu.environments import EnvironmentSpec
 
 __all__ = [
     "SAMPLE_CLASSES",
@@ -242,22 +243,24 @@ class TargetConformance:
         run_id = poller.value.id
         config = tmp_path / "cloudml.toml"
         config.write_text(h.config_text(), encoding="utf-8")
-        elsewhere = None
-        if h.reachable_from_subprocess:  # starts while the run may still be going
-            elsewhere = _other_process(config, run_id, wait=True)
-        found = TrainingRun.get(h.reopen(), run_id[:8])
-        assert found is not poller.value and found.id == run_id
-        found.wait(timeout=WAIT_SECONDS)
-        run = poller.result(timeout=WAIT_SECONDS)
-        assert run.status == found.status == "Completed"
-        assert run.target == h.target and run.backend == backend
-        assert run.metrics is not None and found.metrics == run.metrics
-        assert run.model and found.model == run.model
-        if elsewhere is None:
-            elsewhere = _other_process(config, run_id, wait=False)
-        seen = _answer_of(elsewhere)
+        with ExitStack() as stack:
+            elsewhere = None
+            if h.reachable_from_subprocess:  # starts while the run may still be going
+                elsewhere = stack.enter_context(_other_process(config, run_id, wait=True))
+            found = TrainingRun.get(h.reopen(), run_id[:8])
+            assert found is not poller.value and found.id == run_id
+            found.wait(timeout=WAIT_SECONDS)
+            run = poller.result(timeout=WAIT_SECONDS)
+            assert run.status == found.status == "Completed"
+            assert run.target == h.target and run.backend == backend
+            assert run.metrics is not None and found.metrics == run.metrics
+            assert run.model and found.model == run.model
+            if elsewhere is None:
+                elsewhere = stack.enter_context(_other_process(config, run_id, wait=False))
+            seen = _answer_of(elsewhere)
         assert seen["status"] == "Completed" and seen["id"] == run_id
-        assert seen["model"] == run.model and seen["metrics"] == run.metrics.model_dump(mode="json")
+        assert seen["model"] == run.model
+        assert seen["metrics"] == run.metrics.model_dump(mode="json")
 
     @_over("cancel_backends")
     def test_cancel_records_canceled(
@@ -449,7 +452,7 @@ def no_sockets() -> Iterator[None]:
             setattr(owner, name, value)
 
 
-def served_model_spec(model: Path) -> Any:
+def served_model_spec(model: Path) -> EnvironmentSpec:
     """The :class:`~cloudml_edu.environments.EnvironmentSpec` of a served model's twin: the
     Python of its ``MLmodel`` and the pins of its ``requirements.txt``, ``mlflow`` replaced by
     ``mlflow-skinny`` of the same version (DESIGN section 4: the same predictions, 54
@@ -500,21 +503,22 @@ print(json.dumps({"id": run.id, "status": run.status, "model": run.model, "metri
 """
 
 
-def _other_process(config: Path, run_id: str, *, wait: bool) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _FIND_RUN,
-            str(config),
-            run_id,
-            "wait" if wait else "read",
-            str(WAIT_SECONDS),
-        ],
+@contextmanager
+def _other_process(config: Path, run_id: str, *, wait: bool) -> Iterator[subprocess.Popen[str]]:
+    """A Python process finding run ``run_id`` through ``config``; killed if still running
+    when the block ends."""
+    argv = [sys.executable, "-c", _FIND_RUN, str(config), run_id]
+    with subprocess.Popen(
+        [*argv, "wait" if wait else "read", str(WAIT_SECONDS)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def _answer_of(process: subprocess.Popen[str]) -> dict[str, Any]:
