@@ -89,7 +89,7 @@ def test_served_model_twin_takes_mlflow_skinny_and_the_model_python(tmp_path: Pa
 def test_served_model_requirements_must_be_pinned(tmp_path: Path) -> None:
     (tmp_path / "MLmodel").write_text("flavors:\n  python_function:\n    python_version: 3.11.7\n")
     (tmp_path / "requirements.txt").write_text("mlflow==3.1.0\npandas>=2\n")
-    with pytest.raises(ConfigError, match="pandas>=2.*not an exact pin"):
+    with pytest.raises(ConfigError, match=r"pandas>=2.*not an exact pin"):
         served_model_spec(tmp_path)
 
 
