@@ -133,10 +133,13 @@ class DatabricksHarness(TargetHarness):
     def config_text(self) -> str:
         fake = self._databricks
         storage = fake.workspace.config.storage
-        assert storage.connection_string is not None
-        return super().config_text() + (
-            f'[storage]\nkind = "azure_blob"\ncontainer = "{storage.container}"\n'
-            f'connection_string = "{storage.connection_string.get_secret_value()}"\n'
+        text = super().config_text()
+        if storage.connection_string is not None:  # tables on Azurite, not the local folder
+            text += (
+                f'[storage]\nkind = "{storage.kind}"\ncontainer = "{storage.container}"\n'
+                f'connection_string = "{storage.connection_string.get_secret_value()}"\n'
+            )
+        return text + (
             f'[databricks]\nhost = "{fake.host}"\ntoken = "{fake.token}"\n'
             f'warehouse_id = "{fake.warehouse_id}"\n'
         )
