@@ -19,7 +19,7 @@ def test_each_template_loads_and_names_its_placeholders(cloud: str, tmp_path: Pa
     path.write_text(template(cloud), encoding="utf-8")
     config = load_config(path, environ={})
     left = placeholders(config)
-    assert left and all(key.startswith(("azure_ml.", "databricks.")) for key in left)
+    assert left and all(key.startswith(("azure_ml.", "databricks.", "storage.")) for key in left)
 
 
 def test_the_databricks_template_says_az_login_is_not_enough() -> None:
@@ -48,3 +48,27 @@ def test_init_writes_once_and_plans_say_placeholders(
     refused = runner.invoke(app, ["train", str(tmp_path / "nope"), "-b", "sdk"])
     assert refused.exit_code == 1
     assert "placeholders (azure_ml.subscription_id" in str(refused.exception)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_a_plan_can_be_made_without_a_config(cloud: str, tmp_path: Path) -> None:
+    from cloudml_edu import Dataset, Trainer, Workspace
+    from cloudml_edu.config import CloudMLConfig
+    from cloudml_edu.config_templates import with_placeholders
+
+    config = with_placeholders(CloudMLConfig(root=tmp_path / "ws"), cloud)
+    assert placeholders(config) and with_placeholders(config, cloud) is config
+    images = tmp_path / "images"
+    for label in ("a", "b"):
+        (images / label).mkdir(parents=True)
+        for i in range(8):
+            from PIL import Image
+
+            Image.new("L", (8, 8), 40 * i if label == "a" else 255 - 20 * i).save(
+                images / label / f"{i}.png"
+            )
+    backend = "sdk" if cloud == "azureml" else "automl"
+    plan = Trainer(backend, workspace=Workspace(config), progress=False).plan(
+        Dataset.from_folder(images, progress=False)
+    )
+    assert plan.target == cloud and plan.estimated_cost_usd > 0

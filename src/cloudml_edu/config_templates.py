@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from cloudml_edu.config import CloudMLConfig
 
-__all__ = ["CLOUDS", "Cloud", "placeholders", "template"]
+__all__ = ["CLOUDS", "Cloud", "placeholders", "template", "with_placeholders"]
 
 Cloud = Literal["azureml", "databricks"]
 #: The clouds ``init --cloud`` writes a section for.
@@ -44,6 +44,14 @@ instance_type = "Standard_DS3_v2"    # the endpoint: billed every hour it exists
 """
 
 _DATABRICKS = """
+[storage]
+# Databricks reads the images from Azure Blob Storage (an abfss:// table location).
+# Sign-in: `az login` with the "Storage Blob Data Contributor" role on the account,
+# or AZURE_STORAGE_CONNECTION_STRING / AZURE_STORAGE_SAS_TOKEN in the environment.
+kind = "azure_blob"
+account_url = "https://<storage account>.blob.core.windows.net"
+container = "cloudml"
+
 [databricks]
 # The workspace URL from the browser, without anything after .net
 host = "https://<adb-1234567890123456.7>.azuredatabricks.net"
@@ -82,3 +90,24 @@ def placeholders(config: CloudMLConfig) -> list[str]:
     """The settings of ``config`` still holding a ``<...>`` placeholder (``azure_ml.resource_group``)."""
     data = config.model_dump(mode="json")
     return [key for key, value in _strings(data, "") if "<" in value and ">" in value]
+
+
+def with_placeholders(config: CloudMLConfig, cloud: str) -> CloudMLConfig:
+    """``config`` with ``cloud``'s section taken from its template when it has none, so a
+    plan can be made without a config (its names are placeholders: :func:`placeholders`)."""
+    import tomllib
+
+    from cloudml_edu.config import AzureMLConfig, DatabricksConfig, StorageConfig
+
+    section = {"azureml": "azure_ml", "databricks": "databricks"}.get(cloud)
+    if section is None or getattr(config, section) is not None:
+        return config
+    filled = tomllib.loads(template(cloud))
+    update: dict[str, Any] = {
+        section: (AzureMLConfig if cloud == "azureml" else DatabricksConfig).model_validate(
+            filled[section]
+        )
+    }
+    if "storage" in filled and config.storage.kind == "local":
+        update["storage"] = StorageConfig.model_validate(filled["storage"])
+    return config.model_copy(update=update)
