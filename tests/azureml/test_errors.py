@@ -54,11 +54,15 @@ def test_the_cli_keeps_the_sdk_chatter_for_debug() -> None:
 
     from cloudml_edu._quiet import SDK_LOGGERS, quiet_sdk_chatter
 
-    quiet_sdk_chatter(debug=False)
-    assert all(logging.getLogger(n).level == logging.ERROR for n in SDK_LOGGERS)
-    quiet_sdk_chatter(debug=True)
-    assert logging.getLogger("azure.identity").level == logging.DEBUG
-    quiet_sdk_chatter(debug=False)
+    before = {name: logging.getLogger(name).level for name in SDK_LOGGERS}
+    try:
+        quiet_sdk_chatter(debug=False)
+        assert all(logging.getLogger(n).level == logging.ERROR for n in SDK_LOGGERS)
+        quiet_sdk_chatter(debug=True)
+        assert logging.getLogger("azure.identity").level == logging.DEBUG
+    finally:  # the levels are process-wide: leave them as the next test expects
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def test_a_connection_failure_is_a_service_error():
