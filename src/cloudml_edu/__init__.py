@@ -27,8 +27,10 @@ from cloudml_edu.errors import (
     DatasetError,
     NotFoundError,
     ServiceError,
+    StoreDamagedError,
     ThrottledError,
     TimeoutError,
+    UnsafePathError,
 )
 
 quiet_third_party()  # before anything imports MLflow; see cloudml_edu._quiet
@@ -55,10 +57,12 @@ __all__ = [
     "Plan",
     "Prediction",
     "ServiceError",
+    "StoreDamagedError",
     "ThrottledError",
     "TimeoutError",
     "Trainer",
     "TrainingRun",
+    "UnsafePathError",
     "Workspace",
     "__version__",
 ]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from cloudml_edu._paths import resolve_under
 from cloudml_edu._polling import DEFAULT_TIMEOUT
 from cloudml_edu.backends import ENDPOINT_TARGETS, load_provider
 from cloudml_edu.backends.base import EndpointRecord, EndpointState
@@ -404,7 +405,9 @@ class Endpoint:
 
 
 def _record_path(ws: Workspace, name: str) -> Path:
-    return ws.endpoints_dir / f"{name}.json"
+    """The record file of endpoint ``name``, inside the endpoints folder (a name read from a
+    record that would lead elsewhere raises UnsafePathError)."""
+    return resolve_under(ws.endpoints_dir, f"{name}.json", source=f"endpoint record {name!r}")
 
 
 def _names(ws: Workspace) -> list[str]:

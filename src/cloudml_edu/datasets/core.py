@@ -73,7 +73,7 @@ class Dataset:
         root = Path(path).resolve()
         records, stamps = scan_folder(root, skip_invalid=skip_invalid, progress=progress)
         manifest = Manifest(name=name or root.name, records=tuple(records))
-        return cls(manifest, FolderSource(root, stamps))
+        return cls(manifest, FolderSource(root, stamps, own_folder=True))
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, folder: str | os.PathLike[str]) -> Dataset:

@@ -205,10 +205,10 @@ def _send_files(
     if folder is not None:
 
         def put(record: ImageRecord) -> tuple[ImageRecord, str]:
+            path = source.local_file(record)
+            assert path is not None  # a source with a local folder has local files
             try:
-                return record, store.put_file(
-                    file_key(prefix, record.path), folder / record.path, md5=record.md5
-                )
+                return record, store.put_file(file_key(prefix, record.path), path, md5=record.md5)
             except FileNotFoundError as exc:
                 raise DatasetError(
                     f"{record.path} was deleted from {folder} during the upload; restore it "
