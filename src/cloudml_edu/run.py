@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from cloudml_edu._checks import check_number, check_text
 from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu._polling import Poller
-from cloudml_edu._secrets import redact
+from cloudml_edu._secrets import redact, redact_data
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.options import TrainOptions
@@ -75,6 +75,16 @@ class Plan(BaseModel):
         description="What `write` puts in a folder besides plan.json: relative path -> text "
         "(Azure ML CLI v2 YAML for a cloud plan)",
     )
+
+    @model_validator(mode="after")
+    def _without_secrets(self) -> Plan:
+        """Every request body and file of a plan with its credentials replaced by ``***``
+        (see :func:`~cloudml_edu._secrets.redact_data`): a plan is shown, written
+        (plan.json, job.yml) and kept on the run, never with a secret in it."""
+        for step in self.steps:
+            step.detail = redact_data(step.detail)
+        self.files = {rel: redact(text) for rel, text in self.files.items()}
+        return self
 
     def __str__(self) -> str:
         lines = [

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._secrets import redact
 from cloudml_edu.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -93,8 +94,9 @@ def create_record_run(
 
 
 def save_record(tracking_uri: str, run_id: str, record: str) -> None:
-    """Write ``record`` (a run's JSON) as the ``run.json`` of MLflow run ``run_id``."""
-    _client(tracking_uri).log_text(run_id, record, RUN_RECORD)
+    """Write ``record`` (a run's JSON) as the ``run.json`` of MLflow run ``run_id``, with
+    every known secret and credential pattern redacted: the run store never holds one."""
+    _client(tracking_uri).log_text(run_id, redact(record), RUN_RECORD)
 
 
 def load_record(ws: Workspace, run_id: str) -> str:
