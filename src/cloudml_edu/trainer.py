@@ -148,9 +148,13 @@ class Trainer:
         finds it from another process, notebook or terminal.  Classes too small to train
         and test on raise :class:`DatasetError` first, before anything is written.
         """
+        from cloudml_edu.datasets.lineage import note_dataset
+
         data = as_dataset(dataset, self.workspace)
         check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
-        return self._backend.begin_fit(data)
+        poller = self._backend.begin_fit(data)
+        note_dataset(self.workspace, poller.value.id, data)  # the version stays as it is
+        return poller
 
     def fit(
         self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None
