@@ -77,7 +77,9 @@ def version(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspac
     for label in ("cat", "dog"):
         (images / label).mkdir(parents=True)
         for i in range(3):
-            Image.new("L", (8, 8), 40 * i + (label == "dog") * 100).save(images / label / f"{i}.png")
+            Image.new("L", (8, 8), 40 * i + (label == "dog") * 100).save(
+                images / label / f"{i}.png"
+            )
     ws = Workspace.local(base / "ws", owner="alice")
     Dataset.from_folder(images).register(ws, name="pets", version="1")
     outside = base / "outside"
@@ -118,12 +120,14 @@ def _attempts(ws: Workspace, dest: Path) -> list[BaseException | int | str]:
     return outcomes
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(path=hostile, field=st.sampled_from(["path", "label", "shard"]))
 def test_a_hostile_manifest_is_refused_everywhere(
     version: tuple[Workspace, Path, Path], path: str, field: str
 ) -> None:
-    ws, outside, base = version
+    ws, _, base = version
     manifest_file = _manifest_file(ws)
     original = manifest_file.read_bytes()
     data = json.loads(original)
@@ -147,14 +151,16 @@ def test_a_hostile_manifest_is_refused_everywhere(
     assert _everything_under(base) == before  # nothing written anywhere, the bait untouched
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(path=hostile)
 def test_defence_in_depth_without_a_validated_manifest(
     version: tuple[Workspace, Path, Path], path: str
 ) -> None:
     """A manifest built without validation (``model_construct``) still cannot lead a read
     (confined folder) or a write (the sdk job's materialized input) outside."""
-    ws, outside, base = version
+    ws, _, base = version
     record = ImageRecord.model_construct(
         path=path, label="cat", bytes=len(BAIT), md5=hashlib.md5(BAIT).hexdigest(),
         width=8, height=8, mode="L",
@@ -239,5 +245,7 @@ def test_a_catalog_row_with_a_hostile_prefix_is_refused(workspace: Workspace) ->
             (f"hive_metastore.{workspace.schema}.pets", "1", "file:///", "../../etc", "files", 1, 1, 1,
              "f", "2026-01-01T00:00:00"),
         )  # fmt: skip
-    with pytest.raises(UnsafePathError, match=f"catalog row hive_metastore.{workspace.schema}.pets"):
+    with pytest.raises(
+        UnsafePathError, match=f"catalog row hive_metastore.{workspace.schema}.pets"
+    ):
         Dataset.load(workspace, "pets")

@@ -19,9 +19,9 @@ def test_deleting_a_version_a_run_used_needs_force(
 ) -> None:
     Dataset.from_folder(tiny_dir).register(workspace, name="tiny")
     Dataset.from_folder(tiny_dir).register(workspace, name="spare")
-    run = Trainer(
-        "designer", workspace=workspace, progress=False, model="knn", image_size=8
-    ).fit("tiny")
+    run = Trainer("designer", workspace=workspace, progress=False, model="knn", image_size=8).fit(
+        "tiny"
+    )
     with pytest.raises(ConflictError, match=rf"used by 1 run\(s\) \({run.id[:8]}\).*force=True"):
         delete_version(workspace, "tiny", version="1")
     assert Dataset.load(workspace, "tiny").manifest.fingerprint()  # nothing was deleted

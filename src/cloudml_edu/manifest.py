@@ -19,7 +19,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cloudml_edu._paths import unsafe_relative, unsafe_reason
+from cloudml_edu._paths import unsafe_reason, unsafe_relative
 from cloudml_edu.errors import ConfigError, DatasetError
 
 __all__ = [

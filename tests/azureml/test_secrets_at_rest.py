@@ -3,7 +3,6 @@ run store or ``runs --json``; the job itself still gets them, in the submit requ
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from typer.testing import CliRunner

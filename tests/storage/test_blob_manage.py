@@ -66,7 +66,7 @@ def test_list_download_delete(
 
     victim = dataset.records[5]
     ws.store.put_bytes(f"ada/cats/1/files/{victim.path}", b"tampered")
-    with pytest.raises(DatasetError, match="does not match its manifest.*will not help"):
+    with pytest.raises(DatasetError, match=r"does not match its manifest.*will not help"):
         download_version(ws, "cats", tmp_path / "fresh", version="1", progress=False)
 
     proxy.seen.clear()

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cloudml_edu._checks import check_flag
 from cloudml_edu._progress import track
 from cloudml_edu.datasets._transfer import bounded_map
 from cloudml_edu.datasets.core import Dataset, open_dataset
-from cloudml_edu.datasets.upload import read_manifest
-from cloudml_edu._checks import check_flag
 from cloudml_edu.datasets.lineage import runs_using
-from cloudml_edu.errors import ConfigError, ConflictError, NotFoundError
+from cloudml_edu.datasets.upload import read_manifest
+from cloudml_edu.errors import CloudMLError, ConfigError, ConflictError, NotFoundError
 from cloudml_edu.manifest import check_name, check_version, file_key, manifest_key, version_prefix
 
 if TYPE_CHECKING:
@@ -77,7 +77,11 @@ def list_versions(workspace: Workspace, *, all_owners: bool = False) -> list[Ver
             count[1] += info.size
     found = []
     for (owner, name, version), (objects, size) in sorted(totals.items()):
-        manifest = read_manifest(store, version_prefix(owner, name, version))
+        try:
+            manifest = read_manifest(store, version_prefix(owner, name, version))
+        except CloudMLError as exc:  # one unsafe manifest never hides the other versions
+            log.warning("%s/%s/%s is listed as unusable: %s", owner, name, version, exc)
+            manifest = None
         found.append(
             VersionInfo(
                 owner=owner,

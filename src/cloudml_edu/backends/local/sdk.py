@@ -147,7 +147,9 @@ class SdkBackend(LocalBackend):
         run.job.seconds = round(run.seconds, 3)
         run.ended = datetime.now(UTC)
         if exit_code not in (None, 0):
-            self._fail(run, f"job exited with code {exit_code}:\n{_tail(run, self.workspace.runs_dir)}")
+            self._fail(
+                run, f"job exited with code {exit_code}:\n{_tail(run, self.workspace.runs_dir)}"
+            )
         else:
             self._collect(run)
         run.save()
@@ -214,7 +216,10 @@ class SdkBackend(LocalBackend):
 
         client = self._client()
         if client.get_run(run.id).info.status != "FINISHED":
-            self._fail(run, f"the job ended before finishing its MLflow run:\n{_tail(run, self.workspace.runs_dir)}")
+            self._fail(
+                run,
+                f"the job ended before finishing its MLflow run:\n{_tail(run, self.workspace.runs_dir)}",
+            )
             return
         try:
             path = mlflow.artifacts.download_artifacts(
@@ -225,7 +230,8 @@ class SdkBackend(LocalBackend):
             )
         except Exception as exc:
             self._fail(
-                run, f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run, self.workspace.runs_dir)}"
+                run,
+                f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run, self.workspace.runs_dir)}",
             )
             return
         run.metrics = Metrics.model_validate_json(Path(path).read_text())
