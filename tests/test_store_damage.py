@@ -118,5 +118,5 @@ def test_runs_whose_artifacts_are_gone_are_listed_as_such(ws: Workspace) -> None
     assert len(runs) == 2
     assert all(r.status == "Failed" and "artifacts" in (r.error or "") for r in runs)
     assert all("are gone from" in (r.error or "") for r in runs)
-    with pytest.raises(NotFoundError, match="are gone from .*Restore that folder"):
+    with pytest.raises(NotFoundError, match=r"are gone from .*Restore that folder"):
         TrainingRun.get(Workspace.local(ws.root), runs[0].id)
