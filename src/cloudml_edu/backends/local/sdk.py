@@ -22,7 +22,7 @@ from cloudml_edu._paths import resolve_under
 from cloudml_edu._polling import wait_until
 from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
-from cloudml_edu.errors import TimeoutError, UnsafePathError
+from cloudml_edu.errors import BackendError, TimeoutError, UnsafePathError
 from cloudml_edu.manifest import MANIFEST_NAME
 from cloudml_edu.run import TERMINAL, JobRecord, PlanStep, TrainingRun
 from cloudml_edu.run_store import experiment_id
@@ -234,7 +234,11 @@ class SdkBackend(LocalBackend):
                 f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run, self.workspace.runs_dir)}",
             )
             return
-        run.metrics = Metrics.model_validate_json(Path(path).read_text())
+        try:
+            run.metrics = Metrics.model_validate_json(Path(path).read_text())
+        except (BackendError, ValueError) as exc:  # no usable score: Failed, never Running
+            self._fail(run, f"the job logged metrics that cannot be read: {exc}")
+            return
         run.model = f"runs:/{run.id}/model"
         run.status = "Completed"
 
