@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from cloudml_edu._encoding import read_config_text
 from cloudml_edu._secrets import looks_secret, register_secret
 from cloudml_edu.errors import ConfigError
 
@@ -325,7 +326,7 @@ def load_config(
                 cli_message=f"{missing} or leave out --config to work locally in .cloudml/",
             )
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_config_text(file))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file} is not valid TOML: {exc}; fix the line it names") from exc
         source = str(file)
