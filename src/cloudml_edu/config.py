@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -39,6 +40,7 @@ __all__ = [
     "StorageConfig",
     "Timeouts",
     "load_config",
+    "setting_name",
 ]
 
 _CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -163,9 +165,20 @@ class DatabricksConfig(_Section):
     @field_validator("host")
     @classmethod
     def _https_host(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("https://"):
+        """``https://<workspace host>``; a URL pasted from the browser (a page, ``?o=<id>``,
+        ``#job/...``) is cut down to it."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith("https://"):
             raise ValueError(f"{value!r} must start with https:// (copy it from the browser)")
-        return value.rstrip("/") if value is not None else None
+        parts = urlsplit(value)
+        if not parts.hostname or parts.username or parts.password or " " in parts.netloc:
+            raise ValueError(
+                f"{value!r} is not a workspace URL; copy https://adb-<id>.<n>.azuredatabricks.net "
+                "from the browser's address bar"
+            )
+        return f"https://{parts.netloc}"
 
     def methods(self) -> list[str]:
         """The authentication methods this section configures (more than one needs ``auth_type``)."""
@@ -285,12 +298,28 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _explain(error: ValidationError, source: str) -> str:
+def setting_name(section: str, key: str, environ: Mapping[str, str] | None = None) -> str:
+    """``[section] key``, and the environment variable its value came from, if one did
+    (``[databricks] host (from DATABRICKS_HOST)``): errors name where to fix it."""
+    env = os.environ if environ is None else environ
+    ours = f"CLOUDML_{section.upper()}__{key.upper()}"
+    if ours in env:
+        return f"[{section}] {key} (from {ours})"
+    for name, place in _ALIASES.items():
+        if place == (section, key) and name in env:
+            return f"[{section}] {key} (from {name})"
+    return f"[{section}] {key}"
+
+
+def _explain(error: ValidationError, source: str, environ: Mapping[str, str]) -> str:
     lines = [f"invalid settings in {source}:"]
     for item in error.errors():
         loc = [str(part) for part in item["loc"]]
         where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else loc[0] if loc else "?"
         env = "CLOUDML_" + "__".join(part.upper() for part in loc[:2])
+        named = setting_name(loc[0], loc[1], environ) if len(loc) == 2 else where
+        if named != where:  # the value came from an environment variable: fix it there
+            where, env = named, named.rsplit("from ", 1)[1].rstrip(")") + " (or unset it)"
         message = item["msg"].removeprefix("Value error, ")
         given = item.get("input")
         if isinstance(given, str) and looks_secret(given):
@@ -338,4 +367,4 @@ def load_config(
     try:
         return CloudMLConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        raise ConfigError(_explain(exc, source, env)) from None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from cloudml_edu._checks import check_flag, check_number, check_text
-from cloudml_edu.errors import ConfigError, DatasetError
+from cloudml_edu.errors import CloudMLError, ConfigError, DatasetError, NotFoundError
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
@@ -84,12 +85,40 @@ def as_dataset(
         if Path(dataset).is_dir():
             return Dataset.from_folder(dataset, skip_invalid=skip_invalid, progress=progress)
         if isinstance(dataset, str):
-            return Dataset.load(workspace, dataset)
+            try:
+                return Dataset.load(workspace, dataset)
+            except (ConfigError, NotFoundError) as exc:
+                raise _neither(dataset, workspace) from exc
         raise ConfigError(f"dataset folder {dataset} does not exist; check the path")
     raise ConfigError(
         f"dataset takes a Dataset, an image folder path or a registered dataset name, got "
         f"{type(dataset).__name__}; e.g. trainer.fit(Dataset.from_folder('data/pets')) or "
         "trainer.fit('pets')"
+    )
+
+
+def _neither(given: str, workspace: Workspace) -> NotFoundError:
+    """The error for a name that is no folder here and no registered dataset (a mistyped
+    folder, most often): it says both, with the nearest folder names."""
+    import difflib
+
+    path = Path(given)
+    parent = path.parent
+    try:
+        folders = [p.name for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        folders = []
+    near = difflib.get_close_matches(path.name, folders, n=3)
+    hint = f" (did you mean {', '.join(str(parent / n) for n in near)}?)" if near else ""
+    names = []
+    if workspace.config.databricks is None:  # the local catalog: no request to list it
+        with suppress(CloudMLError):
+            names = sorted({e.full_name.rsplit(".", 1)[-1] for e in workspace.catalog.list()})
+    registered = ", ".join(names) or "none"
+    return NotFoundError(
+        f"{given!r} is neither an image folder (no folder {path.resolve()}){hint} nor a "
+        f"registered dataset (registered: {registered}); check the folder's spelling, or "
+        "upload the images first (`cloudml-edu dataset upload FOLDER --name NAME`)"
     )
 
 

@@ -346,7 +346,7 @@ def push_command(
 ) -> None:
     """Push the star schema to a Power BI push dataset (created once, rows replaced)."""
     from cloudml_edu.report.powerbi.export import build_star_schema, load_endpoints
-    from cloudml_edu.report.powerbi.push import PowerBIClient
+    from cloudml_edu.report.powerbi.push import PowerBIClient, check_group
 
     try:
         ws = workspace_from_option(config)
@@ -357,6 +357,7 @@ def push_command(
                 'no Power BI workspace: pass --group ID or add [powerbi] group_id = "..." to '
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
+        check_group(group_id)  # before anything is read or sent
         push_name = name or (settings.dataset_name if settings else "cloudml-edu")
         runs = _selected(ws, run_ids, owner, all_owners, dataset, status, workspace, latest=False)
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)
