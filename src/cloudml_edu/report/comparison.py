@@ -329,5 +329,22 @@ def compare(
     ``compute`` is the cloud compute local runs are priced on for the estimate columns
     (``CloudCompute.from_config(ws.config)``; default: the course's Standard_DS3_v2).
     """
-    chosen = list(runs)
+    chosen = _checked_runs(runs)
     return Comparison([_row(run, prices, artifacts, compute) for run in chosen], chosen)
+
+
+def _checked_runs(runs: object) -> list[TrainingRun]:
+    """``runs`` as a list of TrainingRun (one run alone is fine); anything else is a
+    ConfigError naming what was given and how to get runs, before anything is read."""
+    from cloudml_edu.run import TrainingRun
+
+    how = "pass a list of runs, e.g. compare(TrainingRun.list(ws)) or compare([run1, run2])"
+    if isinstance(runs, TrainingRun):
+        return [runs]
+    if runs is None or isinstance(runs, str | bytes) or not isinstance(runs, Iterable):
+        raise ConfigError(f"compare() takes runs, got {type(runs).__name__}; {how}")
+    chosen = list(runs)
+    wrong = sorted({type(r).__name__ for r in chosen if not isinstance(r, TrainingRun)})
+    if wrong:
+        raise ConfigError(f"compare() takes TrainingRun objects, got {', '.join(wrong)}; {how}")
+    return chosen
