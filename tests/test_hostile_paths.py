@@ -249,3 +249,25 @@ def test_a_catalog_row_with_a_hostile_prefix_is_refused(workspace: Workspace) ->
         UnsafePathError, match=f"catalog row hive_metastore.{workspace.schema}.pets"
     ):
         Dataset.load(workspace, "pets")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(path=hostile)
+def test_run_and_endpoint_records_cannot_name_files_outside(
+    version: tuple[Workspace, Path, Path], path: str
+) -> None:
+    """A run record's log path and id, and an endpoint record's name, are read only inside
+    the workspace: the sdk backend reads a run's log from its own run folder."""
+    from cloudml_edu.backends.local.sdk import _tail
+    from cloudml_edu.endpoint import _record_path
+    from cloudml_edu.run import JobRecord, TrainingRun
+
+    ws, outside, _ = version
+    bait = outside / "secret.png"
+    for run_id, log_path in (("a" * 32, str(bait)), (path, str(bait)), ("b" * 32, path)):
+        run = TrainingRun(id=run_id, backend="sdk", job=JobRecord(command=[], log_path=log_path))
+        assert "must never be read" not in _tail(run, ws.runs_dir)
+    with pytest.raises(UnsafePathError):
+        _record_path(ws, f"../{path}")

@@ -88,7 +88,10 @@ def as_dataset(
             try:
                 return Dataset.load(workspace, dataset)
             except (ConfigError, NotFoundError) as exc:
-                raise _neither(dataset, workspace) from exc
+                mistyped = _neither(dataset, workspace, always=isinstance(exc, ConfigError))
+                if mistyped is None:
+                    raise  # a plain name, no folder like it: the catalog's answer lists names
+                raise mistyped from exc
         raise ConfigError(f"dataset folder {dataset} does not exist; check the path")
     raise ConfigError(
         f"dataset takes a Dataset, an image folder path or a registered dataset name, got "
@@ -97,9 +100,10 @@ def as_dataset(
     )
 
 
-def _neither(given: str, workspace: Workspace) -> NotFoundError:
-    """The error for a name that is no folder here and no registered dataset (a mistyped
-    folder, most often): it says both, with the nearest folder names."""
+def _neither(given: str, workspace: Workspace, *, always: bool = False) -> NotFoundError | None:
+    """The error for a name that is no folder here and no registered dataset when it looks
+    like a folder (a path, or close to a folder's name: a mistyped folder), with the nearest
+    folder names; None for a plain name unlike any folder (unless ``always``)."""
     import difflib
 
     path = Path(given)
@@ -109,6 +113,9 @@ def _neither(given: str, workspace: Workspace) -> NotFoundError:
     except OSError:
         folders = []
     near = difflib.get_close_matches(path.name, folders, n=3)
+    pathlike = "/" in given or os.sep in given or given.startswith((".", "~"))
+    if not (always or pathlike or near):
+        return None
     hint = f" (did you mean {', '.join(str(parent / n) for n in near)}?)" if near else ""
     names = []
     if workspace.config.databricks is None:  # the local catalog: no request to list it
