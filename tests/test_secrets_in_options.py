@@ -42,3 +42,10 @@ def test_redact_data_walks_lists_and_keeps_numbers() -> None:
         "a": [{"password": "***"}, 3],
         "b": 1.5,
     }
+
+
+def test_a_token_under_a_plain_name_is_found_by_its_shape_and_names_stay() -> None:
+    token = "ghp_" + "aB3" * 12
+    TrainOptions(backend_options={"command_args": token, "compute": "cpu-cluster-Standard_DS3"})
+    assert redact(f"args {token}") == "args ***"
+    assert redact("on cpu-cluster-Standard_DS3") == "on cpu-cluster-Standard_DS3"

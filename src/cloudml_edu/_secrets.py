@@ -75,6 +75,11 @@ def looks_secret(value: str) -> bool:
     return redact(value) != value or _secret_shape(value)
 
 
+#: The shortest value registered by its shape alone: API tokens and keys are 32 characters or
+#: more, so names like ``cpu-cluster-Standard_DS3`` stay readable in plans.
+_TOKEN_LENGTH = 32
+
+
 def register_option_secrets(value: Any, key: str = "") -> None:
     """Register every credential in user options (nested dicts and lists): a value under a
     :func:`secret_name` key, or one shaped like a key or token.  Values the patterns
@@ -85,7 +90,9 @@ def register_option_secrets(value: Any, key: str = "") -> None:
     elif isinstance(value, list | tuple):
         for v in value:
             register_option_secrets(v, key)
-    elif isinstance(value, str) and (secret_name(key) or _secret_shape(value)):
+    elif isinstance(value, str) and (
+        secret_name(key) or (len(value) >= _TOKEN_LENGTH and _secret_shape(value))
+    ):
         register_secret(value, shortest=4)
 
 
