@@ -120,3 +120,15 @@ def test_runs_whose_artifacts_are_gone_are_listed_as_such(ws: Workspace) -> None
     assert all("are gone from" in (r.error or "") for r in runs)
     with pytest.raises(NotFoundError, match=r"are gone from .*Restore that folder"):
         TrainingRun.get(Workspace.local(ws.root), runs[0].id)
+
+
+def test_one_unreadable_endpoint_record_is_skipped_with_a_warning(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cloudml_edu import Endpoint
+
+    (ws.endpoints_dir / "broken.json").write_text("{not json", encoding="utf-8")
+    (ws.endpoints_dir / "Bad Name.json").write_text("{}", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert Endpoint.list(ws) == []
+    assert "broken.json" in caplog.text and "Bad Name.json" in caplog.text

@@ -20,6 +20,7 @@ target, is a JSON record in ``workspace.endpoints_dir``.
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -57,6 +58,8 @@ __all__ = ["Endpoint", "EndpointRecord", "EndpointState", "Prediction", "model_u
 # The names Azure ML online endpoints and Databricks serving endpoints both accept, lower case.
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+log = logging.getLogger(__name__)
+
 #: Seconds ``deploy`` waits by default: a local server starts in ~5 s, a cloud one in minutes.
 _DEPLOY_TIMEOUT = {"local": 120.0}
 #: Seconds a failed or interrupted deploy may take to remove what it started.
@@ -275,9 +278,19 @@ class Endpoint:
         *,
         session: requests.Session | None = None,
     ) -> builtins.list[Endpoint]:
-        """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`."""
+        """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`.
+
+        An unreadable record (hand-edited, or named against the naming rule) is skipped with
+        a warning naming it: one bad file never hides the others.
+        """
         ws = resolve_workspace(workspace)
-        return [cls.get(ws, name, session=session) for name in _names(ws)]
+        found = []
+        for name in _names(ws):
+            try:
+                found.append(cls.get(ws, name, session=session))
+            except ConfigError as exc:
+                log.warning("skipping the endpoint record %s.json: %s", name, exc)
+        return found
 
     # ---- what it is -------------------------------------------------------------------------
 
