@@ -13,9 +13,9 @@ none of the heavy SDKs (Azure ML, Databricks, MLflow, scikit-learn).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cloudml_edu._lazy import lazy_attributes
 from cloudml_edu._quiet import quiet_third_party
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import (
@@ -75,13 +75,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cloudml_edu' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

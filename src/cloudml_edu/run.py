@@ -27,6 +27,7 @@ from cloudml_edu._secrets import redact
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.options import TrainOptions
+from cloudml_edu.targets import TargetName
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import Backend
@@ -62,7 +63,7 @@ class Plan(BaseModel):
     """A dry run: what ``fit`` would create and run, on what compute, at what estimated cost."""
 
     backend: str
-    target: Literal["local", "azureml", "databricks"]
+    target: TargetName
     dataset: str
     steps: list[PlanStep]
     compute_sku: str = "local"
@@ -179,7 +180,7 @@ class JobRecord(BaseModel):
 class RemoteJob(BaseModel):
     """The cloud job behind a run: its service, name, page and native status."""
 
-    service: Literal["azureml", "databricks"]
+    service: TargetName = Field(description="The target the job ran on")
     name: str
     url: str = ""
     status: str = Field(default="", description="The service's own status name")

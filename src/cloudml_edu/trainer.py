@@ -96,6 +96,9 @@ def as_dataset(
 class Trainer:
     """Train an image classifier with ``backend`` = ``"designer"``, ``"sdk"`` or ``"automl"``.
 
+    ``target`` names where (``"local"``, ``"azureml"``, ``"databricks"`` or a target
+    another package adds); by default the one configured target that offers the
+    backend, else ``"local"`` (ConfigError when two configured targets offer it).
     Options (keyword-only, understood by every backend): ``test_size``, ``seed``,
     ``image_size``, ``color_mode``, ``gradients``, ``model``, ``params``,
     ``max_trials``, ``timeout_minutes``, ``primary_metric``, ``families``,
@@ -107,6 +110,7 @@ class Trainer:
         backend: str,
         *,
         workspace: Workspace | None = None,
+        target: str | None = None,
         progress: bool | None = None,
         **options: Any,
     ) -> None:
@@ -115,6 +119,7 @@ class Trainer:
         from cloudml_edu.workspace import resolve_workspace
 
         check_text(backend, name="backend", example="'designer', 'sdk' or 'automl'")
+        check_text(target, name="target", optional=True, example="'local' or 'azureml'")
         check_flag(progress, name="progress", optional=True)
         workspace = resolve_workspace(workspace)
         try:
@@ -129,7 +134,14 @@ class Trainer:
             ) from None
         self.workspace = workspace
         self.backend_name = backend
-        self._backend: Backend = load_backend(backend, workspace, self.options, progress=progress)
+        self._backend: Backend = load_backend(
+            backend, workspace, self.options, progress=progress, target=target
+        )
+
+    @property
+    def target(self) -> str:
+        """The target this trainer runs on (``"local"``, ``"azureml"``...)."""
+        return self._backend.target
 
     def __repr__(self) -> str:
         return f"Trainer({self.backend_name!r}, target={self._backend.target!r}, workspace={self.workspace!r})"
