@@ -25,7 +25,15 @@ _PATTERNS = [
     re.compile(r"\b(dapi)[0-9a-f]{32}(-\d+)?\b"),
 ]
 
-SDK_LOGGERS = ("cloudml_edu", "azure", "databricks", "urllib3", "mlflow")
+#: Top-level loggers whose records are redacted: ours, the HTTP and storage SDKs, MLflow;
+#: a target adds its SDK's (``Target.loggers``) when it is first used.
+SDK_LOGGERS: set[str] = {"cloudml_edu", "azure", "urllib3", "mlflow"}
+
+
+def redact_loggers(*names: str) -> None:
+    """Redact the records of the top-level loggers ``names`` too (a target's SDK)."""
+    with _lock:
+        SDK_LOGGERS.update(names)
 
 
 def register_secret(value: str | None) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator
 
 from cloudml_edu._lazy import import_string
+from cloudml_edu._secrets import redact_loggers
 from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ class Target:
     :class:`~cloudml_edu.environments.EnvironmentSpec` of its jobs; ``doctor`` a
     function ``(ws) -> list[Check]``.  Every path is imported only when used.
     ``envelope`` is how its endpoints take a scoring request; ``deploy_timeout`` the
-    seconds ``Endpoint.deploy`` waits by default (None: an hour, for a cloud).
+    seconds ``Endpoint.deploy`` waits by default (None: an hour, for a cloud);
+    ``loggers`` the top-level loggers of its SDK, redacted once it is used.
     """
 
     name: str
@@ -127,6 +129,7 @@ class Target:
     price_basis: PriceBasis | None = None
     envelope: Envelope = "dataframe_split"
     deploy_timeout: float | None = None
+    loggers: tuple[str, ...] = ()
     environment: str | None = None
     doctor: str | None = None
 
@@ -148,6 +151,7 @@ class Target:
         path = getattr(self, what)
         if path is None:
             raise ConfigError(f"target {self.name!r} ({self.title}) has no {what}")
+        redact_loggers(*self.loggers)
         return import_string(path, extra=self.extra, what=f"the {what} of target {self.name!r}")
 
     def trainer(self, backend: str) -> Any:
@@ -158,6 +162,7 @@ class Target:
                 f"target {self.name!r} ({self.title}) does not train {backend!r} runs; it "
                 f"trains: {', '.join(self.trainers) or 'nothing'}"
             )
+        redact_loggers(*self.loggers)
         return import_string(path, extra=self.extra, what=f"the {backend} trainer of {self.name!r}")
 
     def settings(self, config: CloudMLConfig) -> Any:

@@ -14,6 +14,7 @@ TARGET = Target(
     cleanup="cloudml_edu.backends.databricks:cleanup",
     catalog="cloudml_edu.backends.databricks.tables:catalog_for",
     price_basis=PriceBasis(sku_setting="node_type_id", dbu_rate="DBU_jobs_premium"),
+    loggers=("databricks",),
     environment="cloudml_edu.backends.databricks.environment:RUNTIME_ENVIRONMENT",
     doctor="cloudml_edu.backends.databricks.doctor:checks",
 )
