@@ -341,6 +341,9 @@ def _explain(error: ValidationError, source: str) -> str:
             message = "is required"
         elif item["type"] == "extra_forbidden":
             message = "is not a known setting (check its spelling)"
+        if not loc:  # from a whole-config check (another package's target's section)
+            lines.append(f"  {message}")
+            continue
         lines.append(f"  {where}: {message}; set it in the file or with {env}")
     return "\n".join(lines)
 

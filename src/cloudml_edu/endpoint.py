@@ -43,7 +43,7 @@ from cloudml_edu.scoring import (
     encode_image,
     parse_response,
 )
-from cloudml_edu.targets import LOCAL, get_target
+from cloudml_edu.targets import LOCAL, STORED, get_target
 from cloudml_edu.workspace import resolve_workspace
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ class Endpoint:
                 "deploy one with `cloudml-edu deploy RUN_ID --name NAME`"
             )
         try:
-            record = EndpointRecord.model_validate_json(path.read_bytes())
+            record = EndpointRecord.model_validate_json(path.read_bytes(), context=STORED)
         except (OSError, ValidationError) as exc:
             why = (
                 "; ".join(e["msg"] for e in exc.errors())

@@ -27,7 +27,7 @@ from cloudml_edu._secrets import redact
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.options import TrainOptions
-from cloudml_edu.targets import TargetName
+from cloudml_edu.targets import STORED, TargetName
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import Backend
@@ -302,7 +302,7 @@ class TrainingRun(BaseModel):
 
     @classmethod
     def _loaded(cls, record: str, workspace: Workspace) -> TrainingRun:
-        run = cls.model_validate_json(record)
+        run = cls.model_validate_json(record, context=STORED)
         run.tracking_uri = (
             workspace.tracking_uri
         )  # where it was read from, even if the folder moved

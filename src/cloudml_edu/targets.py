@@ -26,7 +26,7 @@ from importlib import metadata
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
 
 from cloudml_edu._lazy import import_string
 from cloudml_edu._secrets import redact_loggers
@@ -39,6 +39,7 @@ __all__ = [
     "BUILTIN",
     "ENTRY_POINT_GROUP",
     "LOCAL",
+    "STORED",
     "Envelope",
     "PriceBasis",
     "Target",
@@ -239,14 +240,22 @@ def check_target(name: str) -> str:
     return get_target(name).name
 
 
-def _validated(name: str) -> str:
+#: Validation context of records read back from a store: their target may belong to a
+#: package not installed in this process, which only matters once the run is refreshed.
+STORED = {"stored": True}
+
+
+def _validated(name: str, info: ValidationInfo) -> str:
+    if isinstance(info.context, dict) and info.context.get("stored"):
+        return name
     try:
         return check_target(name)
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
 
 
-#: A target's name in a record (``str``, validated against the known targets).
+#: A target's name in a record: ``str``, validated against the known targets when the
+#: record is made (not when it is read back with ``context=STORED``).
 TargetName = Annotated[str, AfterValidator(_validated)]
 
 

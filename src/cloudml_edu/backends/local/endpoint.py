@@ -79,7 +79,7 @@ class LocalEndpointProvider:
         details = LocalDetails(pid=process.pid, port=port, log_path=str(log_path))
         record = EndpointRecord(
             name=name,
-            target="local",
+            target=self.target,
             model_uri=model_uri,
             run_id=run.id if run is not None else None,
             url=url,
@@ -134,7 +134,7 @@ class LocalEndpointProvider:
         return post_json(
             self._http(),
             f"{record.url}/invocations",
-            envelope([[image] for image in images], target="local"),
+            envelope([[image] for image in images], target=self.target),
             timeout=timeout,
             name=record.name,
             when_down=(
