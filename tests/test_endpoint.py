@@ -47,7 +47,7 @@ from cloudml_edu import (
 )
 from cloudml_edu._polling import Poller
 from cloudml_edu.backends.local.endpoint import LocalDetails, LocalEndpointProvider
-from cloudml_edu.backends.local.serving import ProcessRef
+from cloudml_edu.backends.local.server import ProcessRef
 from cloudml_edu.endpoint import EndpointRecord, model_uri_of
 from cloudml_edu.scoring import envelope, error_message, parse_response, request_body
 

@@ -34,7 +34,7 @@ from cloudml_edu.errors import (
 quiet_third_party()  # before anything imports MLflow; see cloudml_edu._quiet
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.endpoint import Endpoint, Prediction
     from cloudml_edu.metrics import Metrics
     from cloudml_edu.run import Plan, TrainingRun
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Dataset": "cloudml_edu.dataset",
+    "Dataset": "cloudml_edu.datasets",
     "Endpoint": "cloudml_edu.endpoint",
     "Prediction": "cloudml_edu.endpoint",
     "Metrics": "cloudml_edu.metrics",

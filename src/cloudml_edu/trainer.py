@@ -16,7 +16,7 @@ from cloudml_edu.errors import ConfigError, DatasetError
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
     from cloudml_edu.backends.base import Backend
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -76,7 +76,7 @@ def as_dataset(
 ) -> Dataset:
     """What ``fit``/``plan`` (and ``cloudml-edu train``) accept: a Dataset, an image folder
     ``<class>/<image>``, or the name of a dataset registered in ``workspace``."""
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
     if isinstance(dataset, Dataset):
         return dataset

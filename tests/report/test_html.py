@@ -34,7 +34,7 @@ NEW_IMAGE = "3/0003.png"
 
 @pytest.fixture(scope="module")
 def report(trained: Trained, tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> Any:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report.new_images import NewImage
 
     runs = [*trained.student, trained.runs["alice"]]

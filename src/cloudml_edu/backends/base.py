@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import requests
 
     from cloudml_edu._polling import Poller
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 

@@ -34,7 +34,7 @@ from cloudml_edu.report.settings import run_settings
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report._artifacts import RunFiles
     from cloudml_edu.report.new_images import NewImage
     from cloudml_edu.report.summary import DatasetSummary

@@ -10,7 +10,7 @@ TARGET = Target(
     section="databricks",
     extra="databricks",
     trainers={"automl": "cloudml_edu.backends.databricks.automl:DatabricksAutoML"},
-    endpoint_provider="cloudml_edu.backends.databricks.serving:DatabricksEndpointProvider",
+    endpoint_provider="cloudml_edu.backends.databricks.endpoint:DatabricksEndpointProvider",
     cleanup="cloudml_edu.backends.databricks:cleanup",
     catalog="cloudml_edu.backends.databricks.tables:catalog_for",
     price_basis=PriceBasis(sku_setting="node_type_id", dbu_rate="DBU_jobs_premium"),

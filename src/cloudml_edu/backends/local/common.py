@@ -22,7 +22,7 @@ from cloudml_edu.targets import STORED
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.training.fit import Outcome
     from cloudml_edu.workspace import Workspace
