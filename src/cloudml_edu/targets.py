@@ -106,10 +106,11 @@ class Target:
     backend (``"sdk"``) to ``"module:Class"`` of a
     :class:`~cloudml_edu.backends.base.Backend`; ``endpoint_provider`` is
     ``"module:Class"`` of an :class:`~cloudml_edu.backends.base.EndpointProvider`;
-    ``cleanup`` ``"module:"`` attribute path of a module (or object) with
+    ``cleanup`` a module (``"package:module"``) or object with
     ``billable(ws)`` and ``remove(ws, item, *, timeout)``; ``attach`` a function
-    ``(ws, job name) -> TrainingRun``; ``catalog`` a class ``(ws)`` keeping
-    registered datasets; ``environment`` an
+    ``(ws, job name) -> TrainingRun``; ``catalog`` a callable ``(ws)``
+    returning the catalog that keeps registered datasets, or None when the settings
+    allow none; ``environment`` an
     :class:`~cloudml_edu.environments.EnvironmentSpec` of its jobs; ``doctor`` a
     function ``(ws) -> list[Check]``.  Every path is imported only when used.
     ``envelope`` is how its endpoints take a scoring request; ``deploy_timeout`` the
