@@ -32,7 +32,15 @@ _PATTERNS = [
     re.compile(r"(://[^/\s:@'\"]+:)[^@\s/'\"]+(?=@)"),  # user:password@host in a URL
 ]
 
-SDK_LOGGERS = ("cloudml_edu", "azure", "databricks", "urllib3", "mlflow")
+#: Top-level loggers whose records are redacted: ours, the HTTP and storage SDKs, MLflow;
+#: a target adds its SDK's (``Target.loggers``) when it is first used.
+SDK_LOGGERS: set[str] = {"cloudml_edu", "azure", "urllib3", "mlflow"}
+
+
+def redact_loggers(*names: str) -> None:
+    """Redact the records of the top-level loggers ``names`` too (a target's SDK)."""
+    with _lock:
+        SDK_LOGGERS.update(names)
 
 
 def register_secret(value: str | None, *, shortest: int = 6) -> None:

@@ -231,6 +231,47 @@ class CloudMLConfig(BaseModel):
     databricks: DatabricksConfig | None = None
     powerbi: PowerBIConfig | None = None
     prices: dict[str, float] = Field(default_factory=dict)
+    plugins: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The sections of targets added by other packages, by section name, each "
+        "validated by its target's config_class",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_sections(cls, data: Any) -> Any:
+        """Move the tables of other packages' targets into ``plugins``, validated."""
+        if not isinstance(data, dict) or all(key in cls.model_fields for key in data):
+            return data  # the targets are looked up only for a section the config does not know
+        from cloudml_edu.targets import all_targets
+
+        data = dict(data)
+        plugins = dict(data.get("plugins") or {})
+        for target in all_targets().values():
+            section = target.section
+            if section is None or section in cls.model_fields or section not in data:
+                continue
+            raw = data.pop(section)
+            if target.config_class is None:
+                raise ValueError(f"[{section}] of target {target.name!r} has no config_class")
+            model = target.load("config_class")
+            try:
+                plugins[section] = raw if isinstance(raw, model) else model.model_validate(raw)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"[{section}] {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                    for e in exc.errors()
+                )
+                raise ValueError(problems) from None
+        data["plugins"] = plugins
+        return data
+
+    def section(self, name: str) -> Any:
+        """The settings of the section ``name`` (``azure_ml``, or another package's target's);
+        None when the config has none."""
+        if name in type(self).model_fields:
+            return getattr(self, name)
+        return self.plugins.get(name)
 
     @field_validator("owner")
     @classmethod
@@ -330,6 +371,9 @@ def _explain(error: ValidationError, source: str, environ: Mapping[str, str]) ->
             message = "is required"
         elif item["type"] == "extra_forbidden":
             message = "is not a known setting (check its spelling)"
+        if not loc:  # from a whole-config check (another package's target's section)
+            lines.append(f"  {message}")
+            continue
         lines.append(f"  {where}: {message}; set it in the file or with {env}")
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from cloudml_edu._secrets import redact, redact_data
 from cloudml_edu.errors import BackendError, ConfigError, StoreDamagedError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.options import TrainOptions
+from cloudml_edu.targets import STORED, TargetName
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import Backend
@@ -65,7 +66,7 @@ class Plan(BaseModel):
     """A dry run: what ``fit`` would create and run, on what compute, at what estimated cost."""
 
     backend: str
-    target: Literal["local", "azureml", "databricks"]
+    target: TargetName
     dataset: str
     steps: list[PlanStep]
     compute_sku: str = "local"
@@ -192,7 +193,7 @@ class JobRecord(BaseModel):
 class RemoteJob(BaseModel):
     """The cloud job behind a run: its service, name, page and native status."""
 
-    service: Literal["azureml", "databricks"]
+    service: TargetName = Field(description="The target the job ran on")
     name: str
     url: str = ""
     status: str = Field(default="", description="The service's own status name")
@@ -322,7 +323,7 @@ class TrainingRun(BaseModel):
     @classmethod
     def _loaded(cls, record: str, workspace: Workspace, *, run_id: str = "") -> TrainingRun:
         try:
-            run = cls.model_validate_json(record)
+            run = cls.model_validate_json(record, context=STORED)
         except ValidationError as exc:
             problem = exc.errors()[0]
             where = ".".join(str(p) for p in problem["loc"]) or "the document"

@@ -17,7 +17,7 @@ from cloudml_edu.errors import CloudMLError, ConfigError, DatasetError, NotFound
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
     from cloudml_edu.backends.base import Backend
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -77,7 +77,7 @@ def as_dataset(
 ) -> Dataset:
     """What ``fit``/``plan`` (and ``cloudml-edu train``) accept: a Dataset, an image folder
     ``<class>/<image>``, or the name of a dataset registered in ``workspace``."""
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
     if isinstance(dataset, Dataset):
         return dataset
@@ -132,6 +132,9 @@ def _neither(given: str, workspace: Workspace, *, always: bool = False) -> NotFo
 class Trainer:
     """Train an image classifier with ``backend`` = ``"designer"``, ``"sdk"`` or ``"automl"``.
 
+    ``target`` names where (``"local"``, ``"azureml"``, ``"databricks"`` or a target
+    another package adds); by default the one configured target that offers the
+    backend, else ``"local"`` (ConfigError when two configured targets offer it).
     Options (keyword-only, understood by every backend): ``test_size``, ``seed``,
     ``image_size``, ``color_mode``, ``gradients``, ``model``, ``params``,
     ``max_trials``, ``timeout_minutes``, ``primary_metric``, ``families``,
@@ -143,6 +146,7 @@ class Trainer:
         backend: str,
         *,
         workspace: Workspace | None = None,
+        target: str | None = None,
         progress: bool | None = None,
         **options: Any,
     ) -> None:
@@ -151,6 +155,7 @@ class Trainer:
         from cloudml_edu.workspace import resolve_workspace
 
         check_text(backend, name="backend", example="'designer', 'sdk' or 'automl'")
+        check_text(target, name="target", optional=True, example="'local' or 'azureml'")
         check_flag(progress, name="progress", optional=True)
         workspace = resolve_workspace(workspace)
         try:
@@ -165,7 +170,14 @@ class Trainer:
             ) from None
         self.workspace = workspace
         self.backend_name = backend
-        self._backend: Backend = load_backend(backend, workspace, self.options, progress=progress)
+        self._backend: Backend = load_backend(
+            backend, workspace, self.options, progress=progress, target=target
+        )
+
+    @property
+    def target(self) -> str:
+        """The target this trainer runs on (``"local"``, ``"azureml"``...)."""
+        return self._backend.target
 
     def __repr__(self) -> str:
         return f"Trainer({self.backend_name!r}, target={self._backend.target!r}, workspace={self.workspace!r})"

@@ -22,6 +22,7 @@ from cloudml_edu._secrets import install_log_filter
 from cloudml_edu._sqlite import check_sqlite
 from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.targets import LOCAL, cloud_targets
 
 if TYPE_CHECKING:
     from cloudml_edu.catalog import Catalog
@@ -83,10 +84,9 @@ class Workspace:
         return cls(load_config(chosen))
 
     def __repr__(self) -> str:
-        targets = [
-            name for name in ("azure_ml", "databricks", "powerbi") if getattr(self.config, name)
-        ]
-        where = ", ".join(targets) if targets else "local"
+        services = [t.name for t in cloud_targets(self.config)]
+        services += ["powerbi"] if self.config.powerbi else []
+        where = ", ".join(services) if services else LOCAL
         return (
             f"Workspace(owner={self.owner!r}, root={str(self.root)!r}, "
             f"storage={self.config.storage.kind!r}, compute={where!r})"
@@ -105,7 +105,7 @@ class Workspace:
     @property
     def is_local(self) -> bool:
         """True when no cloud compute is configured."""
-        return self.config.azure_ml is None and self.config.databricks is None
+        return not cloud_targets(self.config)
 
     @cached_property
     def store(self) -> Store:

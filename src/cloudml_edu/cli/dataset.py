@@ -63,7 +63,7 @@ def upload_command(
     json_output: JsonOption = False,
 ) -> None:
     """Upload (incremental, resumable) and register a dataset version."""
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.manifest import check_layout, check_name
 
     chosen = check_layout(layout, argument="--layout")

@@ -25,7 +25,7 @@ from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -152,7 +152,7 @@ def _selected(
 def _registered_datasets(ws: Workspace, runs: list[TrainingRun]) -> list[Dataset]:
     """The datasets the runs trained on, for the report's dataset summary; a dataset not
     registered in this workspace (a folder, another student's) is left out with a note."""
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
     found = []
     for name in sorted({run.dataset for run in runs if run.dataset}):

@@ -28,7 +28,7 @@ from cloudml_edu.run import TERMINAL, JobRecord, PlanStep, TrainingRun
 from cloudml_edu.run_store import experiment_id
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
 __all__ = ["SdkBackend"]
 
