@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cloudml_edu.backends.azureml import assets, entities
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["SCHEMAS", "plan_files"]
