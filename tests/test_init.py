@@ -72,3 +72,23 @@ def test_a_plan_can_be_made_without_a_config(cloud: str, tmp_path: Path) -> None
         Dataset.from_folder(images, progress=False)
     )
     assert plan.target == cloud and plan.estimated_cost_usd > 0
+
+
+def test_train_plan_with_a_target_needs_no_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    for label in ("a", "b"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(8):
+            Image.new("RGB", (8, 8), (30 * i, 0, 200) if label == "a" else (200, 20 * i, 0)).save(
+                tmp_path / "images" / label / f"{i}.png"
+            )
+    args = ["train", "images", "-b", "sdk", "--plan", "--target", "azureml", "--json"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    plan = json.loads(done.stdout)
+    assert plan["target"] == "azureml" and plan["estimated_cost_usd"] > 0
+    assert "planned with placeholder settings (azure_ml.subscription_id" in done.stderr

@@ -16,13 +16,15 @@ when ``dbu_per_node_hour`` is given.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.targets import all_targets
 
 if TYPE_CHECKING:
     from cloudml_edu.config import CloudMLConfig
+    from cloudml_edu.targets import Target
 
 __all__ = [
     "DBU_PER_NODE_HOUR",
@@ -33,12 +35,12 @@ __all__ = [
     "SERVING_DBU_PER_HOUR",
     "STARTUP_MINUTES",
     "CloudCompute",
-    "CloudEstimate",
     "CostEstimate",
     "Price",
-    "cloud_estimates",
+    "TargetEstimate",
     "endpoint_hourly",
     "estimate_cost",
+    "estimate_on",
     "estimate_run",
     "price_of",
 ]
@@ -175,80 +177,85 @@ DBU_PER_NODE_HOUR: dict[str, float] = {
     "Standard_F4s_v2": 0.5,
 }
 
-_DEFAULT_VM = "Standard_DS3_v2"
-
 
 @dataclass(frozen=True)
 class CloudCompute:
-    """The cloud compute a local run is priced on: the configured one, else the course default."""
+    """The node size a local run is priced on, by target: the configured one, else the
+    target's default (its :class:`~cloudml_edu.targets.PriceBasis`)."""
 
-    azure_ml: str = _DEFAULT_VM
-    databricks: str = _DEFAULT_VM
-    dbu_rate: str = "DBU_jobs_premium"
-    instance_type: str = _DEFAULT_VM
-    workload_size: str = "Small"
+    skus: Mapping[str, str] = field(default_factory=dict)
+    serving: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: CloudMLConfig) -> CloudCompute:
-        """``[azure_ml] vm_size`` / ``instance_type`` and ``[databricks] node_type_id`` /
-        ``dbu_rate`` / ``serving_workload_size`` when set, else the defaults."""
-        aml, dbx = config.azure_ml, config.databricks
-        return cls(
-            azure_ml=aml.vm_size if aml else _DEFAULT_VM,
-            databricks=dbx.node_type_id if dbx else _DEFAULT_VM,
-            dbu_rate=dbx.dbu_rate if dbx else "DBU_jobs_premium",
-            instance_type=aml.instance_type if aml else _DEFAULT_VM,
-            workload_size=dbx.serving_workload_size if dbx else "Small",
-        )
+        """Each configured target's node size setting (``[azure_ml] vm_size``,
+        ``[databricks] node_type_id``...) and endpoint size (``instance_type``,
+        ``serving_workload_size``)."""
+        skus, serving = {}, {}
+        for target in all_targets().values():
+            settings = target.settings(config)
+            if target.price_basis is not None and settings is not None:
+                skus[target.name] = str(getattr(settings, target.price_basis.sku_setting))
+                size = getattr(settings, _SERVING_SETTING.get(target.name, ""), None)
+                if size:
+                    serving[target.name] = str(size)
+        return cls(skus, serving)
 
-    def estimate(
-        self, target: str, run_hours: float, *, overrides: Mapping[str, float] | None = None
-    ) -> CostEstimate:
-        """:func:`estimate_run` of ``run_hours`` on this compute of ``target``."""
-        return estimate_run(
-            target,
-            run_hours,
-            sku=self.azure_ml if target == "azureml" else self.databricks,
-            instance_type=self.instance_type,
-            workload_size=self.workload_size,
-            dbu_rate=self.dbu_rate,
-            overrides=overrides,
-        )
+    def sku_for(self, target: Target) -> str:
+        """The node size ``target`` is priced on."""
+        basis = target.price_basis
+        return self.skus.get(target.name) or (basis.default_sku if basis else "local")
 
 
 @dataclass(frozen=True)
-class CloudEstimate:
-    """What a run would cost on Azure ML and on Databricks: an estimate, with its basis."""
+class TargetEstimate:
+    """What some node-hours would cost on one target: an estimate, with its basis."""
 
-    azure_ml_usd: float | None
-    databricks_usd: float | None
+    target: str
+    title: str
+    sku: str
+    usd: float | None
     basis: str
+    cost: CostEstimate | None = None
 
 
-def cloud_estimates(
+def estimate_on(
+    target: Target,
     node_hours: float,
     compute: CloudCompute | None = None,
     *,
     overrides: Mapping[str, float] | None = None,
-) -> CloudEstimate:
-    """What a run of ``node_hours`` measured locally would cost on each cloud's compute:
-    :func:`estimate_run` (start-up + run + endpoint hours at list prices) per target.
+) -> TargetEstimate:
+    """What a run of ``node_hours`` measured locally would cost on ``target``:
+    :func:`estimate_run` (start-up + run + endpoint hours at list prices) on its compute.
 
-    A SKU with no price (or no DBU rate) leaves that figure None, the reason in ``basis``.
+    A SKU with no price (or no DBU rate) leaves ``usd`` None, the reason in ``basis``.
     """
     chosen = compute or CloudCompute()
-    totals: dict[str, float | None] = {}
-    parts = []
-    for target in ("azureml", "databricks"):
-        try:
-            found = chosen.estimate(target, node_hours, overrides=overrides)
-        except ConfigError as exc:
-            totals[target] = None
-            parts.append(f"{target}: {exc}")
-        else:
-            totals[target] = found.total_usd
-            parts.append(found.basis)
-    return CloudEstimate(totals["azureml"], totals["databricks"], "estimate: " + "; ".join(parts))
+    sku, basis = chosen.sku_for(target), target.price_basis
+    dbu_rate = basis.dbu_rate if basis is not None else None
+    try:
+        dbu = 0.0
+        if dbu_rate is not None:
+            found = DBU_PER_NODE_HOUR.get(sku)
+            if found is None:
+                raise ConfigError(f"no recorded DBU rate for {sku}")
+            dbu = found
+        cost = estimate_run(
+            target.name,
+            node_hours,
+            sku=sku,
+            serving=chosen.serving.get(target.name),
+            dbu_rate=dbu_rate or "DBU_jobs_premium",
+            dbu_per_node_hour=dbu,
+            overrides=overrides,
+        )
+    except ConfigError as exc:
+        head = f"estimate at list prices of {PRICES_RECORDED}; {target.title}"
+        return TargetEstimate(target.name, target.title, sku, None, f"{head}: {exc}")
+    return TargetEstimate(
+        target.name, target.title, sku, cost.total_usd, f"estimate: {cost.basis}", cost
+    )
 
 
 # ---- the one cost model: start-up + run + endpoint hours --------------------------------
@@ -264,6 +271,10 @@ LAB_ENDPOINT_HOURS = 1.0
 #: workload size (Small 4, Medium 16, Large 64 concurrent requests, 1 DBU each);
 #: an idle endpoint with scale to zero costs less.
 SERVING_DBU_PER_HOUR: dict[str, float] = {"Small": 4.0, "Medium": 16.0, "Large": 64.0}
+#: The setting of a target's config section that sizes its endpoints.
+_SERVING_SETTING = {"azureml": "instance_type", "databricks": "serving_workload_size"}
+#: The course default VM size, when nothing is configured.
+_DEFAULT_VM = "Standard_DS3_v2"
 
 
 @dataclass(frozen=True)
@@ -296,23 +307,21 @@ class CostEstimate:
 def endpoint_hourly(
     target: str,
     *,
-    instance_type: str = _DEFAULT_VM,
-    workload_size: str = "Small",
+    serving: str | None = None,
     overrides: Mapping[str, float] | None = None,
 ) -> float:
-    """USD per hour of a deployed endpoint: one Azure ML instance of ``instance_type``, or a
-    Databricks Model Serving endpoint of ``workload_size`` (DBUs at the serving rate);
-    0 for a local one."""
-    if target == "azureml":
-        return price_of(instance_type, overrides=overrides).usd_per_hour
+    """USD per hour of a deployed endpoint of ``target``: a Databricks Model Serving endpoint of
+    workload size ``serving`` (default Small; DBUs at the serving rate), one instance of VM
+    size ``serving`` elsewhere (default Standard_DS3_v2); 0 for a local one."""
+    if target == "local":
+        return 0.0
     if target == "databricks":
-        dbus = SERVING_DBU_PER_HOUR.get(workload_size)
+        size = serving or "Small"
+        dbus = SERVING_DBU_PER_HOUR.get(size)
         if dbus is None:
-            raise ConfigError(
-                f"unknown serving workload size {workload_size!r}; use Small, Medium or Large"
-            )
+            raise ConfigError(f"unknown serving workload size {size!r}; use Small, Medium or Large")
         return round(dbus * price_of("DBU_serving", overrides=overrides).usd_per_hour, 4)
-    return 0.0
+    return price_of(serving or _DEFAULT_VM, overrides=overrides).usd_per_hour
 
 
 def estimate_run(
@@ -323,8 +332,7 @@ def estimate_run(
     nodes: int = 1,
     startup_minutes: float | None = None,
     endpoint_hours: float = LAB_ENDPOINT_HOURS,
-    instance_type: str = _DEFAULT_VM,
-    workload_size: str = "Small",
+    serving: str | None = None,
     dbu_rate: str = "DBU_jobs_premium",
     dbu_per_node_hour: float | None = None,
     overrides: Mapping[str, float] | None = None,
@@ -332,16 +340,16 @@ def estimate_run(
     """The cost of a run of ``run_hours`` on ``nodes`` x ``sku`` of ``target``, at list prices.
 
     Start-up (:data:`STARTUP_MINUTES` of the target unless given) and the run are billed
-    on the training compute (VM, plus DBUs on Databricks); the endpoint for
-    ``endpoint_hours`` on ``instance_type`` (Azure ML) or ``workload_size`` (Databricks).
-    ``dbu_per_node_hour`` defaults to the recorded rate of ``sku`` on Databricks.
-    A ``local`` target costs nothing.  Raises :class:`ConfigError` for an unpriced SKU.
+    on the training compute (VM, plus ``dbu_per_node_hour`` DBUs: by default the recorded
+    rate of ``sku`` on Databricks, none elsewhere); the endpoint for ``endpoint_hours`` at
+    :func:`endpoint_hourly` (``serving``: its VM size or workload size).  A ``local``
+    target costs nothing.  Raises :class:`ConfigError` for an unpriced SKU.
     """
     if run_hours < 0 or endpoint_hours < 0:
         raise ValueError(f"hours must be >= 0, got {run_hours} and {endpoint_hours}")
-    if target not in STARTUP_MINUTES:
+    if target == "local":
         return CostEstimate(target, "local", 0.0, 0.0, 0.0, 0.0, "local compute: no charge")
-    startup = STARTUP_MINUTES[target] if startup_minutes is None else startup_minutes
+    startup = STARTUP_MINUTES.get(target, 0.0) if startup_minutes is None else startup_minutes
     dbu = dbu_per_node_hour
     if dbu is None:
         dbu = DBU_PER_NODE_HOUR.get(sku) if target == "databricks" else 0.0
@@ -355,14 +363,16 @@ def estimate_run(
             sku, hours * nodes, overrides=overrides, dbu_per_node_hour=dbu, dbu_rate=dbu_rate
         )
 
-    hourly = endpoint_hourly(
-        target, instance_type=instance_type, workload_size=workload_size, overrides=overrides
+    hourly = endpoint_hourly(target, serving=serving, overrides=overrides)
+    where = (
+        f"{serving or 'Small'} serving endpoint"
+        if target == "databricks"
+        else serving or _DEFAULT_VM
     )
-    serving = instance_type if target == "azureml" else f"{workload_size} serving endpoint"
     dbus = f" + {dbu:g} DBU/node-h ({dbu_rate})" if dbu else ""
     basis = (
         f"{target}: {startup:g} min start-up + {run_hours * 60:.1f} min run on {nodes} x "
-        f"{sku}{dbus}, + {endpoint_hours:g} endpoint h on {serving} (${hourly:g}/h); "
+        f"{sku}{dbus}, + {endpoint_hours:g} endpoint h on {where} (${hourly:g}/h); "
         f"list prices of {PRICES_RECORDED}"
     )
     return CostEstimate(

@@ -36,10 +36,12 @@ def test_plan_compare_and_powerbi_give_the_same_estimate(mock_azure_ml: Any, ima
     compute = CloudCompute.from_config(ws.config)
     row = compare([run], artifacts=False, compute=compute, prices=ws.config.prices).rows[0]
     schema = build_star_schema([run], artifacts=False, compute=compute, prices=ws.config.prices)
-    exported = float(schema["dim_run"]["azureml_estimate_usd"].iloc[0])
+    exported = float(schema["dim_run"]["estimate_usd"].iloc[0])
+    assert schema["dim_run"]["estimate_target"].iloc[0] == "azureml"
     expected = estimate_run("azureml", run_minutes / 60, sku=ws.config.azure_ml.vm_size)
     assert plan.estimated_cost_usd == pytest.approx(expected.total_usd, abs=1e-4)
-    assert row.azureml_estimate_usd == pytest.approx(plan.estimated_cost_usd, abs=1e-4)
+    assert row.cloud_estimate is not None
+    assert row.cloud_estimate.usd == pytest.approx(plan.estimated_cost_usd, abs=1e-4)
     assert exported == pytest.approx(plan.estimated_cost_usd, abs=1e-4)
     # start-up and the endpoint hour are in all three, and the endpoint is priced per hour
     assert expected.startup_usd > 0 and expected.endpoint_usd > 0

@@ -118,7 +118,7 @@ def test_powerbi_reads_each_students_images_and_carries_settings_and_estimates(
     assert done.exit_code == 0, done.output
     runs = pd.read_parquet(tmp_path / "p" / "dim_run.parquet")
     assert set(runs["dataset"]) == {"alice_set", "bob_set"}
-    assert (runs["azureml_estimate_usd"] > 0).all() and set(runs["color_mode"]) == {"RGB", "L"}
+    assert (runs["estimate_usd"] > 0).all() and set(runs["color_mode"]) == {"RGB", "L"}
     features = pd.read_parquet(tmp_path / "p" / "fact_image_feature.parquet")
     assert features["brightness"].notna().any()  # alice's images were handed in
 

@@ -9,9 +9,10 @@ from report_fakes import synthetic_run
 from rich.console import Console
 
 from cloudml_edu.errors import ConfigError, NotFoundError
-from cloudml_edu.pricing import PRICES, CloudCompute, cloud_estimates
+from cloudml_edu.pricing import PRICES, CloudCompute, estimate_on
 from cloudml_edu.report import compare, latest_per_backend, select_runs
 from cloudml_edu.run import TrainingRun
+from cloudml_edu.targets import get_target
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -111,39 +112,49 @@ def test_best_only_among_runs_of_the_same_dataset() -> None:
     assert '<tr class="best"><td class="txt">pets' in table.to_html()
 
 
-def test_local_runs_are_priced_on_the_cloud_as_an_estimate() -> None:
-    run = _run("a", hours=0).model_copy(update={"target": "local"})
+def test_local_runs_are_priced_as_one_row_per_target_that_offers_the_backend() -> None:
+    run = _run("a", hours=0).model_copy(update={"target": "local"})  # sdk: Azure ML only
     hours = run.seconds / 3600
     row = compare([run], artifacts=False).rows[0]
+    assert [(e.target, e.title, e.sku) for e in row.estimates] == [
+        ("azureml", "Azure ML", "Standard_DS3_v2")
+    ]
+    (azure,) = row.estimates
     vm = PRICES["Standard_DS3_v2"].usd_per_hour
     # start-up (6 min on Azure ML, 8 on Databricks) + the run + one endpoint hour
-    assert row.azureml_estimate_usd == pytest.approx(vm * (0.1 + hours) + vm, abs=2e-4)
+    assert azure.usd == pytest.approx(vm * (0.1 + hours) + vm, abs=2e-4)
+    assert "start-up" in azure.basis and "2026-11-27" in azure.basis
+    automl = _run("d", hours=0, backend="automl").model_copy(update={"target": "local"})
+    (databricks,) = compare([automl], artifacts=False).rows[0].estimates
     dbu = 0.75 * PRICES["DBU_jobs_premium"].usd_per_hour
     serving = 4 * PRICES["DBU_serving"].usd_per_hour
-    assert row.databricks_estimate_usd == pytest.approx(
-        (vm + dbu) * (8 / 60 + hours) + serving, abs=2e-4
+    assert databricks.target == "databricks" and databricks.usd == pytest.approx(
+        (vm + dbu) * (8 / 60 + automl.seconds / 3600) + serving, abs=2e-4
     )
-    assert "start-up" in row.estimate_basis and "2026-11-27" in row.estimate_basis
-    bigger = CloudCompute(azure_ml="Standard_NC6s_v3", databricks="Standard_DS4_v2")
-    costly = compare([run], artifacts=False, compute=bigger).rows[0]
-    assert costly.azureml_estimate_usd == pytest.approx(3.06 * (0.1 + hours) + vm, abs=2e-4)
+    bigger = CloudCompute({"azureml": "Standard_NC6s_v3", "databricks": "Standard_DS4_v2"})
+    (costly,) = compare([run], artifacts=False, compute=bigger).rows[0].estimates
+    assert costly.usd == pytest.approx(3.06 * (0.1 + hours) + vm, abs=2e-4)
     cloud = compare([_run("b", hours=0)], artifacts=False).rows[0]  # target azureml
-    assert cloud.azureml_estimate_usd is None and cloud.estimate_basis == ""
+    assert cloud.estimates == ()
     console = Console(record=True, width=200)
     compare([run], artifacts=False).print(console)
     text = console.export_text()
-    assert "≈AML" in text and f"~${row.azureml_estimate_usd:.2f}" in text
+    assert "≈ Azure ML (Standard_DS3_v2)" in text and f"~${azure.usd:.2f}" in text
+    assert "≈ Databricks" not in text
+    html = compare([run], artifacts=False).to_html()
+    assert html.count('<tr class="estimate">') == 1
 
 
-def test_cloud_estimates_without_a_price_say_why() -> None:
-    found = cloud_estimates(1.0, CloudCompute(azure_ml="Standard_Z9", databricks="Standard_Z9"))
-    assert found.azure_ml_usd is None and found.databricks_usd is None
-    assert "[prices]" in found.basis and "no recorded DBU rate" in found.basis
-    prices = {"Standard_DS3_v2": 1.0, "DBU_jobs_premium": 0.0, "DBU_serving": 0.0}
-    overridden = cloud_estimates(2.0, overrides=prices)
+def test_estimates_without_a_price_say_why() -> None:
+    azureml, databricks = get_target("azureml"), get_target("databricks")
+    unknown = CloudCompute({"azureml": "Standard_Z9", "databricks": "Standard_Z9"})
+    found = [estimate_on(t, 1.0, unknown) for t in (azureml, databricks)]
+    assert [e.usd for e in found] == [None, None]
+    assert "[prices]" in found[0].basis and "no recorded DBU rate" in found[1].basis
+    cheap = {"Standard_DS3_v2": 1.0, "DBU_jobs_premium": 0.0, "DBU_serving": 0.0}
     # 6 min start-up + 2 h + 1 endpoint hour at $1; Databricks: 8 min + 2 h, serving free
-    assert overridden.azure_ml_usd == pytest.approx(3.1)
-    assert overridden.databricks_usd == pytest.approx(2 + 8 / 60, abs=1e-4)
+    totals = [estimate_on(t, 2.0, overrides=cheap).usd for t in (azureml, databricks)]
+    assert totals == [pytest.approx(3.1), pytest.approx(2 + 8 / 60, abs=1e-4)]
 
 
 def test_compute_from_config() -> None:
@@ -155,5 +166,7 @@ def test_compute_from_config() -> None:
             "databricks": {"host": "https://adb.example", "node_type_id": "Standard_F4s_v2"},
         }
     )
-    assert CloudCompute.from_config(config) == CloudCompute("Standard_DS12_v2", "Standard_F4s_v2")
+    assert CloudCompute.from_config(config) == CloudCompute(
+        {"azureml": "Standard_DS12_v2", "databricks": "Standard_F4s_v2"}
+    )
     assert CloudCompute.from_config(CloudMLConfig()) == CloudCompute()

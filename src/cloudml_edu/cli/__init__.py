@@ -23,6 +23,7 @@ from cloudml_edu.cli.dataset import app as dataset_app
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
 from cloudml_edu.cli.handin import handin_command
 from cloudml_edu.cli.init import init_command
+from cloudml_edu.cli.repair import repair_command
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
 from cloudml_edu.cli.train import runs_app, train_command
 
@@ -130,6 +131,7 @@ app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.
 app.command("cleanup")(cleanup_command)
 app.command("handin")(handin_command)
 app.command("init")(init_command)
+app.command("repair")(repair_command)
 
 
 def without_debug(args: list[str]) -> tuple[list[str], bool]:

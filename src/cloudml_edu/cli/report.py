@@ -26,7 +26,7 @@ from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -410,7 +410,7 @@ def push_command(
     """Push the star schema to a Power BI push dataset (created once, rows replaced)."""
     from cloudml_edu.pricing import CloudCompute
     from cloudml_edu.report.powerbi.export import build_star_schema, endpoints_of
-    from cloudml_edu.report.powerbi.push import PowerBIClient
+    from cloudml_edu.report.powerbi.push import PowerBIClient, check_group
 
     try:
         cfg = config_from_option(config)
@@ -421,6 +421,7 @@ def push_command(
                 'no Power BI workspace: pass --group ID or add [powerbi] group_id = "..." to '
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
+        check_group(group_id)  # before anything is read or sent
         push_name = name or (settings.dataset_name if settings else "cloudml-edu")
         chosen = _Chosen(
             config, run_ids, owner, all_owners, dataset, status, workspace, latest=False

@@ -30,6 +30,14 @@ def train_command(
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="designer, sdk or automl.")
     ] = "designer",
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Where to train: local, azureml, databricks (or a target a package adds); "
+            "default: the one configured target that offers the backend, else local.",
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help=_MODEL_HELP)] = None,
     family: Annotated[
         list[str] | None,
@@ -96,7 +104,8 @@ def train_command(
     """Train a classifier with one backend (or show its plan)."""
     from rich.console import Console
 
-    from cloudml_edu.config_templates import placeholders
+    from cloudml_edu.config_templates import placeholders, with_placeholders
+    from cloudml_edu.workspace import Workspace
     from cloudml_edu.errors import ConfigError
     from cloudml_edu.trainer import Trainer, as_dataset
 
@@ -107,6 +116,8 @@ def train_command(
             f"--color-mode {color_mode!r} is not a colour mode; use auto, L (grayscale) or RGB"
         )
     ws = workspace_from_option(config)
+    if plan and target is not None:  # a plan needs no config: the section from its template
+        ws = Workspace(with_placeholders(ws.config, target))
     unfilled = placeholders(ws.config)
     if unfilled and not plan:
         raise ConfigError(
@@ -121,6 +132,7 @@ def train_command(
     trainer = Trainer(
         backend,
         workspace=ws,
+        target=target,
         max_trials=max_trials,
         timeout_minutes=timeout_minutes,
         primary_metric=primary_metric,

@@ -65,11 +65,10 @@ def _deployment(row: ComparisonRow) -> str:
 def _cost(row: ComparisonRow) -> str:
     if row.target != "local":
         return "—" if row.cost_usd is None else f"${row.cost_usd:.2f} billed"
-    cloud = row.databricks_estimate_usd if row.backend == "automl" else row.azureml_estimate_usd
-    where = "Databricks" if row.backend == "automl" else "Azure ML"
-    if cloud is None:
+    found = row.cloud_estimate
+    if found is None or found.usd is None:
         return "free here; no cloud estimate (price missing)"
-    return f"free here; ~${cloud:.2f} on {where} (start-up + run + one endpoint hour)"
+    return f"free here; ~${found.usd:.2f} on {found.title} (start-up + run + one endpoint hour)"
 
 
 _CELLS: dict[str, Callable[[ComparisonRow], str]] = {

@@ -12,17 +12,15 @@ import html
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from cloudml_edu.backends import BACKENDS
-
 if TYPE_CHECKING:
     from rich.table import Table
 
     from cloudml_edu.report.comparison import Comparison, ComparisonRow
 
-__all__ = ["StudentRow", "roll_up", "rollup_html", "rollup_table"]
+__all__ = ["LAB_BACKENDS", "StudentRow", "roll_up", "rollup_html", "rollup_table"]
 
-#: The cloud each backend stands for: whose estimate counts in a student's cloud cost.
-_CLOUD_OF = {"designer": "azureml", "sdk": "azureml", "automl": "databricks"}
+#: The backends the lab asks every student to run.
+LAB_BACKENDS: tuple[str, ...] = ("designer", "sdk", "automl")
 
 
 @dataclass(frozen=True)
@@ -48,16 +46,12 @@ class StudentRow:
 
 def _estimate(row: ComparisonRow) -> float | None:
     """What the run would cost on its backend's cloud (None for a cloud run: it was billed)."""
-    cloud = _CLOUD_OF.get(row.backend)
-    if cloud == "azureml":
-        return row.azureml_estimate_usd
-    if cloud == "databricks":
-        return row.databricks_estimate_usd
-    return None
+    found = row.cloud_estimate
+    return None if found is None else found.usd
 
 
 def roll_up(
-    comparison: Comparison, *, expected: tuple[str, ...] = tuple(BACKENDS)
+    comparison: Comparison, *, expected: tuple[str, ...] = LAB_BACKENDS
 ) -> list[StudentRow]:
     """One :class:`StudentRow` per (owner, workspace) of ``comparison``, in row order.
 

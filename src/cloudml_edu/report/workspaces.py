@@ -20,7 +20,7 @@ from cloudml_edu.errors import NotFoundError
 from cloudml_edu.report.comparison import workspace_label
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
 
@@ -129,8 +129,7 @@ def run_workspace(run: TrainingRun, home: Workspace | None = None) -> Workspace:
 def _dataset_of(run: TrainingRun, home: Workspace | None) -> Dataset:
     """The run's dataset: registered in its workspace's catalog, else the newest complete
     version of ``owner/name`` in its store (a dataset uploaded but never registered)."""
-    from cloudml_edu.dataset import Dataset
-    from cloudml_edu.datasets import open_dataset
+    from cloudml_edu.datasets import Dataset, open_dataset
     from cloudml_edu.datasets.versions import list_versions
     from cloudml_edu.errors import CloudMLError, NotFoundError
     from cloudml_edu.manifest import version_prefix

@@ -36,7 +36,7 @@ from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES,
 
 if TYPE_CHECKING:
     from cloudml_edu.config import CloudMLConfig
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.pricing import CloudCompute
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.storage.base import Store
@@ -78,12 +78,9 @@ METRICS: dict[str, tuple[str, bool]] = {
     "wall_seconds": ("seconds from start to end of the run", False),
     "node_hours": ("compute node-hours used", False),
     "cost_usd": ("compute cost billed for the run, in USD (0 on this machine)", False),
-    "azureml_estimate_usd": (
-        "what the run would cost on Azure ML: start-up + run + one endpoint hour, list prices",
-        False,
-    ),
-    "databricks_estimate_usd": (
-        "what the run would cost on Databricks: start-up + run + one endpoint hour, list prices",
+    "estimate_usd": (
+        "what a local run would cost on its backend's cloud: start-up + run + one endpoint "
+        "hour, at list prices",
         False,
     ),
     "precision": ("precision of one class", True),
@@ -345,8 +342,8 @@ def _build(
                     row.compute_sku,
                     row.node_hours,
                     row.cost_usd,
-                    row.azureml_estimate_usd,
-                    row.databricks_estimate_usd,
+                    row.cloud_estimate.target if row.cloud_estimate else None,
+                    row.cloud_estimate.usd if row.cloud_estimate else None,
                     row.color_mode,
                     row.image_size,
                     row.model_family,
@@ -430,8 +427,7 @@ def _fact_metric(
             wall_seconds=row.wall_seconds,
             node_hours=row.node_hours,
             cost_usd=row.cost_usd,
-            azureml_estimate_usd=row.azureml_estimate_usd,
-            databricks_estimate_usd=row.databricks_estimate_usd,
+            estimate_usd=row.cloud_estimate.usd if row.cloud_estimate else None,
         )
         facts += [
             (*keys(run), metric_key[n], 0, float(v)) for n, v in overall.items() if v is not None

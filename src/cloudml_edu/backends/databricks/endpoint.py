@@ -126,7 +126,7 @@ class DatabricksEndpointProvider:
             created=datetime.now(UTC),
             hourly_usd=endpoint_hourly(
                 "databricks",
-                workload_size=self.settings.serving_workload_size,
+                serving=self.settings.serving_workload_size,
                 overrides=self.workspace.config.prices,
             ),
             details={
