@@ -141,6 +141,25 @@ def test_predict_batch_matches_predict(served: Endpoint, held_out: list[tuple[Pa
         served.predict_batch(paths, batch_size=0)
 
 
+def test_deploy_time_and_first_answer_are_measured_for_compare(
+    served: Endpoint, held_out: list[tuple[Path, str]]
+) -> None:
+    from cloudml_edu.measurements import read_measurements
+    from cloudml_edu.report import compare
+
+    assert served.record.run_id is not None
+    Endpoint.get(served.workspace, "digits").predict([held_out[0][0]])
+    measured = read_measurements(served.workspace.root, served.record.run_id)
+    assert measured.deploy_seconds is not None and measured.deploy_seconds > 0
+    assert measured.first_request_seconds is not None and measured.first_request_seconds > 0
+    run = TrainingRun.get(served.workspace, served.record.run_id)
+    row = compare([run], artifacts=False).rows[0]
+    assert row.deploy_seconds == measured.deploy_seconds
+    assert row.first_answer_seconds == pytest.approx(
+        run.seconds + measured.deploy_seconds + measured.first_request_seconds, abs=1e-2
+    )
+
+
 def test_corrupt_image_is_rejected_naming_the_cause(served: Endpoint) -> None:
     with pytest.raises(  # a 4xx: the request itself is wrong (cloudml_edu._http's one table)
         ConfigError,
@@ -856,22 +875,3 @@ def _assert_stopped(record: EndpointRecord) -> None:
     assert not any(psutil.pid_exists(ref.pid) for ref in details.processes)
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", details.port)) != 0
-
-
-def test_deploy_time_and_first_answer_are_measured_for_compare(
-    served: Endpoint, held_out: list[tuple[Path, str]]
-) -> None:
-    from cloudml_edu.measurements import read_measurements
-    from cloudml_edu.report import compare
-
-    assert served.record.run_id is not None
-    Endpoint.get(served.workspace, "digits").predict([held_out[0][0]])
-    measured = read_measurements(served.workspace.root, served.record.run_id)
-    assert measured.deploy_seconds is not None and measured.deploy_seconds > 0
-    assert measured.first_request_seconds is not None and measured.first_request_seconds > 0
-    run = TrainingRun.get(served.workspace, served.record.run_id)
-    row = compare([run], artifacts=False).rows[0]
-    assert row.deploy_seconds == measured.deploy_seconds
-    assert row.first_answer_seconds == pytest.approx(
-        run.seconds + measured.deploy_seconds + measured.first_request_seconds, abs=1e-2
-    )

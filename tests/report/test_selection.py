@@ -167,6 +167,7 @@ def test_compute_from_config() -> None:
         }
     )
     assert CloudCompute.from_config(config) == CloudCompute(
-        {"azureml": "Standard_DS12_v2", "databricks": "Standard_F4s_v2"}
+        {"azureml": "Standard_DS12_v2", "databricks": "Standard_F4s_v2"},
+        {"azureml": "Standard_DS3_v2", "databricks": "Small"},  # the endpoints' sizes
     )
     assert CloudCompute.from_config(CloudMLConfig()) == CloudCompute()
