@@ -105,9 +105,9 @@ def train_command(
     from rich.console import Console
 
     from cloudml_edu.config_templates import placeholders, with_placeholders
-    from cloudml_edu.workspace import Workspace
     from cloudml_edu.errors import ConfigError
     from cloudml_edu.trainer import Trainer, as_dataset
+    from cloudml_edu.workspace import Workspace
 
     if out is not None and not plan:
         raise ConfigError("--out writes the files of a plan; add --plan")
