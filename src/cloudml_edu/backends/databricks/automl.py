@@ -1,15 +1,20 @@
 """The ``automl`` backend on Databricks: AutoML on a feature table, as a one-time job run.
 
-``begin_fit`` (1) turns the images into a feature table with the local
-backends' featurizer and split (:mod:`cloudml_edu.training.tabular`), writes it
-as Parquet to the workspace's blob container and registers it as a hive
-metastore table; (2) uploads :mod:`.automl_task` to the Databricks workspace;
+``begin_fit`` (0) checks, before anything is billed, who the student is, their
+Unity Catalog privileges (or, for the lab's hive metastore tables, the
+warehouse and the cluster's storage access) and the registry; (1) turns the
+images into a feature table with the local backends' featurizer and split
+(:mod:`cloudml_edu.training.tabular`) and uploads it as Parquet to a Unity
+Catalog volume (or the blob container + a hive metastore table); past
+``[databricks] spark_featurize_above`` images it uploads the images and the
+cluster featurizes them; (2) uploads the task and the few modules it needs as
+workspace files (:mod:`.task_code`; nothing is installed over the runtime);
 (3) submits a one-time run (``POST /api/2.2/jobs/runs/submit``) on a
-single-node, single-user Runtime ML cluster.  The poller follows
-``jobs/runs/get``; at the end the task's output (``get-output`` of the *task*
-run) names the best trial, whose MLflow run gives the metrics.  The feature
-table and the task file are content-addressed and remembered, so a second fit
-of the same data sends neither again.
+single-node, single-user cluster of the configured LTS ML runtime.  The poller
+follows ``jobs/runs/get``; at the end the task's output (``get-output`` of the
+*task* run) names the best trial, whose MLflow run gives the metrics, and the
+registered model.  Features and code are content-addressed and remembered, so a
+second fit of the same data sends neither again.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu.backends.databricks import memo
+from cloudml_edu.backends.databricks import memo, unity
+from cloudml_edu.backends.databricks.cluster import cluster_spec, reads_account
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -29,12 +34,14 @@ from cloudml_edu.backends.databricks.connection import (
     require_sdk,
     translate_error,
 )
+from cloudml_edu.backends.databricks.environment import runtime
 from cloudml_edu.backends.databricks.tables import (
     create_table_sql,
     run_sql,
     schema_sql,
     storage_location,
 )
+from cloudml_edu.backends.databricks.task_code import TASK, code_digest, task_files
 from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.metrics import Compute, Metrics
@@ -72,7 +79,6 @@ AUTOML_METRICS = {
 MIN_AUTOML_MINUTES = 5
 #: Cluster start, AutoML's data checks and model registration, on top of the search.
 OVERHEAD_MINUTES = 8.0
-TASK_FILE = Path(__file__).with_name("automl_task.py")
 RESULT_MARKER = "CLOUDML_RESULT "
 _RUNNING = {"RUNNING", "TERMINATING"}
 _ENDED = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
@@ -142,6 +148,7 @@ class DatabricksAutoML:
         self.progress = progress
         self.settings = databricks_config(workspace)
         require_sdk()
+        self.runtime = runtime(self.settings.runtime)
         self.minutes = automl_minutes(options, warn=False)
         price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
         self.dbu_per_node_hour = _dbu_rate(self.settings)
@@ -165,14 +172,26 @@ class DatabricksAutoML:
         table = f"{dataset.name}_features_{self._feature_key(dataset)}"
         return table_name(table, schema=self.workspace.schema)  # ConfigError for a bad name
 
+    def _on_cluster(self, dataset: Dataset) -> bool:
+        """Whether the cluster featurizes (past ``spark_featurize_above`` images)."""
+        return len(dataset) > self.settings.spark_featurize_above
+
+    def _volume_folder(self, dataset: Dataset) -> str:
+        kind = "images" if self._on_cluster(dataset) else "features"
+        return unity.volume_path(
+            self.workspace, self.settings, kind, dataset.name, self._feature_key(dataset)
+        )
+
     def _source(self, dataset: Dataset) -> str:
-        """What the task reads: the registered table, or the Parquet folder without a warehouse."""
+        """What the task reads: a volume folder, the hive table, or its Parquet folder."""
+        if self.settings.features == "volume":
+            return self._volume_folder(dataset)
         if self.settings.warehouse_id:
             return self._feature_table(dataset)
         return storage_location(self.workspace, self._feature_prefix(dataset))
 
     def _table_sql(self, dataset: Dataset) -> list[str]:
-        if not self.settings.warehouse_id:
+        if self.settings.features != "hive_metastore" or not self.settings.warehouse_id:
             return []
         location = storage_location(self.workspace, self._feature_prefix(dataset))
         properties = {"cloudml.owner": self.workspace.owner, "cloudml.dataset": dataset.name}
@@ -181,42 +200,40 @@ class DatabricksAutoML:
             create_table_sql(self._feature_table(dataset), location, properties),
         ]
 
-    def _task_path(self) -> str:
-        from cloudml_edu import __version__
+    def _code_dir(self) -> str:
+        """The workspace folder of the task and its modules, named by their content."""
+        return f"{self.settings.workspace_dir}/{self.workspace.owner}/code-{code_digest()}"
 
-        digest = hashlib.sha256(TASK_FILE.read_bytes()).hexdigest()[:8]
-        folder = f"{self.settings.workspace_dir}/{self.workspace.owner}"
-        return f"{folder}/automl_task-{__version__}-{digest}.py"
+    def _task_path(self) -> str:
+        return f"{self._code_dir()}/{TASK}"
 
     def _model_name(self, dataset: Dataset) -> str:
-        return f"cloudml_{self.workspace.schema.removeprefix('cloudml_')}_{dataset.name}".replace(
-            "-", "_"
+        return unity.model_name(self.workspace, self.settings, dataset.name)
+
+    def _cluster(self, single_user: str) -> dict[str, Any]:
+        s = self.settings
+        return cluster_spec(
+            spark_version=s.spark_version or self.runtime.spark_version,
+            node_type_id=s.node_type_id,
+            single_user=single_user,
+            owner=self.workspace.owner,
+            extra=self.options.backend_options.get("new_cluster", {}),
         )
 
     def submit_body(self, dataset: Dataset, *, single_user: str) -> dict[str, Any]:
-        """The ``jobs/runs/submit`` body: one task on a single-node, single-user ML cluster."""
-        from cloudml_edu import __version__
-
+        """The ``jobs/runs/submit`` body: one task on a single-node, single-user ML cluster,
+        nothing installed (the code comes as workspace files)."""
         s, o = self.settings, self.options
-        cluster: dict[str, Any] = {
-            "spark_version": s.spark_version,
-            "node_type_id": s.node_type_id,
-            "num_workers": 0,
-            "data_security_mode": "SINGLE_USER",
-            "single_user_name": single_user,
-            "spark_conf": {
-                "spark.databricks.cluster.profile": "singleNode",
-                "spark.master": "local[*, 4]",
-            },
-            "custom_tags": {"ResourceClass": "SingleNode", "cloudml-owner": self.workspace.owner},
-        }
-        cluster.update(o.backend_options.get("new_cluster", {}))
+        cluster = self._cluster(single_user)
         parameters = {
+            "--code-dir": f"/Workspace{self._code_dir()}",
             "--source": self._source(dataset),
+            "--input": "images" if self._on_cluster(dataset) else "features",
             "--primary-metric": AUTOML_METRICS[o.primary_metric],
             "--timeout-minutes": str(self.minutes),
             "--experiment-dir": f"{s.workspace_dir}/{self.workspace.owner}/experiments",
             "--model-name": self._model_name(dataset),
+            "--registry-uri": "databricks-uc" if s.registry == "unity-catalog" else "databricks",
             "--feature-spec": json.dumps(o.feature_spec().to_dict()),
         }
         body: dict[str, Any] = {
@@ -231,9 +248,6 @@ class DatabricksAutoML:
                         "parameters": [x for pair in parameters.items() for x in pair],
                     },
                     "new_cluster": cluster,
-                    "libraries": [
-                        {"pypi": {"package": s.library or f"cloudml-edu=={__version__}"}}
-                    ],
                 }
             ],
         }
@@ -258,24 +272,39 @@ class DatabricksAutoML:
         minutes = self.minutes + OVERHEAD_MINUTES
         vm = price_of(s.node_type_id, overrides=self.workspace.config.prices)
         dbu = price_of(s.dbu_rate, overrides=self.workspace.config.prices)
+        where = "on the cluster (Spark pandas UDF)" if self._on_cluster(dataset) else "here"
         steps = [
             PlanStep(
                 name="featurize",
-                action="turn the images into a feature table (same featurizer and split as locally)",
-                detail={
-                    "features": self.options.feature_spec().to_dict(),
-                    "parquet": storage_location(self.workspace, self._feature_prefix(dataset)),
-                },
+                action=f"turn the images into a feature table {where} (same featurizer and split as locally)",
+                detail={"features": self.options.feature_spec().to_dict(), "images": len(dataset)},
             ),
-            PlanStep(
-                name="register",
-                action="register the feature table in the hive metastore (SQL warehouse)",
-                detail={"sql": self._table_sql(dataset), "warehouse_id": s.warehouse_id},
-            ),
+        ]
+        if s.features == "volume":
+            steps.append(
+                PlanStep(
+                    name="store",
+                    action="upload the table as Parquet to your Unity Catalog volume (Files API)",
+                    detail={"path": self._source(dataset) + "/part-00000.parquet"},
+                )
+            )
+        else:
+            steps.append(
+                PlanStep(
+                    name="register",
+                    action="write Parquet to the blob container and register a hive metastore table",
+                    detail={
+                        "parquet": storage_location(self.workspace, self._feature_prefix(dataset)),
+                        "sql": self._table_sql(dataset),
+                        "warehouse_id": s.warehouse_id,
+                    },
+                )
+            )
+        steps += [
             PlanStep(
                 name="upload",
-                action="upload the AutoML task to the workspace",
-                detail={"path": self._task_path()},
+                action="upload the task and the modules it imports as workspace files (nothing installed)",
+                detail={"folder": self._code_dir(), "files": sorted(task_files())},
             ),
             PlanStep(
                 name="submit",
@@ -311,7 +340,8 @@ class DatabricksAutoML:
         client = client_for(self.workspace)
         plan = self.plan(dataset)
         single_user = self._single_user(client)  # also checks the credentials, before featurizing
-        self._ensure_features(dataset)
+        self._preflight(client, single_user)
+        self._ensure_features(client, dataset)
         self._ensure_task(client)
         body = self.submit_body(dataset, single_user=single_user)
         train, test = dataset.split(test_size=self.options.test_size, seed=self.options.seed)
@@ -373,41 +403,75 @@ class DatabricksAutoML:
         memo.remember(self.workspace, user=user)
         return user
 
-    def _ensure_features(self, dataset: Dataset) -> None:
-        """Write the feature table to the blob container and register it, unless already done."""
+    def _preflight(self, client: Any, user: str) -> None:
+        """What Databricks would refuse after billing, asked first: registry, grants, storage."""
+        s = self.settings
+        unity.check_registry(client, s, self._where)
+        if s.registry == "unity-catalog" or s.features == "volume":
+            unity.check_privileges(client, self.workspace, s, user)
+        if s.features == "hive_metastore":
+            location = storage_location(self.workspace, "x")  # ConfigError without Azure Blob
+            account = location.split("@", 1)[1].split(".", 1)[0]
+            if not reads_account(self._cluster(user), account):
+                raise ConfigError(
+                    f"the job cluster has no credentials for storage account {account}: pass "
+                    'backend_options={"new_cluster": {"spark_conf": {"fs.azure.account.key.'
+                    f'{account}.dfs.core.windows.net": "{{{{secrets/<scope>/<key>}}}}"}}}} '
+                    '(you; a workspace admin creates the secret scope), or use [databricks] features = "volume"'
+                )
+
+    def _table_bytes(self, dataset: Dataset) -> bytes:
+        """The Parquet the task reads: features, or (featurized on the cluster) the images."""
         import io
 
-        from cloudml_edu.training.tabular import feature_frame
+        from cloudml_edu.training.tabular import feature_frame, image_frame
 
+        o = self.options
+        if self._on_cluster(dataset):
+            frame = image_frame(dataset, test_size=o.test_size, seed=o.seed)
+        else:
+            frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+
+    def _ensure_features(self, client: Any, dataset: Dataset) -> None:
+        """Upload the table (volume, or blob container + hive table), unless already done."""
+        if self.settings.features == "volume":
+            path = self._source(dataset) + "/part-00000.parquet"
+            if memo.has(self.workspace, path):
+                return
+            unity.ensure_volume(client, self.workspace, self.settings, self._where)
+            unity.upload_file(client, path, self._table_bytes(dataset), self._where)
+            memo.remember(self.workspace, uploaded=path)
+            return
         key = self._feature_prefix(dataset) + "/part-00000.parquet"
         store = self.workspace.store
         storage_location(self.workspace, key)  # ConfigError without Azure Blob
         if store.info(key) is not None and memo.has(self.workspace, key):
             return
-        o = self.options
-        frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        store.put_bytes(key, buffer.getvalue())
+        store.put_bytes(key, self._table_bytes(dataset))
         for statement in self._table_sql(dataset):
             run_sql(self.workspace, statement)
         memo.remember(self.workspace, uploaded=key)
 
     def _ensure_task(self, client: Any) -> None:
-        """Upload the task file (content-addressed name) unless this workspace already has it."""
+        """Upload the task and its modules (a content-addressed folder) unless already there."""
         from databricks.sdk.service.workspace import ImportFormat
 
-        path = self._task_path()
-        if memo.has(self.workspace, path):
+        folder = self._code_dir()
+        if memo.has(self.workspace, folder):
             return
         try:
-            client.workspace.mkdirs(path.rsplit("/", 1)[0])
-            client.workspace.upload(
-                path, TASK_FILE.read_bytes(), format=ImportFormat.AUTO, overwrite=True
-            )
+            files = task_files()
+            for sub in sorted({f"{folder}/{name}".rsplit("/", 1)[0] for name in files}):
+                client.workspace.mkdirs(sub)
+            for name, content in sorted(files.items()):
+                path = f"{folder}/{name}"
+                client.workspace.upload(path, content, format=ImportFormat.AUTO, overwrite=True)
         except Exception as exc:
-            raise translate_error(exc, action=f"upload {path}", where=self._where) from exc
-        memo.remember(self.workspace, uploaded=path)
+            raise translate_error(exc, action=f"upload {folder}", where=self._where) from exc
+        memo.remember(self.workspace, uploaded=folder)
 
     # ---- following ------------------------------------------------------------------
     def refresh(self, run: TrainingRun) -> TrainingRun:
