@@ -1,7 +1,8 @@
 """The ``databricks`` endpoint provider: Model Serving of the registered image model.
 
 A Databricks ``automl`` run registers a pyfunc model that wraps the featurizer
-and AutoML's best model (see :mod:`.automl_task`), so the endpoint takes
+and AutoML's best model (see :mod:`.automl_task`), in Unity Catalog
+(``catalog.schema.model``) or the legacy registry, so the endpoint takes
 base64 images like every other target.  Deploying creates the serving endpoint
 (scale to zero on, tagged with the owner) or, since there is no
 create-or-update call, updates the config of the one that exists; the poller
@@ -53,7 +54,7 @@ def endpoint_config(name: str, model_uri: str, *, workload_size: str = "Small") 
         "name": name,
         "served_entities": [
             {
-                "name": f"{model}-{version}"[:63],
+                "name": re.sub(r"[^A-Za-z0-9_-]", "_", f"{model}-{version}")[-63:],
                 "entity_name": model,
                 "entity_version": version,
                 "workload_size": workload_size,
