@@ -210,6 +210,14 @@ class FakeDatabricks(HttpFake):
         self.workspace = Workspace(config.model_copy(update={"databricks": updated}))
         return self.workspace
 
+    def _handle(self, prepared: Any) -> Reply:
+        """Requests to any other host fail to connect, as a wrong ``[databricks] host`` would."""
+        if not str(prepared.url).startswith(self.host):
+            import requests
+
+            raise requests.exceptions.ConnectionError(f"cannot connect to {prepared.url}")
+        return super()._handle(prepared)
+
     # ---- what was sent -------------------------------------------------------
     @property
     def endpoints(self) -> dict[str, dict[str, Any]]:

@@ -47,6 +47,15 @@ class SqlService(Routes):
         self.route("GET", r"/api/2\.0/sql/statements/[^/]+", self._get_statement)
         self.route("GET", r"/api/2\.0/sql/warehouses/[^/]+", self._warehouse)
         self.route("POST", r"/api/2\.0/sql/warehouses/[^/]+/start", self._start)
+        self.route("GET", r"/api/2\.0/sql/config/warehouses", self._config)
+        #: The workspace's data access configuration; None: only an admin may read it.
+        self.data_access: dict[str, str] | None = None
+
+    def _config(self, request: SentRequest) -> Reply:
+        if self.data_access is None:
+            return error(403, "PERMISSION_DENIED", "Only workspace admins can read this setting.")
+        pairs = [{"key": k, "value": v} for k, v in self.data_access.items()]
+        return json_reply(200, {"data_access_config": pairs})
 
     # ---- warehouses ----------------------------------------------------------
     @property
