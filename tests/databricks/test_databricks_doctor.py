@@ -65,24 +65,28 @@ def test_the_legacy_registry_when_chosen(mock_databricks: FakeDatabricks) -> Non
     assert found["registry"].status == "fail" and "Unity Catalog" in found["registry"].next_step
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 def test_hive_metastore_checks_report_a_stopped_warehouse_without_starting_it(
     mock_databricks: FakeDatabricks,
 ) -> None:
     mock_databricks.script_warehouse("STOPPED")
     found = _by_name(checks(mock_databricks.configure(features="hive_metastore")))
     assert found["warehouse"].status == "warn" and "first use" in found["warehouse"].next_step
-    assert found["data access"].status == "warn" and "workspace admin" in found["data access"].line()
+    assert (
+        found["data access"].status == "warn" and "workspace admin" in found["data access"].line()
+    )
     assert mock_databricks.sql.started == 0 and mock_databricks.statements == []
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 def test_hive_metastore_checks_on_a_running_warehouse(mock_databricks: FakeDatabricks) -> None:
     mock_databricks.sql.data_access = {"spark.hadoop.fs.azure.account.key.other.blob": "x"}
     mock_databricks.hive_metastore = False
     found = _by_name(checks(mock_databricks.configure(features="hive_metastore")))
     assert found["warehouse"].status == "ok"
-    assert found["data access"].status == "fail" and "devstoreaccount1" in found["data access"].detail
+    assert (
+        found["data access"].status == "fail" and "devstoreaccount1" in found["data access"].detail
+    )
     assert found["hive_metastore"].status == "fail"
     assert "account admin" in found["hive_metastore"].next_step
     mock_databricks.sql.data_access = {

@@ -70,7 +70,9 @@ def test_a_schema_without_create_model_is_refused(
 
 def test_a_catalog_that_does_not_exist(mock_databricks: FakeDatabricks, shapes: Dataset) -> None:
     ws = mock_databricks.configure(catalog="nope")
-    with pytest.raises(ConfigError, match="no catalog 'nope' you can see.*\\[databricks\\] catalog"):
+    with pytest.raises(
+        ConfigError, match=r"no catalog 'nope' you can see.*\[databricks\] catalog"
+    ):
         Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
 
 
@@ -101,11 +103,11 @@ def test_a_plain_key_in_spark_settings_is_refused_and_settings_merge_deeply(
 
 
 def test_an_unknown_runtime_is_refused(mock_databricks: FakeDatabricks, shapes: Dataset) -> None:
-    with pytest.raises(ConfigError, match="18.0 ML"):
+    with pytest.raises(ConfigError, match=r"18\.0 ML"):
         Trainer("automl", workspace=mock_databricks.configure(runtime="18.0-ml"))
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 def test_a_cluster_without_storage_access_is_refused_before_submitting(
     mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:
@@ -118,7 +120,7 @@ def test_a_cluster_without_storage_access_is_refused_before_submitting(
     assert mock_databricks.sent("POST", SUBMIT) == [] and mock_databricks.statements == []
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 def test_hive_metastore_disabled_names_the_account_admin(
     mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:
@@ -129,7 +131,7 @@ def test_hive_metastore_disabled_names_the_account_admin(
     assert "hive_metastore (legacy access) disabled" in text and "account admin" in text
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 def test_missing_any_file_grant_names_the_workspace_admin(
     mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:
@@ -140,7 +142,7 @@ def test_missing_any_file_grant_names_the_workspace_admin(
     assert "GRANT SELECT, MODIFY ON ANY FILE TO" in text and "workspace admin" in text
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 @pytest.mark.parametrize("first", ["STOPPED", "STARTING"])
 def test_a_stopped_or_starting_warehouse_is_awaited_not_run_into(
     mock_databricks: FakeDatabricks, shapes: Dataset, first: str
@@ -154,7 +156,7 @@ def test_a_stopped_or_starting_warehouse_is_awaited_not_run_into(
     assert len(mock_databricks.statements) == 3
 
 
-@pytest.mark.databricks_blob
+@pytest.mark.azurite
 def test_a_warehouse_the_student_may_not_start(
     mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:

@@ -10,7 +10,7 @@ from cloudml_edu import Dataset
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
 from cloudml_edu.testing.databricks import FakeDatabricks
 
-pytestmark = pytest.mark.databricks_blob  # hive metastore tables read abfss:// (Azurite)
+pytestmark = pytest.mark.azurite  # hive metastore tables read abfss:// (Azurite)
 
 
 def test_register_creates_schema_and_external_table(

@@ -63,8 +63,8 @@ def _seed_tracking_store(root: Path, template: Path) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "databricks_blob: mock_databricks keeps the workspace's storage in Azurite (Azure Blob, "
-        "abfss://) instead of a local folder; needs azurite-blob (Node.js)",
+        "azurite: needs the Azurite blob emulator (azurite-blob, Node.js); mock_databricks "
+        "then keeps the workspace's storage there (abfss://) instead of a local folder",
     )
 
 
@@ -79,7 +79,7 @@ def mock_databricks(
 
     ``DATABRICKS_*`` variables are cleared and ``HOME`` points at an empty folder,
     so no real credential or ``~/.databrickscfg`` is read.  Storage is a local
-    folder (no Node.js needed); a test marked ``databricks_blob`` gets a fresh
+    folder (no Node.js needed); a test marked ``azurite`` gets a fresh
     container on the session's Azurite instead (the lab's hive metastore tables
     read ``abfss://``).  Submitted AutoML tasks run in a twin of the runtime (built
     once per machine, see :mod:`cloudml_edu.testing.twins`).
@@ -104,7 +104,7 @@ def mock_databricks(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
     storage = None
-    if request.node.get_closest_marker("databricks_blob") is not None:
+    if request.node.get_closest_marker("azurite") is not None:
         azurite: Azurite = request.getfixturevalue("cloudml_azurite")
         container = f"dbx{abs(hash(request.node.nodeid)) % 10**10:010d}"
         storage = StorageConfig(

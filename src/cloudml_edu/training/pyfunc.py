@@ -84,7 +84,7 @@ def log_model(
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    outputs = [ColSpec("string", "label"), ColSpec("double", "score")]
+    outputs: list[Any] = [ColSpec("string", "label"), ColSpec("double", "score")]
     outputs += [ColSpec("double", PROBA_PREFIX + str(c)) for c in getattr(model, "classes_", [])]
     signature = ModelSignature(
         inputs=Schema([ColSpec("string", INPUT_COLUMN)]), outputs=Schema(outputs)

@@ -26,7 +26,7 @@ def featurize_on_spark(images: Any, spec: FeatureSpec) -> Any:
 
     settings = spec.to_dict()
 
-    @functions.pandas_udf(ArrayType(FloatType()))  # type: ignore[misc]
+    @functions.pandas_udf(ArrayType(FloatType()))  # type: ignore[untyped-decorator,unused-ignore]
     def features(content: pd.Series) -> pd.Series:
         from cloudml_edu.training.features import FeatureSpec, featurize_one
 

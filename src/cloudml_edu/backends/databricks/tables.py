@@ -185,7 +185,7 @@ def warehouse_state(ws: Workspace) -> str:
     """The configured warehouse's state (``RUNNING``, ``STOPPED``, ``STARTING``...)."""
     cfg = databricks_config(ws)
     try:
-        found = client_for(ws).warehouses.get(cfg.warehouse_id)
+        found = client_for(ws).warehouses.get(cfg.warehouse_id or "")
     except Exception as exc:
         raise translate_error(
             exc, action="read the SQL warehouse", where=f"warehouse {cfg.warehouse_id}"
@@ -208,7 +208,7 @@ def ensure_warehouse(ws: Workspace, *, timeout: float = WAREHOUSE_START_TIMEOUT)
         )
     if state in ("STOPPED", "STOPPING"):
         try:
-            client_for(ws).warehouses.start(cfg.warehouse_id)
+            client_for(ws).warehouses.start(cfg.warehouse_id or "")
         except Exception as exc:
             if _status_code(exc) == 403:
                 raise ConfigError(

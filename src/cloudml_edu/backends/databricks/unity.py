@@ -104,7 +104,7 @@ def check_privileges(client: Any, ws: Workspace, settings: DatabricksConfig, use
 
 def check_registry(client: Any, settings: DatabricksConfig, where: str) -> None:
     """With ``registry = "workspace"``: ConfigError when the legacy registry is disabled."""
-    from databricks.sdk import errors
+    from databricks.sdk.errors.base import DatabricksError
 
     if settings.registry != "workspace":
         return
@@ -112,7 +112,7 @@ def check_registry(client: Any, settings: DatabricksConfig, where: str) -> None:
         client.model_registry.search_models(max_results=1).__next__()
     except StopIteration:
         return
-    except errors.DatabricksError as exc:
+    except DatabricksError as exc:
         if getattr(exc, "error_code", "") == "FEATURE_DISABLED":
             raise ConfigError(
                 "this workspace has the legacy Workspace Model Registry disabled: remove "
@@ -152,10 +152,12 @@ def ensure_volume(client: Any, ws: Workspace, settings: DatabricksConfig, where:
 
 
 def upload_file(client: Any, path: str, data: bytes, where: str) -> None:
-    """PUT ``data`` to a volume path with the Files API (one request)."""
+    """PUT ``data`` to a volume path with the Files API (one request: the generated API, not the
+    SDK's multipart upload client)."""
     from databricks.sdk.service.files import FilesAPI
 
     try:
-        FilesAPI(client.api_client).upload(path, io.BytesIO(data), overwrite=True)
+        files: Any = FilesAPI(client.api_client)  # type: ignore[no-untyped-call]
+        files.upload(path, io.BytesIO(data), overwrite=True)
     except Exception as exc:
         raise translate_error(exc, action=f"upload {path}", where=where) from exc
