@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd  # at module level: pyspark reads the UDF's type hints from these globals
+
 from cloudml_edu.training.features import FeatureSpec, feature_columns
 
 __all__ = ["featurize_on_spark"]
@@ -20,7 +22,6 @@ __all__ = ["featurize_on_spark"]
 def featurize_on_spark(images: Any, spec: FeatureSpec) -> Any:
     """``images`` (a Spark DataFrame with ``label``, ``split``, binary ``content``) as the
     feature table: ``label``, ``split``, ``f0000``... (float)."""
-    import pandas as pd
     from pyspark.sql import functions
     from pyspark.sql.types import ArrayType, FloatType
 
