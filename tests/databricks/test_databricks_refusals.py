@@ -166,3 +166,22 @@ def test_a_warehouse_the_student_may_not_start(
         shapes.register(mock_databricks.workspace)
     assert "ask a workspace admin for CAN USE" in _one_line(caught)
     assert mock_databricks.statements == []
+
+
+@pytest.mark.azurite
+@pytest.mark.slow
+def test_the_labs_hive_metastore_path_runs_with_a_secret_reference(
+    mock_databricks: FakeDatabricks, shapes: Dataset
+) -> None:
+    key = "fs.azure.account.key.devstoreaccount1.dfs.core.windows.net"
+    ws = mock_databricks.configure(features="hive_metastore")
+    run = Trainer(
+        "automl",
+        workspace=ws,
+        timeout_minutes=5,
+        backend_options={"new_cluster": {"spark_conf": {key: "{{secrets/course/storage}}"}}},
+    ).fit(shapes)
+    assert run.status == "Completed" and run.model == "models:/main.cloudml_tester.shapes/1"
+    (create,) = [s for s in mock_databricks.statements if s.startswith("CREATE TABLE")]
+    assert "hive_metastore.cloudml_tester.shapes_features_" in create
+    assert mock_databricks.sent("PUT", "/api/2.0/fs/files/") == []  # no volume in this mode

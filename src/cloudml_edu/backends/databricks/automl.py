@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -523,7 +524,8 @@ class DatabricksAutoML:
     def _task_error(self, task_run: int, result: str | None, state: Any, url: str) -> str:
         output = self._output(task_run)
         detail = output.error or (state.state_message if state else "") or "no error text"
-        return f"Databricks run ended {result}: {detail}; see {url}"
+        fix = next((advice for pattern, advice in _TASK_ADVICE if re.search(pattern, detail)), "")
+        return f"Databricks run ended {result}: {detail}; {fix}see {url}"
 
     def _collect(self, run: TrainingRun, task_run: int, seconds: float) -> None:
         """Trials and model from the task's output, metrics from the best trial's MLflow run."""
@@ -577,6 +579,24 @@ class DatabricksAutoML:
             client_for(self.workspace).jobs.cancel_run(run_id)
         except Exception as exc:
             raise translate_error(exc, action=f"cancel run {run_id}", where=self._where) from exc
+
+
+#: What to do about errors only the running task can meet (the rest is checked before submitting).
+_TASK_ADVICE = (
+    (
+        r"Failure to initialize configuration for storage account|fs\.azure\.account",
+        "the cluster cannot read the storage account: add its key to backend_options "
+        "new_cluster.spark_conf as {{secrets/<scope>/<key>}} (you; an admin makes the scope), ",
+    ),
+    (
+        r"FEATURE_DISABLED|Model Registry is disabled",
+        'the legacy registry is disabled: remove [databricks] registry = "workspace" (you), ',
+    ),
+    (
+        r"PERMISSION_DENIED|does not have .* on",
+        "a Unity Catalog grant is missing: `cloudml-edu doctor` names it (a workspace admin grants it), ",
+    ),
+)
 
 
 def _describe(run: TrainingRun, elapsed: float) -> str:

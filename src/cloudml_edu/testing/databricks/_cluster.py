@@ -4,9 +4,10 @@ The twin (:func:`cloudml_edu.testing.twins.ensure_twin`) has the runtime's
 Python and preinstalled packages (:mod:`cloudml_edu.backends.databricks.environment`),
 local-mode ``pyspark``, and the ``databricks.automl`` stand-in on its path.  The
 cluster's file system is emulated by paths: ``/Workspace/...`` (workspace files),
-``/Volumes/...`` (Unity Catalog volumes) and ``abfss://...`` (copied from the
-workspace's blob store, only when the cluster's Spark settings hold credentials
-for that account: without them the read fails as it does on Databricks).
+``/Volumes/...`` (Unity Catalog volumes), hive metastore tables (read from their
+``LOCATION``) and ``abfss://...`` (copied from the workspace's blob store, only
+when the cluster's Spark settings hold credentials for that account: without
+them the read fails as it does on Databricks).
 MLflow tracking and both model registries write under the fake's folder.
 """
 
@@ -60,6 +61,9 @@ def _local(fake: FakeDatabricks, value: str, cluster: dict[str, Any], scratch: P
         return str(fake.files_root) + value.removeprefix("/Workspace")
     if value.startswith("/Volumes/"):
         return str(fake.volumes_root) + value.removeprefix("/Volumes")
+    table = fake.tables.get(value.lower())
+    if table is not None:  # the metastore: a table is read from its location
+        value = str(table["location"])
     found = _ABFSS.fullmatch(value)
     if found is None:
         return value
