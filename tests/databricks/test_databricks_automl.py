@@ -12,6 +12,8 @@ from cloudml_edu import Dataset, Trainer
 from cloudml_edu.errors import AuthError, BackendError
 from cloudml_edu.testing.databricks import FakeDatabricks
 
+SUBMIT = "/api/2.2/jobs/runs/submit"
+
 
 def _flags(task: dict[str, object]) -> dict[str, str]:
     params = task["spark_python_task"]["parameters"]  # type: ignore[index]
@@ -34,8 +36,12 @@ def _noise(root: Path, *, n: int = 80, seed: int = 0) -> Dataset:
 
 @pytest.mark.slow
 def test_fit_runs_automl_on_the_runtime_as_it_ships(
-    mock_databricks: FakeDatabricks, shapes: Dataset
+    mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
 ) -> None:
+    import pandas as pd
+
+    from cloudml_edu.report import compare, write_report
+
     ws = mock_databricks.workspace
     run = Trainer("automl", workspace=ws, timeout_minutes=5, primary_metric="f1_weighted").fit(
         shapes
@@ -74,6 +80,25 @@ def test_fit_runs_automl_on_the_runtime_as_it_ships(
     assert run.metrics.compute.node_hours > 0
     output = mock_databricks.sent("GET", "/api/2.2/jobs/runs/get-output")
     assert [r.query["run_id"] for r in output] == ["1011"]  # the task run, not the parent
+    # the feature table in the volume: the local split, no warehouse needed
+    (put,) = mock_databricks.sent("PUT", "/api/2.0/fs/files/Volumes/main/cloudml_tester/")
+    assert put.path.endswith("/part-00000.parquet")
+    (parquet,) = mock_databricks.volumes_root.glob("main/cloudml_tester/cloudml/features/*/*/*")
+    frame = pd.read_parquet(parquet)
+    assert list(frame.columns[:3]) == ["label", "split", "f0000"]
+    assert frame["split"].value_counts().to_dict() == {"train": 15, "test": 5, "validate": 4}
+    assert mock_databricks.statements == []
+    # compared and reported like a local run
+    comparison = compare([run], prices=ws.config.prices)
+    assert comparison.rows[0].accuracy == pytest.approx(run.metrics.accuracy)
+    write_report([run], tmp_path / "report", comparison=comparison)
+    assert any("trial" in p.name for p in (tmp_path / "report").glob("*.png"))
+    # a second fit of the same data sends no features or code again
+    uploads = len(mock_databricks.sent("POST", "/api/2.0/workspace/import"))
+    Trainer("automl", workspace=ws, timeout_minutes=5).begin_fit(shapes)
+    assert len(mock_databricks.sent("POST", "/api/2.0/workspace/import")) == uploads
+    assert len(mock_databricks.sent("PUT", "/api/2.0/fs/files/")) == 1
+    assert len(mock_databricks.sent("POST", SUBMIT)) == 2
 
 
 @pytest.mark.slow
@@ -82,37 +107,6 @@ def test_random_labels_score_near_chance(mock_databricks: FakeDatabricks, tmp_pa
     run = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=5).fit(noise)
     assert run.metrics is not None and run.metrics.accuracy is not None
     assert run.metrics.accuracy <= 0.75  # two classes: chance is 0.5
-
-
-@pytest.mark.slow
-def test_the_feature_table_in_the_volume_has_the_local_split(
-    mock_databricks: FakeDatabricks, shapes: Dataset
-) -> None:
-    import pandas as pd
-
-    ws = mock_databricks.workspace
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    (put,) = mock_databricks.sent("PUT", "/api/2.0/fs/files/Volumes/main/cloudml_tester/")
-    assert put.path.endswith("/part-00000.parquet")
-    (parquet,) = mock_databricks.volumes_root.glob("main/cloudml_tester/cloudml/features/*/*/*")
-    frame = pd.read_parquet(parquet)
-    assert list(frame.columns[:3]) == ["label", "split", "f0000"]
-    assert frame["split"].value_counts().to_dict() == {"train": 15, "test": 5, "validate": 4}
-    assert mock_databricks.statements == []  # Unity Catalog needs no warehouse
-
-
-@pytest.mark.slow
-def test_second_fit_sends_no_features_or_code_again(
-    mock_databricks: FakeDatabricks, shapes: Dataset
-) -> None:
-    ws = mock_databricks.workspace
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    uploads = len(mock_databricks.sent("POST", "/api/2.0/workspace/import"))
-    first = len(mock_databricks.requests)
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    assert len(mock_databricks.sent("POST", "/api/2.0/workspace/import")) == uploads
-    assert len(mock_databricks.sent("PUT", "/api/2.0/fs/files/")) == 1
-    assert len(mock_databricks.requests) - first < first
 
 
 @pytest.mark.slow
@@ -223,22 +217,3 @@ def test_a_large_dataset_is_featurized_on_the_cluster(
     task = steps["submit"].detail["POST /api/2.2/jobs/runs/submit"]["tasks"][0]
     flags = _flags(task)
     assert flags["--input"] == "images" and "/cloudml/images/shapes/" in flags["--source"]
-
-
-@pytest.mark.slow
-def test_a_databricks_run_is_compared_and_reported_like_a_local_one(
-    mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
-) -> None:
-    from cloudml_edu import TrainingRun
-    from cloudml_edu.report import compare, write_report
-
-    ws = mock_databricks.workspace
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    (run,) = TrainingRun.list(ws)
-    assert run.target == "databricks"
-    comparison = compare([run], prices=ws.config.prices)
-    assert run.metrics is not None
-    assert comparison.rows[0].accuracy == pytest.approx(run.metrics.accuracy)
-    report = write_report([run], tmp_path / "report", comparison=comparison)
-    assert (tmp_path / "report" / "report.html").is_file()
-    assert any("trial" in p.name for p in (tmp_path / "report").glob("*.png")), report

@@ -70,9 +70,7 @@ def test_a_schema_without_create_model_is_refused(
 
 def test_a_catalog_that_does_not_exist(mock_databricks: FakeDatabricks, shapes: Dataset) -> None:
     ws = mock_databricks.configure(catalog="nope")
-    with pytest.raises(
-        ConfigError, match=r"no catalog 'nope' you can see.*\[databricks\] catalog"
-    ):
+    with pytest.raises(ConfigError, match=r"no catalog 'nope' you can see.*\[databricks\] catalog"):
         Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
 
 

@@ -157,17 +157,15 @@ def test_cleanup_deletes_only_the_owners_endpoints(
     assert [r.path for r in deletes] == ["/api/2.0/serving-endpoints/mine"]
 
 
-@pytest.mark.slow
-def test_endpoint_facade_deploys_a_databricks_run_and_predicts(
-    mock_databricks: FakeDatabricks, tiny_dir: Path
+def test_endpoint_facade_deploys_a_registered_model_and_predicts(
+    mock_databricks: FakeDatabricks, registered: str, tiny_dir: Path
 ) -> None:
-    from cloudml_edu import Dataset, Endpoint, Trainer
+    from cloudml_edu import Endpoint
 
     ws = mock_databricks.workspace
-    run = Trainer("automl", workspace=ws, timeout_minutes=5).fit(
-        Dataset.from_folder(tiny_dir, name="shapes")
+    ep = Endpoint.deploy(
+        registered, workspace=ws, name="shapes-ep", target="databricks", timeout=BUILD
     )
-    ep = Endpoint.deploy(run, workspace=ws, name="shapes-ep", timeout=BUILD)
     (create,) = mock_databricks.sent("POST", "/api/2.0/serving-endpoints")
     assert (
         create.body["config"]["served_entities"][0]["entity_name"] == "main.cloudml_tester.shapes"

@@ -42,9 +42,9 @@ print(json.dumps({
 def test_spark_features_equal_the_local_featurizer(shapes: Dataset, tmp_path: Path) -> None:
     from cloudml_edu.backends.databricks.environment import RUNTIME_ENVIRONMENT
     from cloudml_edu.backends.databricks.task_code import task_files
+    from cloudml_edu.testing.twins import ensure_twin
     from cloudml_edu.training.features import FeatureSpec
     from cloudml_edu.training.tabular import feature_frame, image_frame
-    from cloudml_edu.testing.twins import ensure_twin
 
     code = tmp_path / "code"
     for name, content in task_files().items():
