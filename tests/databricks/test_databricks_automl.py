@@ -75,7 +75,9 @@ def test_fit_runs_automl_on_the_runtime_as_it_ships(
         "LGBMClassifier",
     }
     assert run.metrics is not None and run.metrics.accuracy is not None
-    assert run.metrics.accuracy >= 0.8 and run.metrics.f1_macro is None
+    assert run.metrics.accuracy >= 0.8 and run.metrics.f1_macro is not None
+    assert sum(map(sum, run.metrics.confusion_matrix)) == 5  # the model's own test answers
+    assert sorted(run.metrics.labels) == ["circle", "cross", "square"]
     assert run.model == "models:/main.cloudml_tester.shapes/1"
     assert run.metrics.compute.node_hours > 0
     output = mock_databricks.sent("GET", "/api/2.2/jobs/runs/get-output")

@@ -106,8 +106,8 @@ def automl_minutes(options: TrainOptions, *, warn: bool = True) -> int:
         )
     if options.primary_metric == "f1_macro":
         log.warning(
-            "Databricks AutoML ranks by its f1, a weighted average over classes; "
-            "f1_macro is reported as None for Databricks runs"
+            "Databricks AutoML ranks trials by its f1, a weighted average over classes; "
+            "the run's f1_macro is computed from the best model's test predictions"
         )
     if options.families:
         log.warning("Databricks AutoML chooses its own model families; families is ignored")
@@ -537,18 +537,9 @@ class DatabricksAutoML:
                 f"in {_remote(run).url}"
             )
         result = json.loads(lines[-1][len(RESULT_MARKER) :])
-        client = client_for(self.workspace)
-        try:
-            best = client.experiments.get_run(result["best_run_id"]).run
-            found = best.data.metrics if best and best.data else None
-        except Exception as exc:
-            raise translate_error(
-                exc, action="read the best trial's metrics", where="Databricks MLflow"
-            ) from exc
-        native = {m.key: m.value for m in found or [] if m.key and m.value is not None}
         node_hours = seconds / 3600
         compute = Compute(sku=self.settings.node_type_id, nodes=1, node_hours=round(node_hours, 4))
-        metrics = Metrics.from_native(native)
+        metrics = self._test_metrics(result) or self._trial_metrics(result["best_run_id"])
         images = _remote(run).details.get("images", {})
         run.metrics = metrics.model_copy(
             update={
@@ -571,6 +562,36 @@ class DatabricksAutoML:
             for number, trial in enumerate(result["trials"], 1)
         ]
         run.model = f"models:/{result['model_name']}/{result['model_version']}"
+
+    def _test_metrics(self, result: dict[str, Any]) -> Metrics | None:
+        """Every metric, from the registered model's own probabilities on the test split."""
+        import numpy as np
+
+        from cloudml_edu.training.evaluate import evaluate
+        from cloudml_edu.training.scores import Scores
+
+        test = result.get("test")
+        if not test:
+            return None
+        labels = list(test["labels"])
+        probabilities = np.asarray(test["probabilities"], dtype=np.float64)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)  # sent rounded to 6 places
+        predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+        scores = Scores(labels=labels, predicted=predicted, probabilities=probabilities)
+        return evaluate(test["truth"], scores, n_train=0, train_seconds=0.0)
+
+    def _trial_metrics(self, run_id: str) -> Metrics:
+        """AutoML's scalars of the best trial's MLflow run (``test_*``, else ``val_*``)."""
+        try:
+            best = client_for(self.workspace).experiments.get_run(run_id).run
+            found = best.data.metrics if best and best.data else None
+        except Exception as exc:
+            raise translate_error(
+                exc, action="read the best trial's metrics", where="Databricks MLflow"
+            ) from exc
+        return Metrics.from_native(
+            {m.key: m.value for m in found or [] if m.key and m.value is not None}
+        )
 
     def cancel(self, run: TrainingRun) -> None:
         """Ask Databricks to cancel the run (the poller refreshes it afterwards)."""

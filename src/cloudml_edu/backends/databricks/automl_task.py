@@ -8,7 +8,9 @@ reads the feature table (or featurizes the images on Spark), calls
 ``databricks.automl.classify``, wraps the best trial's model with the featurizer
 into the image pyfunc model (requirements: the best trial's own plus the
 featurizer's), registers it (Unity Catalog by default) and prints one line
-``CLOUDML_RESULT {json}`` that the adapter reads with ``jobs/runs/get-output``.
+``CLOUDML_RESULT {json}`` that the adapter reads with ``jobs/runs/get-output``:
+the trials, the model, and the model's class probabilities on the test split
+(the adapter scores them with the library's own evaluation).
 Never imported by the library itself.
 """
 
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with mlflow.start_run(experiment_id=summary.experiment.experiment_id, run_name="image-model"):
         uri = log_model(model, spec, extra_requirements=needs)
     version = mlflow.register_model(uri, args.model_name)
+    test = frame.filter(frame.split == "test").toPandas() if hasattr(frame, "filter") else None
     result = {
         "experiment_id": summary.experiment.experiment_id,
         "best_run_id": best.mlflow_run_id,
@@ -113,6 +116,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for trial in summary.trials
         ],
     }
+    if test is not None and len(test):  # the served model's own answers on the test split
+        probabilities = model.predict_proba(test[columns].to_numpy(dtype="float32"))
+        result["test"] = {
+            "truth": [str(x) for x in test["label"]],
+            "labels": [str(x) for x in model.classes_],
+            "probabilities": [[round(float(p), 6) for p in row] for row in probabilities],
+        }
     print(RESULT_MARKER + json.dumps(result), flush=True)
     return result
 
