@@ -10,6 +10,7 @@ reading many students' runs from one store.
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import shutil
 import tempfile
@@ -18,15 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from cloudml_edu._checks import check_number, check_text
 from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu._polling import Poller
-from cloudml_edu._secrets import redact
-from cloudml_edu.errors import BackendError, ConfigError
+from cloudml_edu._secrets import redact, redact_data
+from cloudml_edu.errors import BackendError, ConfigError, StoreDamagedError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.options import TrainOptions
+from cloudml_edu.targets import STORED, TargetName
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import Backend
@@ -43,6 +45,8 @@ __all__ = [
     "TrialRecord",
     "run_poller",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The plan itself, as JSON, in every folder ``Plan.write`` fills.
 PLAN_FILE = "plan.json"
@@ -62,7 +66,7 @@ class Plan(BaseModel):
     """A dry run: what ``fit`` would create and run, on what compute, at what estimated cost."""
 
     backend: str
-    target: Literal["local", "azureml", "databricks"]
+    target: TargetName
     dataset: str
     steps: list[PlanStep]
     compute_sku: str = "local"
@@ -75,6 +79,16 @@ class Plan(BaseModel):
         description="What `write` puts in a folder besides plan.json: relative path -> text "
         "(Azure ML CLI v2 YAML for a cloud plan)",
     )
+
+    @model_validator(mode="after")
+    def _without_secrets(self) -> Plan:
+        """Every request body and file of a plan with its credentials replaced by ``***``
+        (see :func:`~cloudml_edu._secrets.redact_data`): a plan is shown, written
+        (plan.json, job.yml) and kept on the run, never with a secret in it."""
+        for step in self.steps:
+            step.detail = redact_data(step.detail)
+        self.files = {rel: redact(text) for rel, text in self.files.items()}
+        return self
 
     def __str__(self) -> str:
         lines = [
@@ -179,7 +193,7 @@ class JobRecord(BaseModel):
 class RemoteJob(BaseModel):
     """The cloud job behind a run: its service, name, page and native status."""
 
-    service: Literal["azureml", "databricks"]
+    service: TargetName = Field(description="The target the job ran on")
     name: str
     url: str = ""
     status: str = Field(default="", description="The service's own status name")
@@ -274,7 +288,8 @@ class TrainingRun(BaseModel):
 
         check_text(run_id, name="run_id", example="the id `cloudml-edu runs` prints")
         ws = resolve_workspace(workspace)
-        return cls._loaded(run_store.load_record(ws, run_id), ws)
+        full = run_store.resolve_run_id(ws, run_id)
+        return cls._loaded(run_store.load_record(ws, full), ws, run_id=full)
 
     @classmethod
     def from_job(cls, workspace: Workspace, name: str, *, target: str = "azureml") -> TrainingRun:
@@ -297,11 +312,26 @@ class TrainingRun(BaseModel):
 
         check_text(owner, name="owner", optional=True)
         ws = resolve_workspace(workspace)
-        return [cls._loaded(text, ws) for text in run_store.list_records(ws, owner=owner)]
+        runs = []
+        for run_id, text in run_store.list_record_items(ws, owner=owner):
+            try:
+                runs.append(cls._loaded(text, ws, run_id=run_id))
+            except StoreDamagedError as exc:  # one bad record never hides the others
+                log.warning("skipping a run: %s", exc)
+        return runs
 
     @classmethod
-    def _loaded(cls, record: str, workspace: Workspace) -> TrainingRun:
-        run = cls.model_validate_json(record)
+    def _loaded(cls, record: str, workspace: Workspace, *, run_id: str = "") -> TrainingRun:
+        try:
+            run = cls.model_validate_json(record, context=STORED)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "the document"
+            raise StoreDamagedError(
+                f"the record of run {run_id or '?'} (run.json in {workspace.tracking_uri}) "
+                f"cannot be read ({where}: {problem['msg']}): it was edited or damaged. "
+                "Restore it from a copy; listings skip it meanwhile"
+            ) from None
         run.tracking_uri = (
             workspace.tracking_uri
         )  # where it was read from, even if the folder moved

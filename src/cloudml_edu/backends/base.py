@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from cloudml_edu.options import TrainOptions
+from cloudml_edu.targets import TargetName
 
 if TYPE_CHECKING:
     import requests
 
     from cloudml_edu._polling import Poller
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.run import Plan, TrainingRun
     from cloudml_edu.workspace import Workspace
 
@@ -30,7 +31,7 @@ __all__ = [
 class Backend(Protocol):
     """A way to train: the local designer/sdk/automl, or a cloud adapter.
 
-    Chosen by (name, target) in :data:`cloudml_edu.backends.REGISTRY`.  Long work
+    Named by a target's ``trainers`` (:class:`cloudml_edu.targets.Target`).  Long work
     returns a :class:`~cloudml_edu._polling.Poller` owned by the backend that
     started it; a run found later by id (another process, a notebook restart)
     is refreshed by a new instance of the same backend through :meth:`refresh`.
@@ -72,7 +73,7 @@ class EndpointRecord(BaseModel):
     """
 
     name: str
-    target: Literal["local", "azureml", "databricks"] = "local"
+    target: TargetName = "local"
     model_uri: str
     run_id: str | None = None
     url: str
@@ -88,7 +89,7 @@ class Billable(BaseModel):
     Listed by ``cloudml-edu cleanup`` before it removes them.
     """
 
-    target: Literal["azureml", "databricks"]
+    target: TargetName
     kind: str = Field(description="endpoint, cluster...")
     name: str
     hourly_usd: float = Field(default=0.0, description="What it costs per hour right now")
@@ -98,7 +99,7 @@ class Billable(BaseModel):
 class EndpointProvider(Protocol):
     """Serves models on one target: ``local`` (MLflow model server), ``azureml``, ``databricks``.
 
-    Chosen by target in :data:`cloudml_edu.backends.ENDPOINT_PROVIDERS`; the
+    Named by a target's ``endpoint_provider`` (:class:`cloudml_edu.targets.Target`); the
     :class:`cloudml_edu.Endpoint` facade keeps the records and calls these.
     ``session`` is the HTTP session for scoring requests (tests inject one).
     """

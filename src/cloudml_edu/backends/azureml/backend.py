@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cloudml_edu.backends.base import TrainOptions
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["STATUS", "AzureMLBackend", "Submission"]
@@ -236,7 +236,11 @@ class AzureMLBackend:
             run.error = service.error_of(details) or f"the job ended {remote.status}"
             return
         self.collect(run)
-        metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        try:
+            metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        except BackendError as exc:  # no usable score: the run ends Failed, not Running
+            run.status, run.error = "Failed", str(exc)
+            return
         seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
         node_hours = max(seconds, 0.0) / 3600 * remote.nodes
         vm_size = str(remote.details.get("vm_size") or self.settings.vm_size)

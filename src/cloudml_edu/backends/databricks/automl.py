@@ -26,7 +26,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu.backends.databricks import memo, unity
+from cloudml_edu.backends.databricks import known, unity
 from cloudml_edu.backends.databricks.cluster import cluster_spec, reads_account
 from cloudml_edu.backends.databricks.connection import (
     Timing,
@@ -60,7 +60,7 @@ from cloudml_edu.run import (
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
     from cloudml_edu.config import DatabricksConfig
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
@@ -394,14 +394,14 @@ class DatabricksAutoML:
         """``[databricks] single_user_name``, else the signed-in user (asked once, remembered)."""
         if self.settings.single_user_name:
             return self.settings.single_user_name
-        known = memo.recall(self.workspace).get("user")
-        if isinstance(known, str):
-            return known
+        remembered = known.recall(self.workspace).get("user")
+        if isinstance(remembered, str):
+            return remembered
         try:
             user = str(client.current_user.me().user_name)
         except Exception as exc:
             raise translate_error(exc, action="read the signed-in user", where=self._where) from exc
-        memo.remember(self.workspace, user=user)
+        known.remember(self.workspace, user=user)
         return user
 
     def _preflight(self, client: Any, user: str) -> None:
@@ -440,28 +440,28 @@ class DatabricksAutoML:
         """Upload the table (volume, or blob container + hive table), unless already done."""
         if self.settings.features == "volume":
             path = self._source(dataset) + "/part-00000.parquet"
-            if memo.has(self.workspace, path):
+            if known.has(self.workspace, path):
                 return
             unity.ensure_volume(client, self.workspace, self.settings, self._where)
             unity.upload_file(client, path, self._table_bytes(dataset), self._where)
-            memo.remember(self.workspace, uploaded=path)
+            known.remember(self.workspace, uploaded=path)
             return
         key = self._feature_prefix(dataset) + "/part-00000.parquet"
         store = self.workspace.store
         storage_location(self.workspace, key)  # ConfigError without Azure Blob
-        if store.info(key) is not None and memo.has(self.workspace, key):
+        if store.info(key) is not None and known.has(self.workspace, key):
             return
         store.put_bytes(key, self._table_bytes(dataset))
         for statement in self._table_sql(dataset):
             run_sql(self.workspace, statement)
-        memo.remember(self.workspace, uploaded=key)
+        known.remember(self.workspace, uploaded=key)
 
     def _ensure_task(self, client: Any) -> None:
         """Upload the task and its modules (a content-addressed folder) unless already there."""
         from databricks.sdk.service.workspace import ImportFormat
 
         folder = self._code_dir()
-        if memo.has(self.workspace, folder):
+        if known.has(self.workspace, folder):
             return
         try:
             files = task_files()
@@ -472,7 +472,7 @@ class DatabricksAutoML:
                 client.workspace.upload(path, content, format=ImportFormat.AUTO, overwrite=True)
         except Exception as exc:
             raise translate_error(exc, action=f"upload {folder}", where=self._where) from exc
-        memo.remember(self.workspace, uploaded=folder)
+        known.remember(self.workspace, uploaded=folder)
 
     # ---- following ------------------------------------------------------------------
     def refresh(self, run: TrainingRun) -> TrainingRun:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from cloudml_edu._polling import wait_until
-from cloudml_edu.backends.databricks import memo
+from cloudml_edu.backends.databricks import known
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DatabricksTables",
+    "catalog_for",
     "create_table_sql",
     "quote",
     "run_sql",
@@ -167,7 +168,7 @@ def run_sql(
         first = statement.split(" (", 1)[0][:120]
         for pattern, advice in _HIVE_REFUSALS:
             if pattern.search(message):
-                user = cfg.single_user_name or str(memo.recall(ws).get("user", "<you>"))
+                user = cfg.single_user_name or str(known.recall(ws).get("user", "<you>"))
                 raise ConfigError(advice.format(user=user, message=message.split(".")[0]))
         if _STORAGE_DENIED.search(message):
             raise ConfigError(
@@ -236,6 +237,13 @@ def _status_code(exc: BaseException) -> int:
     from databricks.sdk import errors
 
     return 403 if isinstance(exc, errors.PermissionDenied) else 0
+
+
+def catalog_for(ws: Workspace) -> DatabricksTables | None:
+    """The hive metastore tables of ``ws`` when ``[databricks]`` names a SQL warehouse, else
+    None (datasets stay in the local catalog); the ``catalog`` of the databricks target."""
+    settings = ws.config.databricks
+    return DatabricksTables(ws) if settings is not None and settings.warehouse_id else None
 
 
 class DatabricksTables:

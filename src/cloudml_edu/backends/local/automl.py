@@ -24,7 +24,7 @@ from cloudml_edu.options import PrimaryMetric
 from cloudml_edu.run import PlanStep, TrainingRun, TrialRecord
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.training.fit import Featurized, Outcome
 
 __all__ = ["AutoMLBackend", "trial_configs"]

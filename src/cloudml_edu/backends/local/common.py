@@ -18,10 +18,11 @@ from cloudml_edu.errors import BackendError, CloudMLError, NotFoundError
 from cloudml_edu.metrics import Compute
 from cloudml_edu.run import TERMINAL, Plan, PlanStep, TrainingRun, run_poller
 from cloudml_edu.run_store import load_record
+from cloudml_edu.targets import STORED
 
 if TYPE_CHECKING:
     from cloudml_edu._polling import Poller
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.training.fit import Outcome
     from cloudml_edu.workspace import Workspace
@@ -66,7 +67,7 @@ class LocalBackend:
     def plan(self, dataset: Dataset) -> Plan:
         return Plan(
             backend=self.name,
-            target="local",
+            target=self.target,
             dataset=dataset.name,
             steps=self.plan_steps(dataset),
             compute_sku="local",
@@ -126,7 +127,9 @@ class LocalBackend:
     def adopt_stored(self, run: TrainingRun) -> bool:
         """Copy the stored record into ``run`` when it has ended there; True if it had."""
         try:
-            stored = TrainingRun.model_validate_json(load_record(self.workspace, run.id))
+            stored = TrainingRun.model_validate_json(
+                load_record(self.workspace, run.id), context=STORED
+            )
         except NotFoundError:
             return False
         if stored.status not in TERMINAL:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from cloudml_edu.testing._http import Reply, SentRequest, json_reply
+from cloudml_edu.testing._http import Reply, SentRequest, json_reply, proto_double
 from cloudml_edu.testing.databricks._routes import Routes, error
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class MlflowService(Routes):
             return error(404, "RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found.")
         folder = folders[0]
         metrics = [
-            {"key": p.name, "value": _latest(p), "step": 0, "timestamp": 0}
+            {"key": p.name, "value": proto_double(_latest(p)), "step": 0, "timestamp": 0}
             for p in sorted((folder / "metrics").glob("*"))
         ]
         params = [
