@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["SdkBackend"]
 
 LOG_TAIL_LINES = 15
-#: Seconds a canceled job gets to stop after SIGTERM, then again after SIGKILL.
+#: Seconds a canceled job gets to stop after it is asked to (SIGTERM), then again after a kill.
 CANCEL_GRACE_SECONDS = 10.0
 
 
@@ -108,7 +107,8 @@ class SdkBackend(LocalBackend):
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=workdir,
-                start_new_session=True,  # its own process group: cancel stops it and its children
+                start_new_session=True,  # POSIX: Ctrl-C at the terminal does not reach the job
+                creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),  # Windows: same
             )
         self._jobs[run.id] = process
         run.job = JobRecord(
@@ -145,7 +145,7 @@ class SdkBackend(LocalBackend):
         return run
 
     def cancel(self, run: TrainingRun) -> None:
-        """Stop the job's process group (SIGTERM, then SIGKILL after 10 s); mark the run Canceled."""
+        """Stop the job's process tree (terminate, then kill after 10 s); mark the run Canceled."""
         if run.status in TERMINAL or run.job is None:
             return
         child = self._jobs.pop(run.id, None)  # this process's child: poll it to reap it
@@ -156,8 +156,8 @@ class SdkBackend(LocalBackend):
             def ended(elapsed: float) -> bool:
                 return child.poll() is not None if child else _job_process(job) is None
 
-            for signum in (signal.SIGTERM, signal.SIGKILL):
-                _signal_group(process.pid, signum)
+            for kill in (False, True):
+                _stop_tree(process, kill=kill)
                 try:
                     wait_until(
                         ended,
@@ -169,7 +169,7 @@ class SdkBackend(LocalBackend):
                     )
                     break
                 except TimeoutError:
-                    if signum == signal.SIGKILL:
+                    if kill:
                         raise
         run.job.exit_code = child.poll() if child else None
         run.status, run.ended = "Canceled", datetime.now(UTC)
@@ -247,10 +247,16 @@ def _job_process(job: JobRecord) -> psutil.Process | None:
     return process
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    """Send ``signum`` to the job's process group (its leader is the job, see ``start_new_session``)."""
-    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-        os.killpg(pid, signum)
+def _stop_tree(process: psutil.Process, *, kill: bool) -> None:
+    """Terminate (or kill) the job and every process it started, children first (any OS)."""
+    with contextlib.suppress(psutil.Error):  # it ended meanwhile
+        members = [process, *process.children(recursive=True)]
+        for member in reversed(members):
+            with contextlib.suppress(psutil.Error):
+                if kill:
+                    member.kill()
+                else:
+                    member.terminate()
 
 
 def _tail(run: TrainingRun) -> str:
