@@ -43,7 +43,7 @@ from cloudml_edu import (
     TrainingRun,
     Workspace,
 )
-from cloudml_edu._polling import Poller
+from cloudml_edu._polling import Following, Poller
 from cloudml_edu.backends import ENDPOINT_PROVIDERS
 from cloudml_edu.backends.local.endpoint import LocalDetails, LocalEndpointProvider
 from cloudml_edu.backends.local.serving import ProcessRef
@@ -322,7 +322,8 @@ def test_a_reused_pid_is_not_mistaken_for_the_server(workspace: Workspace) -> No
     )
     assert LocalEndpointProvider(workspace).state(record) == "dead"
     endpoint = Endpoint(record, workspace=workspace)
-    assert endpoint.state == "dead"
+    assert endpoint.state is None  # not asked yet: reading the state sends nothing
+    assert endpoint.refresh().state == "dead"
     with endpoint:  # the context manager deletes; this process must survive it
         pass
     endpoint.delete()  # already gone: fine
@@ -393,6 +394,27 @@ def test_error_message_prefers_the_models_exception() -> None:
 # ---- the facade's own rules, with a stand-in provider ---------------------------------------
 
 
+class _StandInStart(Following[EndpointRecord]):
+    """A stand-in deploy: live at the first look, unless it is told to fail."""
+
+    terminal = ("live",)
+    poll_interval = 0.001
+
+    def __init__(self, failure: BaseException | None) -> None:
+        self.failure = failure
+
+    def refresh(self, record: EndpointRecord, /) -> EndpointRecord:
+        if self.failure is not None:
+            raise self.failure
+        return record.model_copy(update={"details": {"ready": True}})
+
+    def status_of(self, record: EndpointRecord, /) -> str:
+        return "live" if record.details else "creating"
+
+    def describe(self, record: EndpointRecord, elapsed: float, /) -> str:
+        return f"deploying {record.name}"
+
+
 class StandIn:
     """A provider that serves nothing: it records what the facade asks of it."""
 
@@ -420,21 +442,7 @@ class StandIn:
             url=f"http://stand-in/{name}",
             created=datetime.now(UTC),
         )
-        failure = self.fail_with
-
-        def refresh(value: EndpointRecord) -> EndpointRecord:
-            if failure is not None:
-                raise failure
-            return value.model_copy(update={"details": {"ready": True}})
-
-        return Poller(
-            record,
-            refresh=refresh,
-            status_of=lambda value: "live" if value.details else "creating",
-            terminal=("live",),
-            describe=lambda value, elapsed: f"deploying {value.name}",
-            interval=0.001,
-        )
+        return Poller(record, _StandInStart(self.fail_with))
 
     def state(self, record: EndpointRecord) -> str:
         return "live"
@@ -802,7 +810,7 @@ def test_replace_then_delete_stop_the_servers_and_close_their_ports(
     result = cli("endpoint", "delete", "digits")
     assert result.exit_code == 0 and "endpoint digits deleted" in result.stdout
     _assert_stopped(new.record)
-    assert new.state == "dead" and Endpoint.list(served.workspace) == []
+    assert new.refresh().state == "dead" and Endpoint.list(served.workspace) == []
     new.delete()  # already gone: fine
     with pytest.raises(ServiceError, match="redeploy it"):
         new.predict(b"png")

@@ -148,9 +148,12 @@ class Trainer:
         finds it from another process, notebook or terminal.  Classes too small to train
         and test on raise :class:`DatasetError` first, before anything is written.
         """
+        from cloudml_edu.run import TrainingRun, run_poller
+
         data = as_dataset(dataset, self.workspace)
         check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
-        return self._backend.begin_fit(data)
+        started = self._backend.begin_fit(data)
+        return run_poller(TrainingRun.of(started.value, self.workspace), self._backend)
 
     def fit(
         self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None

@@ -22,7 +22,8 @@ from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
 from cloudml_edu.errors import TimeoutError
 from cloudml_edu.manifest import MANIFEST_NAME
-from cloudml_edu.run import TERMINAL, JobRecord, PlanStep, TrainingRun
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import TERMINAL, JobRecord, RunRecord
 from cloudml_edu.run_store import experiment_id
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class SdkBackend(LocalBackend):
         manifest.write_text(dataset.manifest.model_dump_json())
         return files, manifest
 
-    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
         """Start the job in its own process group and record its pid; return at once."""
         workdir = self.workspace.runs_dir / run.id
         workdir.mkdir(parents=True, exist_ok=True)
@@ -117,12 +118,12 @@ class SdkBackend(LocalBackend):
             pid=process.pid,
             process_started=_process_started(process.pid),
         )
-        run.save()
+        self.save(run)
 
-    def describe(self, run: TrainingRun, elapsed: float) -> str:
+    def describe(self, run: RunRecord, elapsed: float, /) -> str:
         return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run)}"
 
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask the job's process (this process's child, or any process by pid) whether it ended.
 
         Once ended: Completed if the job finished its MLflow run and logged
@@ -141,10 +142,10 @@ class SdkBackend(LocalBackend):
             self._fail(run, f"job exited with code {exit_code}:\n{_tail(run)}")
         else:
             self._collect(run)
-        run.save()
+        self.save(run)
         return run
 
-    def cancel(self, run: TrainingRun) -> None:
+    def cancel(self, run: RunRecord, /) -> None:
         """Stop the job's process tree (terminate, then kill after 10 s); mark the run Canceled."""
         if run.status in TERMINAL or run.job is None:
             return
@@ -175,9 +176,9 @@ class SdkBackend(LocalBackend):
         run.status, run.ended = "Canceled", datetime.now(UTC)
         run.error = "canceled by the user"
         self._client().set_terminated(run.id, status="KILLED")
-        run.save()
+        self.save(run)
 
-    def _job_state(self, run: TrainingRun) -> tuple[bool, int | None]:
+    def _job_state(self, run: RunRecord) -> tuple[bool, int | None]:
         """(still running, exit code if known): this process's child, else the pid on record."""
         child = self._jobs.get(run.id)
         if child is not None:
@@ -193,15 +194,15 @@ class SdkBackend(LocalBackend):
 
         return mlflow.MlflowClient(tracking_uri=self.workspace.tracking_uri)
 
-    def _fail(self, run: TrainingRun, error: str) -> None:
+    def _fail(self, run: RunRecord, error: str) -> None:
         run.status, run.error = "Failed", error
         self._client().set_terminated(run.id, status="FAILED")
 
-    def _collect(self, run: TrainingRun) -> None:
+    def _collect(self, run: RunRecord) -> None:
         """Read the metrics the job logged; Failed when it did not finish its MLflow run."""
         import mlflow
 
-        from cloudml_edu.metrics import ARTIFACT_NAME, Metrics
+        from cloudml_edu.records.metrics import ARTIFACT_NAME, Metrics
 
         client = self._client()
         if client.get_run(run.id).info.status != "FINISHED":
@@ -259,13 +260,13 @@ def _stop_tree(process: psutil.Process, *, kill: bool) -> None:
                     member.terminate()
 
 
-def _tail(run: TrainingRun) -> str:
+def _tail(run: RunRecord) -> str:
     if run.job is None or not Path(run.job.log_path).is_file():
         return ""
     lines = Path(run.job.log_path).read_text(errors="replace").splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
-def _last_line(run: TrainingRun) -> str:
+def _last_line(run: RunRecord) -> str:
     tail = _tail(run).splitlines()
     return tail[-1][:80] if tail else "starting"
