@@ -423,6 +423,8 @@ class StandIn:
     gate: ClassVar[threading.Event | None] = None  # when set, begin_deploy waits on it
     entered = threading.Event()
     fail_with: ClassVar[BaseException | None] = None
+    states: ClassVar[list[str]] = []  # what ``state`` answers next (then "live")
+    poll_interval = poll_max_interval = 0.001
 
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
         self.workspace = workspace
@@ -445,7 +447,8 @@ class StandIn:
         return Poller(record, _StandInStart(self.fail_with))
 
     def state(self, record: EndpointRecord) -> str:
-        return "live"
+        self.calls.append(("state", record.name))
+        return self.states.pop(0) if self.states else "live"
 
     def invoke(self, record: EndpointRecord, images: list[str], *, timeout: float) -> object:
         self.calls.append(("invoke", (images, timeout)))
@@ -463,6 +466,7 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> type[StandIn]:
     monkeypatch.setattr(StandIn, "calls", [])
     monkeypatch.setattr(StandIn, "gate", None)
     monkeypatch.setattr(StandIn, "fail_with", None)
+    monkeypatch.setattr(StandIn, "states", [])
     StandIn.entered.clear()
     return StandIn
 
@@ -471,6 +475,25 @@ def _model_folder(tmp_path: Path) -> Path:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
     return tmp_path / "model"
+
+
+def test_the_state_is_as_last_seen_and_only_refresh_asks(
+    stand_in: type[StandIn], workspace: Workspace, tmp_path: Path
+) -> None:
+    ep = Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="slow", progress=False)
+    stand_in.states = ["creating", "creating", "creating"]  # what the service says from now on
+    assert ep.state == "live" and "live" in ep._repr_html_()
+    assert (
+        "state",
+        "slow",
+    ) not in stand_in.calls  # reading the state, or showing it, asked nothing
+    assert ep.refresh().state == "creating" and stand_in.states == ["creating", "creating"]
+    assert ep.wait(timeout=5).state == "live" and stand_in.states == []
+    assert Endpoint.get(workspace, "slow").state == "live"  # get asks once
+    stand_in.states = ["failed"]
+    with pytest.raises(ServiceError, match=r"endpoint 'slow' \(local\) is failed"):
+        ep.refresh().wait(timeout=5)
+    assert str(ep.state) == "failed"  # (mypy keeps the "live" narrowed above)
 
 
 def test_the_facade_records_and_routes_through_the_provider(
@@ -496,6 +519,7 @@ def test_the_facade_records_and_routes_through_the_provider(
         ("begin_deploy", ("routed", str(folder.resolve()), None)),
         ("invoke", ([base64.b64encode(b"x").decode(), base64.b64encode(b"yy").decode()], 4.0)),
         ("init", session),
+        ("state", "routed"),  # get asks for the state once
         ("delete", "routed"),
     ]
     assert Endpoint.list(workspace) == []

@@ -4,11 +4,13 @@ Written once here: the run's record (made in the workspace's run store before
 any work starts), the poller (built from the backend itself, so a run found by
 id later is followed with the same intervals and ends with the same errors as
 ``begin_fit().result()``), the failure bookkeeping (a Failed record with the
-error, saved, whatever went wrong) and Ctrl-C during the start.
+error, saved, whatever went wrong), Ctrl-C during the start, and the compute
+and cost put on a run's metrics (:meth:`TrainingBackend.priced`).
 
 Each adapter supplies the primitives: :meth:`plan`, :meth:`prepare_inputs` (work
 before the record exists, optional), :meth:`start` (submit), :meth:`refresh`
-(status and, at the end, results), :meth:`cancel`.
+(status and, at the end, results), :meth:`cancel`, and the price of compute
+(:meth:`cost_usd`; nothing on this machine).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cloudml_edu import run_store
 from cloudml_edu._polling import Following, Poller
 from cloudml_edu.errors import BackendError, ConfigError
+from cloudml_edu.records.metrics import Compute, Metrics
 from cloudml_edu.records.run import TERMINAL, RunRecord, RunStatus
 
 if TYPE_CHECKING:
@@ -67,6 +70,10 @@ class TrainingBackend(Following[RunRecord]):
     def cancel(self, record: RunRecord, /) -> None:
         """Ask the process or service to stop the run (the poller refreshes it afterwards)."""
         raise NotImplementedError
+
+    def cost_usd(self, node_hours: float, *, sku: str) -> float:
+        """What ``node_hours`` of ``sku`` cost in US dollars (compute on this machine: nothing)."""
+        return 0.0
 
     # ---- written once ---------------------------------------------------------------------
     def begin_fit(self, dataset: Dataset) -> Poller[RunRecord]:
@@ -118,6 +125,23 @@ class TrainingBackend(Following[RunRecord]):
         )
         self.save(record)
         return record
+
+    def priced(
+        self,
+        metrics: Metrics,
+        *,
+        sku: str,
+        nodes: int,
+        seconds: float,
+        price_sku: str | None = None,
+    ) -> Metrics:
+        """``metrics`` with the compute a run used (``nodes`` x ``sku`` for ``seconds``) and its
+        cost, priced by :meth:`cost_usd` (at ``price_sku`` when the shown ``sku`` is not a price
+        key, as ``serverless`` is not)."""
+        node_hours = max(seconds, 0.0) / 3600 * nodes
+        compute = Compute(sku=sku, nodes=nodes, node_hours=round(node_hours, 4))
+        cost = self.cost_usd(node_hours, sku=price_sku or sku)
+        return metrics.model_copy(update={"compute": compute, "cost_usd": cost})
 
     def save(self, record: RunRecord) -> None:
         """Write ``record`` to the workspace's run store."""

@@ -206,9 +206,6 @@ class AzureMLBackend(TrainingBackend):
 
     def _collect_outcome(self, run: RunRecord) -> None:
         """Real start/end times, and the job's error or its metrics, model and cost."""
-        from cloudml_edu.pricing import estimate_cost
-        from cloudml_edu.records.metrics import Compute
-
         remote = _remote(run)
         details = service.job_details(self.workspace, remote.name)
         remote.started = _parse_time(details.get("startTimeUtc")) or remote.started
@@ -221,18 +218,19 @@ class AzureMLBackend(TrainingBackend):
         self.collect(run)
         metrics = service.read_metrics(self.workspace, self.metrics_run(run))
         seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
-        node_hours = max(seconds, 0.0) / 3600 * remote.nodes
         vm_size = str(remote.details.get("vm_size") or self.settings.vm_size)
         sku = "serverless" if remote.compute == "serverless" else vm_size
-        cost = estimate_cost(vm_size, node_hours, overrides=self.workspace.config.prices)
-        run.metrics = metrics.model_copy(
-            update={
-                "compute": Compute(sku=sku, nodes=remote.nodes, node_hours=round(node_hours, 4)),
-                "cost_usd": cost,
-            }
+        run.metrics = self.priced(
+            metrics, sku=sku, nodes=remote.nodes, seconds=seconds, price_sku=vm_size
         )
         # a hand-built job's model is wherever its author put it: deploy it from the studio
         run.model = None if remote.attached else self.model_uri(run)
+
+    def cost_usd(self, node_hours: float, *, sku: str) -> float:
+        """``node_hours`` of VM size ``sku`` at the recorded (or configured) price."""
+        from cloudml_edu.pricing import estimate_cost
+
+        return estimate_cost(sku, node_hours, overrides=self.workspace.config.prices)
 
     def model_uri(self, run: RunRecord) -> str:
         """Where the job's MLflow model is (the job's ``model`` artifact folder)."""

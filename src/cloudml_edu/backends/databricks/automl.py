@@ -39,7 +39,7 @@ from cloudml_edu.backends.template import TrainingBackend
 from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
 from cloudml_edu.pricing import DBU_PER_NODE_HOUR, estimate_cost, price_of
-from cloudml_edu.records.metrics import Compute, Metrics
+from cloudml_edu.records.metrics import Metrics
 from cloudml_edu.records.plan import Plan, PlanStep
 from cloudml_edu.records.run import TERMINAL, RemoteJob, RunRecord, RunStatus, TrialRecord
 
@@ -232,11 +232,12 @@ class DatabricksAutoML(TrainingBackend):
         body.update({k: v for k, v in o.backend_options.items() if k != "new_cluster"})
         return body
 
-    def _cost(self, minutes: float) -> float:
+    def cost_usd(self, node_hours: float, *, sku: str) -> float:
+        """``node_hours`` of node type ``sku``: the VM's price plus its DBUs."""
         s = self.settings
         return estimate_cost(
-            s.node_type_id,
-            minutes / 60,
+            sku,
+            node_hours,
             overrides=self.workspace.config.prices,
             dbu_per_node_hour=self.dbu_per_node_hour,
             dbu_rate=s.dbu_rate,
@@ -287,7 +288,7 @@ class DatabricksAutoML(TrainingBackend):
             compute_sku=s.node_type_id,
             nodes=1,
             estimated_minutes=round(minutes, 1),
-            estimated_cost_usd=self._cost(minutes),
+            estimated_cost_usd=self.cost_usd(minutes / 60, sku=s.node_type_id),
             price_source=f"{vm.describe()} + {self.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
         )
 
@@ -451,16 +452,14 @@ class DatabricksAutoML(TrainingBackend):
                 exc, action="read the best trial's metrics", where="Databricks MLflow"
             ) from exc
         native = {m.key: m.value for m in found or [] if m.key and m.value is not None}
-        node_hours = seconds / 3600
-        compute = Compute(sku=self.settings.node_type_id, nodes=1, node_hours=round(node_hours, 4))
-        metrics = Metrics.from_native(native)
+        metrics = self.priced(
+            Metrics.from_native(native), sku=self.settings.node_type_id, nodes=1, seconds=seconds
+        )
         images = _remote(run).details.get("images", {})
         run.metrics = metrics.model_copy(
             update={
                 "n_train": int(images.get("train+validate", 0)),
                 "n_test": int(images.get("test", 0)),
-                "compute": compute,
-                "cost_usd": self._cost(seconds / 60),
                 "train_seconds": seconds,
             }
         )
