@@ -52,11 +52,12 @@ class LocalHarness(TargetHarness):
         return self._gate.touch
 
     def script_failure(self, backend: str, dataset: Dataset) -> str:
-        """An image of the (already scanned) dataset is overwritten: featurizing it fails."""
+        """An image of the (already scanned) dataset is overwritten: reading it fails the
+        check against its manifest MD5, before anything trains on it."""
         folder = dataset.source.local_folder()
         assert folder is not None
         (folder / dataset.records[0].path).write_bytes(b"this is not an image")
-        return "cannot identify image file"
+        return "does not match its manifest"
 
     def served_model(self, endpoint: Endpoint, dest: Path) -> Path:
         """The local server serves the run's model from the workspace's MLflow store."""

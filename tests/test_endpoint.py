@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,11 +43,11 @@ from cloudml_edu import (
     Trainer,
     TrainingRun,
     Workspace,
+    targets,
 )
 from cloudml_edu._polling import Following, Poller
-from cloudml_edu.backends import ENDPOINT_PROVIDERS
 from cloudml_edu.backends.local.endpoint import LocalDetails, LocalEndpointProvider
-from cloudml_edu.backends.local.serving import ProcessRef
+from cloudml_edu.backends.local.server import ProcessRef
 from cloudml_edu.endpoint import EndpointRecord, model_uri_of
 from cloudml_edu.scoring import envelope, error_message, parse_response, request_body
 
@@ -462,7 +463,8 @@ class StandIn:
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> type[StandIn]:
     """``local`` endpoints served by :class:`StandIn` for the test."""
-    monkeypatch.setitem(ENDPOINT_PROVIDERS, "local", f"{__name__}:StandIn")
+    local = replace(targets.get_target("local"), endpoint_provider=f"{__name__}:StandIn")
+    monkeypatch.setitem(targets._known(), "local", local)
     monkeypatch.setattr(StandIn, "calls", [])
     monkeypatch.setattr(StandIn, "gate", None)
     monkeypatch.setattr(StandIn, "fail_with", None)
@@ -580,7 +582,8 @@ def test_the_target_defaults_to_the_runs_own(
     on_azure = TrainingRun(
         id="a" * 32, backend="sdk", target="azureml", status="Completed", model="runs:/a/m"
     )
-    monkeypatch.delitem(ENDPOINT_PROVIDERS, "azureml", raising=False)
+    azureml = replace(targets.get_target("azureml"), endpoint_provider=None)
+    monkeypatch.setitem(targets._known(), "azureml", azureml)
     with pytest.raises(ConfigError, match="endpoints on azureml are not available"):
         Endpoint.deploy(on_azure, workspace=workspace, name="cloudy")
     run = TrainingRun(
@@ -596,7 +599,7 @@ def test_the_target_defaults_to_the_runs_own(
     ("arguments", "message"),
     [
         ({"name": 7}, "invalid endpoint name 7"),
-        ({"target": "aws"}, "target must be one of local, azureml, databricks"),
+        ({"target": "aws"}, "unknown target 'aws'; choose one of: local, azureml, databricks"),
         ({"timeout": "10"}, "timeout must be a positive number of seconds, got '10'"),
         ({"timeout": 0}, "timeout must be a positive number"),
         ({"timeout": True}, "timeout must be a positive number"),
@@ -785,7 +788,7 @@ def test_cli_errors_are_one_line_with_exit_code_1(
         and "NotFoundError: no training run 0123456789abcdef" in unknown.stderr
     )
     elsewhere = cli("deploy", served.model_uri, "--name", "other", "--target", "aws")
-    assert elsewhere.exit_code == 1 and "ConfigError: target must be one of" in elsewhere.stderr
+    assert elsewhere.exit_code == 1 and "ConfigError: unknown --target 'aws'" in elsewhere.stderr
     missing = cli("predict", "digits", str(tmp_path / "nope.png"))
     assert missing.exit_code == 1 and "DatasetError: 1 image file(s) not found" in missing.stderr
     gone = cli("endpoint", "delete", "nothing-here")

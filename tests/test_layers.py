@@ -17,7 +17,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "cloudml_edu"
 
 #: Layers from the top down: a module may import its own layer and the layers below it.
-#: A module belongs to the layer of the longest prefix that names it.
+#: A module belongs to the layer of the longest prefix that names it (``cloudml_edu`` itself
+#: names only the package's ``__init__``, so every new module must be placed here).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "entry points",
@@ -35,12 +36,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "cloudml_edu",
             "cloudml_edu.workspace",
-            "cloudml_edu.dataset",
             "cloudml_edu.datasets",
             "cloudml_edu.trainer",
             "cloudml_edu.run",
             "cloudml_edu.endpoint",
             "cloudml_edu.metrics",
+            "cloudml_edu.repair",
         ),
     ),
     ("registry", ("cloudml_edu.backends",)),
@@ -83,8 +84,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "cloudml_edu.errors",
             "cloudml_edu.config",
+            "cloudml_edu.targets",
             "cloudml_edu.checks",
             "cloudml_edu._checks",
+            "cloudml_edu._encoding",
             "cloudml_edu._http",
             "cloudml_edu._images",
             "cloudml_edu._lazy",
@@ -95,6 +98,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "cloudml_edu._progress",
             "cloudml_edu._quiet",
             "cloudml_edu._secrets",
+            "cloudml_edu._sqlite",
             "cloudml_edu._version",
         ),
     ),
@@ -132,6 +136,8 @@ def layer_of(module: str) -> int:
     best, rank = -1, -1
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
+            if prefix == "cloudml_edu" and module != prefix:
+                continue  # the package's __init__ only
             if _within(module, prefix) and len(prefix) > best:
                 best, rank = len(prefix), index
     assert rank >= 0, f"{module} is in no layer: add it to LAYERS (and to docs/architecture.md)"

@@ -377,8 +377,13 @@ def endpoint_html(endpoint: Endpoint) -> str:
 
 
 def comparison_html(comparison: Comparison, *, legend: str) -> str:
-    """The comparison table (best row bold) with its legend (what the short headers mean)."""
-    table = comparison.to_html().replace('class="best"', 'style="font-weight:bold"')
+    """The comparison table (best row bold, estimate rows grey) with its legend (what the
+    short headers mean)."""
+    table = (
+        comparison.to_html()
+        .replace('class="best"', 'style="font-weight:bold"')
+        .replace('class="estimate"', 'style="color:#666"')
+    )
     return _box(
         f"{len(comparison)} runs compared", table, f"<div><small>{_e(legend)}</small></div>"
     )

@@ -20,6 +20,7 @@ target, is a JSON record in ``workspace.endpoints_dir``.
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from cloudml_edu._paths import resolve_under
 from cloudml_edu._polling import DEFAULT_TIMEOUT, Poller
-from cloudml_edu.backends import ENDPOINT_TARGETS, load_provider
+from cloudml_edu.backends import load_provider
 from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError, TimeoutError
 from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 from cloudml_edu.run import TrainingRun
@@ -43,6 +45,7 @@ from cloudml_edu.scoring import (
     encode_image,
     parse_response,
 )
+from cloudml_edu.targets import LOCAL, STORED, get_target
 from cloudml_edu.workspace import resolve_workspace
 
 if TYPE_CHECKING:
@@ -56,8 +59,8 @@ __all__ = ["Endpoint", "EndpointRecord", "EndpointState", "Prediction", "model_u
 # The names Azure ML online endpoints and Databricks serving endpoints both accept, lower case.
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-#: Seconds ``deploy`` waits by default: a local server starts in ~5 s, a cloud one in minutes.
-_DEPLOY_TIMEOUT = {"local": 120.0}
+log = logging.getLogger(__name__)
+
 #: Seconds a failed or interrupted deploy may take to remove what it started.
 _CLEANUP_TIMEOUT = 60.0
 
@@ -192,8 +195,9 @@ class Endpoint:
     ) -> Endpoint:
         """Serve ``model`` (a run, run id, model URI or model folder); return once it answers.
 
-        ``target`` is ``"local"``, ``"azureml"`` or ``"databricks"``; by default the
-        run's own target (``"local"`` for a model URI or folder).  The endpoint keeps
+        ``target`` is ``"local"``, ``"azureml"``, ``"databricks"`` (or a target another
+        package adds); an explicit one wins, else the run's own target, else
+        ``"local"`` (for a model URI or folder).  The endpoint keeps
         running after this process exits, until :meth:`delete`.  A live endpoint
         called ``name`` is an error unless ``replace=True``; so is a deploy of the
         same name already under way.  A run id that is not in the workspace raises
@@ -203,21 +207,18 @@ class Endpoint:
         was started is removed in both cases.
         """
         _check_name(name)
-        if target is not None and target not in ENDPOINT_TARGETS:
-            raise ConfigError(
-                f"target must be one of {', '.join(ENDPOINT_TARGETS)} (or None for the run's "
-                f"own), got {target!r}"
-            )
+        if target is not None:
+            get_target(target)
         limit = None if timeout is None else _check_seconds(timeout, "timeout")
         _check_flag(replace, "replace")
         _check_flag(progress, "progress", optional=True)
         _check_session(session)
         ws = resolve_workspace(workspace)
         model_uri, run = _resolve_model(ws, model)
-        chosen = target or (run.target if run is not None else "local")
+        chosen = target or (run.target if run is not None else LOCAL)
         provider = load_provider(chosen, ws, session=session)
         if limit is None:
-            limit = _DEPLOY_TIMEOUT.get(chosen, DEFAULT_TIMEOUT)
+            limit = get_target(chosen).deploy_timeout or DEFAULT_TIMEOUT
         with _deploying(ws, name):
             _clear_name(ws, name, replace=replace, session=session)
             poller = provider.begin_deploy(
@@ -260,7 +261,7 @@ class Endpoint:
                 "deploy one with `cloudml-edu deploy RUN_ID --name NAME`"
             )
         try:
-            record = EndpointRecord.model_validate_json(path.read_bytes())
+            record = EndpointRecord.model_validate_json(path.read_bytes(), context=STORED)
         except (OSError, ValidationError) as exc:
             why = (
                 "; ".join(e["msg"] for e in exc.errors())
@@ -280,9 +281,19 @@ class Endpoint:
         *,
         session: requests.Session | None = None,
     ) -> builtins.list[Endpoint]:
-        """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`."""
+        """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`.
+
+        An unreadable record (hand-edited, or named against the naming rule) is skipped with
+        a warning naming it: one bad file never hides the others.
+        """
         ws = resolve_workspace(workspace)
-        return [cls.get(ws, name, session=session) for name in _names(ws)]
+        found = []
+        for name in _names(ws):
+            try:
+                found.append(cls.get(ws, name, session=session))
+            except ConfigError as exc:
+                log.warning("skipping the endpoint record %s.json: %s", name, exc)
+        return found
 
     # ---- what it is -------------------------------------------------------------------------
 
@@ -293,7 +304,7 @@ class Endpoint:
 
     @property
     def target(self) -> str:
-        """Where it runs: ``"local"``, ``"azureml"`` or ``"databricks"``."""
+        """Where it runs: a target's name (``"local"``, ``"azureml"``, ``"databricks"``...)."""
         return self.record.target
 
     @property
@@ -459,7 +470,9 @@ class _FollowEndpoint:
 
 
 def _record_path(ws: Workspace, name: str) -> Path:
-    return ws.endpoints_dir / f"{name}.json"
+    """The record file of endpoint ``name``, inside the endpoints folder (a name read from a
+    record that would lead elsewhere raises UnsafePathError)."""
+    return resolve_under(ws.endpoints_dir, f"{name}.json", source=f"endpoint record {name!r}")
 
 
 def _names(ws: Workspace) -> list[str]:

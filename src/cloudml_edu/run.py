@@ -12,13 +12,14 @@ never sends a request; :meth:`TrainingRun.refresh` asks the backend again.
 from __future__ import annotations
 
 import builtins
+import logging
 from typing import TYPE_CHECKING
 
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, ValidationError
 
 from cloudml_edu._checks import check_number, check_text
 from cloudml_edu._polling import Poller
-from cloudml_edu.errors import ConfigError
+from cloudml_edu.errors import ConfigError, StoreDamagedError
 from cloudml_edu.records.plan import Plan, PlanStep
 from cloudml_edu.records.run import (
     TERMINAL,
@@ -29,6 +30,7 @@ from cloudml_edu.records.run import (
     StepRecord,
     TrialRecord,
 )
+from cloudml_edu.targets import STORED
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.template import TrainingBackend
@@ -46,6 +48,8 @@ __all__ = [
     "TrialRecord",
     "run_poller",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class TrainingRun(RunRecord):
@@ -77,7 +81,8 @@ class TrainingRun(RunRecord):
 
         check_text(run_id, name="run_id", example="the id `cloudml-edu runs` prints")
         ws = resolve_workspace(workspace)
-        return cls._loaded(run_store.load_record(ws, run_id), ws)
+        full = run_store.resolve_run_id(ws, run_id)
+        return cls._loaded(run_store.load_record(ws, full), ws, run_id=full)
 
     @classmethod
     def from_job(cls, workspace: Workspace, name: str, *, target: str = "azureml") -> TrainingRun:
@@ -102,11 +107,26 @@ class TrainingRun(RunRecord):
 
         check_text(owner, name="owner", optional=True)
         ws = resolve_workspace(workspace)
-        return [cls._loaded(text, ws) for text in run_store.list_records(ws, owner=owner)]
+        runs = []
+        for run_id, text in run_store.list_record_items(ws, owner=owner):
+            try:
+                runs.append(cls._loaded(text, ws, run_id=run_id))
+            except StoreDamagedError as exc:  # one bad record never hides the others
+                log.warning("skipping a run: %s", exc)
+        return runs
 
     @classmethod
-    def _loaded(cls, record: str, workspace: Workspace) -> TrainingRun:
-        run = cls.model_validate_json(record)
+    def _loaded(cls, record: str, workspace: Workspace, *, run_id: str = "") -> TrainingRun:
+        try:
+            run = cls.model_validate_json(record, context=STORED)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "the document"
+            raise StoreDamagedError(
+                f"the record of run {run_id or '?'} (run.json in {workspace.tracking_uri}) "
+                f"cannot be read ({where}: {problem['msg']}): it was edited or damaged. "
+                "Restore it from a copy; listings skip it meanwhile"
+            ) from None
         run.tracking_uri = workspace.tracking_uri  # where it was read from, even if it moved
         return run.bind(workspace)
 

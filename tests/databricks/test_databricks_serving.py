@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cloudml_edu.backends.databricks import cleanup
-from cloudml_edu.backends.databricks.serving import DatabricksEndpointProvider
+from cloudml_edu.backends.databricks.endpoint import DatabricksEndpointProvider
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
 from cloudml_edu.testing.databricks import FakeDatabricks
 

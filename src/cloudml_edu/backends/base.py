@@ -26,8 +26,8 @@ __all__ = [
 ]
 
 #: A way to train (the local designer/sdk/automl, or a cloud adapter): every one fills in
-#: :class:`~cloudml_edu.backends.template.TrainingBackend`.  Chosen by (name, target) in
-#: :data:`cloudml_edu.backends.REGISTRY`; a run found later by id (another process, a
+#: :class:`~cloudml_edu.backends.template.TrainingBackend`.  Named by
+#: a target's ``trainers`` (:class:`cloudml_edu.targets.Target`); a run found later by id (another process, a
 #: notebook restart) is refreshed and followed by a new instance of the same backend.
 Backend = TrainingBackend
 
@@ -35,7 +35,7 @@ Backend = TrainingBackend
 class EndpointProvider(Protocol):
     """Serves models on one target: ``local`` (MLflow model server), ``azureml``, ``databricks``.
 
-    Chosen by target in :data:`cloudml_edu.backends.ENDPOINT_PROVIDERS`; the
+    Named by a target's ``endpoint_provider`` (:class:`cloudml_edu.targets.Target`); the
     :class:`cloudml_edu.Endpoint` facade keeps the records and calls these.
     ``session`` is the HTTP session for scoring requests (tests inject one).
     """

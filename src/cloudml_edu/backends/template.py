@@ -25,7 +25,7 @@ from cloudml_edu.records.metrics import Compute, Metrics
 from cloudml_edu.records.run import TERMINAL, RunRecord, RunStatus
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.records.plan import Plan
     from cloudml_edu.workspace import Workspace

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cloudml_edu.targets import TargetName
+
 __all__ = ["Billable", "EndpointRecord", "EndpointState"]
 
 EndpointState = Literal["creating", "live", "failed", "dead"]
@@ -21,7 +23,7 @@ class EndpointRecord(BaseModel):
     """
 
     name: str
-    target: str = "local"
+    target: TargetName = "local"
     model_uri: str
     run_id: str | None = None
     url: str
@@ -37,7 +39,7 @@ class Billable(BaseModel):
     Listed by ``cloudml-edu cleanup`` before it removes them.
     """
 
-    target: str = Field(description="The cloud target it lives in: azureml, databricks...")
+    target: TargetName = Field(description="The cloud target it lives in")
     kind: str = Field(description="endpoint, cluster...")
     name: str
     hourly_usd: float = Field(default=0.0, description="What it costs per hour right now")

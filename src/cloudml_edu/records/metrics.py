@@ -9,15 +9,21 @@ order travel as the ``metrics.json`` artifact beside them.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cloudml_edu.errors import BackendError
 
 __all__ = ["ClassReport", "Compute", "Metrics", "lower_is_better", "metrics_json_schema"]
 
 ARTIFACT_NAME = "metrics.json"
+
+log = logging.getLogger(__name__)
 
 
 _SCALARS = (
@@ -77,6 +83,37 @@ class Metrics(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing_not_nan(cls, data: Any) -> Any:
+        """A NaN or infinite value from any service is recorded as missing (None), with a
+        warning; a class report holding one is left out.  Accuracy cannot be missing:
+        :class:`BackendError` (so the run ends Failed, never stays Running)."""
+        if not isinstance(data, dict):
+            return data
+        cleaned = dict(data)
+        for name, value in data.items():
+            if name in _SCALARS and not _finite(value):
+                if name == "accuracy":
+                    raise BackendError(
+                        f"the service reported accuracy = {value}, so the run has no usable "
+                        "score; it ends Failed. Check the job's log (an empty test split, a "
+                        "failed evaluation step) and train again"
+                    )
+                log.warning("metric %s = %s is not a number: recorded as missing", name, value)
+                cleaned[name] = None if name in _OPTIONAL else 0
+        per_class = data.get("per_class")
+        if isinstance(per_class, dict):
+            kept = {}
+            for label, report in per_class.items():
+                values = report.values() if isinstance(report, dict) else ()
+                if all(_finite(v) for v in values):
+                    kept[label] = report
+                else:
+                    log.warning("class %s has a metric that is not a number: left out", label)
+            cleaned["per_class"] = kept
+        return cleaned
 
     accuracy: float = Field(ge=0, le=1)
     precision_macro: float | None = Field(default=None, ge=0, le=1)
@@ -138,10 +175,14 @@ class Metrics(BaseModel):
     def from_native(cls, metrics: Mapping[str, float]) -> Metrics:
         """Map any backend's metric names onto this schema (see :data:`NATIVE_NAMES`)."""
         values: dict[str, Any] = {}
+        finite = {}
+        for name, value in metrics.items():
+            if _finite(value):
+                finite[name] = value
+            else:  # missing: a twin (validation for test) or None takes its place
+                log.warning("metric %s = %s is not a number: recorded as missing", name, value)
         # A held-out test metric wins over its validation twin (Databricks AutoML logs both).
-        for name, value in sorted(
-            metrics.items(), key=lambda item: not item[0].startswith("test_")
-        ):
+        for name, value in sorted(finite.items(), key=lambda item: not item[0].startswith("test_")):
             target = NATIVE_NAMES.get(name, name if name in _SCALARS else None)
             if target is not None and target not in values:
                 values[target] = value
@@ -154,22 +195,53 @@ class Metrics(BaseModel):
         for base in ("precision", "recall", "f1"):
             values.pop(base, None)
         if "accuracy" not in values:
-            raise ValueError(
-                "no accuracy among the metrics "
+            raise BackendError(
+                "no usable accuracy among the metrics "
                 + ", ".join(sorted(metrics))
                 + "; add a mapping to cloudml_edu.metrics.NATIVE_NAMES"
             )
         for key in ("n_train", "n_test"):
             if key in values:
                 values[key] = int(values[key])
-        node_hours = metrics.get("node_hours")
+        node_hours = finite.get("node_hours")
         if node_hours is not None:
             values["compute"] = Compute(node_hours=float(node_hours))
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValueError as exc:  # a value out of range: the run cannot be scored
+            raise BackendError(f"the service's metrics cannot be read: {exc}") from exc
 
     def artifact(self) -> str:
         """The full metrics as JSON, logged as ``metrics.json`` next to the run's scalars."""
         return self.model_dump_json(indent=2)
+
+
+#: Scalars that may be missing (None) when a service does not report them.
+_OPTIONAL = frozenset(
+    {
+        "precision_macro",
+        "recall_macro",
+        "f1_macro",
+        "precision_weighted",
+        "recall_weighted",
+        "f1_weighted",
+        "log_loss",
+    }
+)
+
+
+def _finite(value: object) -> bool:
+    """False for a NaN or infinite number (or its text: ``"NaN"``, ``"inf"``)."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        try:
+            return math.isfinite(float(value))
+        except ValueError:
+            return True  # not a number at all: the field's own validation says so
+    return True
 
 
 def _metric_safe(label: str) -> str:

@@ -9,11 +9,12 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from cloudml_edu._paths import ensure_dir, user_paths
-from cloudml_edu._secrets import redact
+from cloudml_edu._secrets import redact, redact_data
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.targets import TargetName
 
 __all__ = ["PLAN_FILE", "Plan", "PlanStep"]
 
@@ -33,7 +34,7 @@ class Plan(BaseModel):
     """A dry run: what ``fit`` would create and run, on what compute, at what estimated cost."""
 
     backend: str
-    target: str = Field(description="Where it would run: local, azureml, databricks...")
+    target: TargetName
     dataset: str
     steps: list[PlanStep]
     compute_sku: str = "local"
@@ -46,6 +47,16 @@ class Plan(BaseModel):
         description="What `write` puts in a folder besides plan.json: relative path -> text "
         "(Azure ML CLI v2 YAML for a cloud plan)",
     )
+
+    @model_validator(mode="after")
+    def _without_secrets(self) -> Plan:
+        """Every request body and file of a plan with its credentials replaced by ``***``
+        (see :func:`~cloudml_edu._secrets.redact_data`): a plan is shown, written
+        (plan.json, job.yml) and kept on the run, never with a secret in it."""
+        for step in self.steps:
+            step.detail = redact_data(step.detail)
+        self.files = {rel: redact(text) for rel, text in self.files.items()}
+        return self
 
     def __str__(self) -> str:
         lines = [

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from cloudml_edu.options import TrainOptions
 from cloudml_edu.records.metrics import Metrics
 from cloudml_edu.records.plan import Plan
+from cloudml_edu.targets import TargetName
 
 __all__ = [
     "TERMINAL",
@@ -74,7 +75,7 @@ class JobRecord(BaseModel):
 class RemoteJob(BaseModel):
     """The cloud job behind a run: its service, name, page and native status."""
 
-    service: str = Field(description="The target that runs it: azureml, databricks...")
+    service: TargetName = Field(description="The target the job ran on")
     name: str
     url: str = ""
     status: str = Field(default="", description="The service's own status name")

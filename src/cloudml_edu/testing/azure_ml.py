@@ -31,6 +31,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from cloudml_edu.testing._http import proto_double
+
 if TYPE_CHECKING:
     import responses
     from requests import PreparedRequest
@@ -725,7 +727,8 @@ class FakeAzureML:
             return self._json(404, payload)
         now = int(time.time() * 1000)
         metrics = [
-            {"key": k, "value": v, "timestamp": now, "step": 0} for k, v in script.metrics.items()
+            {"key": k, "value": proto_double(v), "timestamp": now, "step": 0}
+            for k, v in script.metrics.items()
         ]
         info = {
             "run_id": run_id,

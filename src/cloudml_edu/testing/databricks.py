@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import SecretStr
 
 from cloudml_edu.config import StorageConfig
+from cloudml_edu.testing._http import proto_double
 
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace
@@ -357,7 +358,8 @@ class FakeDatabricks:
                 "message": f"Run '{run_id}' not found.",
             }
         metrics = [
-            {"key": k, "value": v, "step": 0, "timestamp": 0} for k, v in self.best_metrics.items()
+            {"key": k, "value": proto_double(v), "step": 0, "timestamp": 0}
+            for k, v in self.best_metrics.items()
         ]
         info = {"run_id": run_id, "experiment_id": "4242", "status": "FINISHED"}
         return 200, {"run": {"info": info, "data": {"metrics": metrics}}}

@@ -19,7 +19,7 @@ from cloudml_edu.training.features import FeatureSpec, featurize
 from cloudml_edu.training.models import build_model
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.manifest import ImageRecord
 
 __all__ = ["Featurized", "Outcome", "featurize_dataset", "fit_model", "log_outcome", "train_model"]

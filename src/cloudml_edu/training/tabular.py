@@ -17,7 +17,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.training.features import FeatureSpec
 
 __all__ = ["FrameClassifier", "feature_columns", "feature_frame"]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cloudml_edu.backends.base import TrainOptions
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["STATUS", "AzureMLBackend", "Submission"]
@@ -216,7 +216,11 @@ class AzureMLBackend(TrainingBackend):
             run.error = service.error_of(details) or f"the job ended {remote.status}"
             return
         self.collect(run)
-        metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        try:
+            metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        except BackendError as exc:  # no usable score: the run ends Failed, not Running
+            run.status, run.error = "Failed", str(exc)
+            return
         seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
         vm_size = str(remote.details.get("vm_size") or self.settings.vm_size)
         sku = "serverless" if remote.compute == "serverless" else vm_size

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu._polling import Following, Poller
-from cloudml_edu.backends.azureml import serving
+from cloudml_edu.backends.azureml import entities
 from cloudml_edu.backends.azureml.connection import client_for, settings, translate
 from cloudml_edu.errors import CloudMLError, ServiceError, TimeoutError
 from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
@@ -62,10 +62,10 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
         from cloudml_edu.pricing import price_of
 
         ws, cfg = self.workspace, settings(self.workspace)
-        azure_name = serving.endpoint_name(ws, name)
+        azure_name = entities.endpoint_name(ws, name)
         hourly = price_of(cfg.instance_type, overrides=ws.config.prices).usd_per_hour
         client = client_for(ws)
-        model = serving.model_entity(
+        model = entities.model_entity(
             ws, name=azure_name, model_uri=model_uri, run_id=run.id if run else None
         )
         try:
@@ -83,14 +83,14 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
             hourly_usd=hourly,
             details={
                 "endpoint": azure_name,
-                "deployment": serving.DEPLOYMENT,
+                "deployment": entities.DEPLOYMENT,
                 "model": f"azureml:{registered.name}:{registered.version}",
                 "instance_type": cfg.instance_type,
                 "stage": "endpoint",
             },
         )
         try:
-            client.online_endpoints.begin_create_or_update(serving.endpoint_entity(ws, azure_name))
+            client.online_endpoints.begin_create_or_update(entities.endpoint_entity(ws, azure_name))
         except Exception as exc:
             error = translate(exc, action=f"create endpoint {azure_name}", ws=ws)
             self._remove_after(record, error)
@@ -113,25 +113,28 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
                 state = _state_of(client.online_endpoints.get(azure_name))
                 self._check(state, f"endpoint {azure_name}", record)
                 if state == "Succeeded":
-                    deployment = serving.deployment_entity(
+                    deployment = entities.deployment_entity(
                         ws, endpoint=azure_name, model=str(details["model"])
                     )
                     client.online_deployments.begin_create_or_update(deployment)
                     details["stage"] = "deployment"
             elif stage == "deployment":
-                found = client.online_deployments.get(serving.DEPLOYMENT, azure_name)
+                found = client.online_deployments.get(entities.DEPLOYMENT, azure_name)
                 state = _state_of(found)
-                self._check(state, f"deployment {serving.DEPLOYMENT} of {azure_name}", record)
+                self._check(state, f"deployment {entities.DEPLOYMENT} of {azure_name}", record)
                 if state == "Succeeded":
                     endpoint = client.online_endpoints.get(azure_name)
-                    endpoint.traffic = {serving.DEPLOYMENT: 100}
+                    endpoint.traffic = {entities.DEPLOYMENT: 100}
                     client.online_endpoints.begin_create_or_update(endpoint)
                     details["stage"] = "traffic"
             elif stage == "traffic":
                 endpoint = client.online_endpoints.get(azure_name)
                 state = _state_of(endpoint)
                 self._check(state, f"traffic update of {azure_name}", record)
-                if state == "Succeeded" and (endpoint.traffic or {}).get(serving.DEPLOYMENT) == 100:
+                if (
+                    state == "Succeeded"
+                    and (endpoint.traffic or {}).get(entities.DEPLOYMENT) == 100
+                ):
                     details["stage"] = "live"
                     return record.model_copy(
                         update={"details": details, "url": str(endpoint.scoring_uri)}
@@ -157,7 +160,7 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
         """The last lines of the deployment's container log, or '' when they cannot be read."""
         try:
             text = client_for(self.workspace).online_deployments.get_logs(
-                serving.DEPLOYMENT, azure_name, lines=20
+                entities.DEPLOYMENT, azure_name, lines=20
             )
         except Exception:
             return ""
@@ -182,7 +185,7 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
         client, azure_name = client_for(self.workspace), str(record.details["endpoint"])
         try:
             endpoint = client.online_endpoints.get(azure_name)
-            deployment = client.online_deployments.get(serving.DEPLOYMENT, azure_name)
+            deployment = client.online_deployments.get(entities.DEPLOYMENT, azure_name)
         except ResourceNotFoundError:
             return "dead"
         except Exception as exc:
@@ -190,7 +193,7 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
         states = {_state_of(endpoint), _state_of(deployment)}
         if states & set(_FAILED):
             return "failed"
-        if states == {"Succeeded"} and (endpoint.traffic or {}).get(serving.DEPLOYMENT):
+        if states == {"Succeeded"} and (endpoint.traffic or {}).get(entities.DEPLOYMENT):
             return "live"
         return "creating"
 
@@ -203,7 +206,7 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
             envelope([[image] for image in images], target="azureml"),
             headers={
                 "Authorization": f"Bearer {self._key(azure_name)}",
-                "azureml-model-deployment": serving.DEPLOYMENT,
+                "azureml-model-deployment": entities.DEPLOYMENT,
             },
             timeout=timeout,
             name=record.name,
@@ -213,7 +216,7 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
             ),
             when_failed=(
                 f"the deployment's log has the details: `az ml online-deployment get-logs "
-                f"--name {serving.DEPLOYMENT} --endpoint-name {azure_name}`"
+                f"--name {entities.DEPLOYMENT} --endpoint-name {azure_name}`"
             ),
         )
 

@@ -18,7 +18,7 @@ from cloudml_edu.backends.azureml.connection import (
     settings,
     translate,
 )
-from cloudml_edu.errors import NotFoundError, ServiceError
+from cloudml_edu.errors import BackendError, NotFoundError
 
 if TYPE_CHECKING:
     from cloudml_edu.records.metrics import Metrics
@@ -73,8 +73,8 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
         ) from exc
     try:
         return Metrics.from_native(dict(found.data.metrics))
-    except ValueError as exc:
-        raise ServiceError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
+    except ValueError as exc:  # BackendError (no usable accuracy) goes through as it is
+        raise BackendError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
 
 
 def job_details(ws: Workspace, name: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu.backends.databricks import memo
+from cloudml_edu.backends.databricks import known
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -45,7 +45,7 @@ from cloudml_edu.records.run import TERMINAL, RemoteJob, RunRecord, RunStatus, T
 
 if TYPE_CHECKING:
     from cloudml_edu.config import DatabricksConfig
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
@@ -335,14 +335,14 @@ class DatabricksAutoML(TrainingBackend):
         """``[databricks] single_user_name``, else the signed-in user (asked once, remembered)."""
         if self.settings.single_user_name:
             return self.settings.single_user_name
-        known = memo.recall(self.workspace).get("user")
-        if isinstance(known, str):
-            return known
+        remembered = known.recall(self.workspace).get("user")
+        if isinstance(remembered, str):
+            return remembered
         try:
             user = str(client.current_user.me().user_name)
         except Exception as exc:
             raise translate_error(exc, action="read the signed-in user", where=self._where) from exc
-        memo.remember(self.workspace, user=user)
+        known.remember(self.workspace, user=user)
         return user
 
     def _ensure_features(self, dataset: Dataset) -> None:
@@ -354,7 +354,7 @@ class DatabricksAutoML(TrainingBackend):
         key = self._feature_prefix(dataset) + "/part-00000.parquet"
         store = self.workspace.store
         storage_location(self.workspace, key)  # ConfigError without Azure Blob
-        if store.info(key) is not None and memo.has(self.workspace, key):
+        if store.info(key) is not None and known.has(self.workspace, key):
             return
         o = self.options
         frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
@@ -363,14 +363,14 @@ class DatabricksAutoML(TrainingBackend):
         store.put_bytes(key, buffer.getvalue())
         for statement in self._table_sql(dataset):
             run_sql(self.workspace, statement)
-        memo.remember(self.workspace, uploaded=key)
+        known.remember(self.workspace, uploaded=key)
 
     def _ensure_task(self, client: Any) -> None:
         """Upload the task file (content-addressed name) unless this workspace already has it."""
         from databricks.sdk.service.workspace import ImportFormat
 
         path = self._task_path()
-        if memo.has(self.workspace, path):
+        if known.has(self.workspace, path):
             return
         try:
             client.workspace.mkdirs(path.rsplit("/", 1)[0])
@@ -379,7 +379,7 @@ class DatabricksAutoML(TrainingBackend):
             )
         except Exception as exc:
             raise translate_error(exc, action=f"upload {path}", where=self._where) from exc
-        memo.remember(self.workspace, uploaded=path)
+        known.remember(self.workspace, uploaded=path)
 
     # ---- following ------------------------------------------------------------------
     def refresh(self, run: RunRecord, /) -> RunRecord:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DatabricksTables",
+    "catalog_for",
     "create_table_sql",
     "quote",
     "run_sql",
@@ -152,6 +153,13 @@ def run_sql(
         raise BackendError(f"SQL statement {first!r} {state_of()}: {message}")
     rows = response.result.data_array if response.result else None
     return [list(row) for row in rows or []]
+
+
+def catalog_for(ws: Workspace) -> DatabricksTables | None:
+    """The hive metastore tables of ``ws`` when ``[databricks]`` names a SQL warehouse, else
+    None (datasets stay in the local catalog); the ``catalog`` of the databricks target."""
+    settings = ws.config.databricks
+    return DatabricksTables(ws) if settings is not None and settings.warehouse_id else None
 
 
 class DatabricksTables:

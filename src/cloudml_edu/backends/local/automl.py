@@ -25,7 +25,7 @@ from cloudml_edu.records.plan import PlanStep
 from cloudml_edu.records.run import RunRecord, TrialRecord
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.training.fit import Featurized, Outcome
 
 __all__ = ["AutoMLBackend", "trial_configs"]

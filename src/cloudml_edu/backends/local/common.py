@@ -21,9 +21,10 @@ from cloudml_edu.records.metrics import Compute
 from cloudml_edu.records.plan import Plan, PlanStep
 from cloudml_edu.records.run import TERMINAL, RunRecord, RunStatus
 from cloudml_edu.run_store import load_record
+from cloudml_edu.targets import STORED
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.training.fit import Outcome
     from cloudml_edu.workspace import Workspace
@@ -63,7 +64,7 @@ class LocalBackend(TrainingBackend):
     def plan(self, dataset: Dataset) -> Plan:
         return Plan(
             backend=self.name,
-            target="local",
+            target=self.target,
             dataset=dataset.name,
             steps=self.plan_steps(dataset),
             compute_sku="local",
@@ -94,7 +95,9 @@ class LocalBackend(TrainingBackend):
     def adopt_stored(self, run: RunRecord) -> bool:
         """Copy the stored record into ``run`` when it has ended there; True if it had."""
         try:
-            stored = RunRecord.model_validate_json(load_record(self.workspace, run.id))
+            stored = RunRecord.model_validate_json(
+                load_record(self.workspace, run.id), context=STORED
+            )
         except NotFoundError:
             return False
         if stored.status not in TERMINAL:

@@ -24,7 +24,7 @@ from cloudml_edu.records.run import RunRecord, StepRecord
 from cloudml_edu.training.models import default_model
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 

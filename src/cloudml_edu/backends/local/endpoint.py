@@ -1,6 +1,6 @@
 """The local endpoint provider: one MLflow model server on 127.0.0.1 per endpoint.
 
-A server runs in its own session (see :mod:`cloudml_edu.backends.local.serving`)
+A server runs in its own session (see :mod:`cloudml_edu.backends.local.server`)
 and outlives the process that deployed it; the record keeps its pid, port, log
 and processes (with start times, so a reused pid is never taken for it) in
 ``EndpointRecord.details``.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ValidationError
 
 from cloudml_edu._polling import Following, Poller
-from cloudml_edu.backends.local.serving import (
+from cloudml_edu.backends.local.server import (
     HOST,
     ProcessRef,
     abort,
@@ -85,7 +85,7 @@ class LocalEndpointProvider(Following[EndpointRecord]):
         details = LocalDetails(pid=process.pid, port=port, log_path=str(log_path))
         record = EndpointRecord(
             name=name,
-            target="local",
+            target=self.target,
             model_uri=model_uri,
             run_id=run.id if run is not None else None,
             url=url,
@@ -140,7 +140,7 @@ class LocalEndpointProvider(Following[EndpointRecord]):
         return post_json(
             self._http(),
             f"{record.url}/invocations",
-            envelope([[image] for image in images], target="local"),
+            envelope([[image] for image in images], target=self.target),
             timeout=timeout,
             name=record.name,
             when_down=(

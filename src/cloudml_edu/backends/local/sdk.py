@@ -17,17 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from cloudml_edu._paths import resolve_under
 from cloudml_edu._polling import wait_until
 from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
-from cloudml_edu.errors import TimeoutError
+from cloudml_edu.errors import BackendError, TimeoutError, UnsafePathError
 from cloudml_edu.manifest import MANIFEST_NAME
 from cloudml_edu.records.plan import PlanStep
 from cloudml_edu.records.run import TERMINAL, JobRecord, RunRecord
 from cloudml_edu.run_store import experiment_id
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
 __all__ = ["SdkBackend"]
 
@@ -70,14 +71,22 @@ class SdkBackend(LocalBackend):
         ]
 
     def _job_input(self, dataset: Dataset, workdir: Path) -> tuple[Path, Path]:
-        """A folder of image files the job can read, and the manifest describing them."""
+        """A folder of image files the job can read, and the manifest describing them.
+
+        Every image is read and checked against its manifest MD5 first (a changed or
+        damaged one fails here, before the job starts), and every record's path is
+        resolved inside the folder (:func:`~cloudml_edu._paths.resolve_under`).
+        """
         local = dataset.source.local_folder()
         if local is not None:
             files = local
+            for _ in dataset.iter_bytes():  # each read is checked (path and MD5)
+                pass
         else:  # a remote store or packed shards: materialize the images for the local job
             files = workdir / "inputs" / "files"
             for record, data in dataset.iter_bytes():
-                target = files / record.path
+                source = f"{dataset.manifest.describe()}, record {record.path!r}"
+                target = resolve_under(files, record.path, source=source)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
         manifest = workdir / "inputs" / MANIFEST_NAME
@@ -121,7 +130,7 @@ class SdkBackend(LocalBackend):
         self.save(run)
 
     def describe(self, run: RunRecord, elapsed: float, /) -> str:
-        return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run)}"
+        return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run, self.workspace.runs_dir)}"
 
     def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask the job's process (this process's child, or any process by pid) whether it ended.
@@ -139,7 +148,9 @@ class SdkBackend(LocalBackend):
         run.job.seconds = round(run.seconds, 3)
         run.ended = datetime.now(UTC)
         if exit_code not in (None, 0):
-            self._fail(run, f"job exited with code {exit_code}:\n{_tail(run)}")
+            self._fail(
+                run, f"job exited with code {exit_code}:\n{_tail(run, self.workspace.runs_dir)}"
+            )
         else:
             self._collect(run)
         self.save(run)
@@ -206,21 +217,29 @@ class SdkBackend(LocalBackend):
 
         client = self._client()
         if client.get_run(run.id).info.status != "FINISHED":
-            self._fail(run, f"the job ended before finishing its MLflow run:\n{_tail(run)}")
+            self._fail(
+                run,
+                f"the job ended before finishing its MLflow run:\n{_tail(run, self.workspace.runs_dir)}",
+            )
             return
         try:
             path = mlflow.artifacts.download_artifacts(
                 run_id=run.id,
                 artifact_path=ARTIFACT_NAME,
-                dst_path=str(self.workspace.runs_dir / run.id),
+                dst_path=str(resolve_under(self.workspace.runs_dir, run.id, source="run record")),
                 tracking_uri=self.workspace.tracking_uri,
             )
         except Exception as exc:
             self._fail(
-                run, f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run)}"
+                run,
+                f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run, self.workspace.runs_dir)}",
             )
             return
-        run.metrics = Metrics.model_validate_json(Path(path).read_text())
+        try:
+            run.metrics = Metrics.model_validate_json(Path(path).read_text())
+        except (BackendError, ValueError) as exc:  # no usable score: Failed, never Running
+            self._fail(run, f"the job logged metrics that cannot be read: {exc}")
+            return
         run.model = f"runs:/{run.id}/model"
         run.status = "Completed"
 
@@ -260,13 +279,22 @@ def _stop_tree(process: psutil.Process, *, kill: bool) -> None:
                     member.terminate()
 
 
-def _tail(run: RunRecord) -> str:
-    if run.job is None or not Path(run.job.log_path).is_file():
+def _tail(run: RunRecord, runs_dir: Path) -> str:
+    """The last lines of the job's log, read from the run's own folder in this workspace
+    (never from the path the record names: a copied workspace reads its own copy, and a
+    record naming a file elsewhere reads nothing else)."""
+    if run.job is None:
         return ""
-    lines = Path(run.job.log_path).read_text(errors="replace").splitlines()
+    try:
+        log = resolve_under(runs_dir, f"{run.id}/job.log", source=f"run record {run.id!r}")
+    except UnsafePathError:
+        return ""
+    if not log.is_file():
+        return ""
+    lines = log.read_text(errors="replace").splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
-def _last_line(run: RunRecord) -> str:
-    tail = _tail(run).splitlines()
+def _last_line(run: RunRecord, runs_dir: Path) -> str:
+    tail = _tail(run, runs_dir).splitlines()
     return tail[-1][:80] if tail else "starting"
