@@ -124,15 +124,15 @@ def mock_azure_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     fake; ``.requests`` lists what was sent, ``.jobs`` the job bodies by name, and
     ``.script_job(statuses=..., metrics=..., error=...)`` decides how the next job goes.
     """
-    import cloudml_edu.backends.azureml.backend as azureml_backend
-    import cloudml_edu.backends.azureml.endpoints as azureml_endpoints
+    from cloudml_edu.backends.azureml.backend import AzureMLBackend
+    from cloudml_edu.backends.azureml.endpoints import AzureMLEndpointProvider
     from cloudml_edu.testing.azure_ml import FakeAzureML
 
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setattr(azureml_backend, "POLL_INTERVAL", 0.01)  # scripted jobs end at once
-    monkeypatch.setattr(azureml_endpoints, "POLL_INTERVAL", 0.01)
-    monkeypatch.setattr(azureml_endpoints, "POLL_MAX_INTERVAL", 0.05)
+    monkeypatch.setattr(AzureMLBackend, "poll_interval", 0.01)  # scripted jobs end at once
+    monkeypatch.setattr(AzureMLEndpointProvider, "poll_interval", 0.01)
+    monkeypatch.setattr(AzureMLEndpointProvider, "poll_max_interval", 0.05)
     for name in (
         "AZURE_CLIENT_ID",
         "AZURE_TENANT_ID",

@@ -43,22 +43,15 @@ from cloudml_edu.backends.databricks.tables import (
     storage_location,
 )
 from cloudml_edu.backends.databricks.task_code import TASK, code_digest, task_files
+from cloudml_edu.backends.template import TrainingBackend
 from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
-from cloudml_edu.metrics import Compute, Metrics
 from cloudml_edu.pricing import DBU_PER_NODE_HOUR, estimate_cost, price_of
-from cloudml_edu.run import (
-    TERMINAL,
-    Plan,
-    PlanStep,
-    RemoteJob,
-    RunStatus,
-    TrainingRun,
-    TrialRecord,
-)
+from cloudml_edu.records.metrics import Metrics
+from cloudml_edu.records.plan import Plan, PlanStep
+from cloudml_edu.records.run import TERMINAL, RemoteJob, RunRecord, RunStatus, TrialRecord
 
 if TYPE_CHECKING:
-    from cloudml_edu._polling import Poller
     from cloudml_edu.config import DatabricksConfig
     from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
@@ -135,7 +128,7 @@ def _status(life_cycle: str, result: str | None) -> RunStatus:
     return "Running" if life_cycle in _RUNNING else "NotStarted"
 
 
-class DatabricksAutoML:
+class DatabricksAutoML(TrainingBackend):
     """Databricks AutoML on the images' feature table, started and followed from here."""
 
     name: ClassVar[str] = "automl"
@@ -144,9 +137,8 @@ class DatabricksAutoML:
     def __init__(
         self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
     ) -> None:
-        self.workspace = workspace
-        self.options = options
-        self.progress = progress
+        super().__init__(workspace, options, progress=progress)
+        self.poll_interval, self.poll_max_interval = Timing.interval, Timing.max_interval
         self.settings = databricks_config(workspace)
         require_sdk()
         self.runtime = runtime(self.settings.runtime)
@@ -255,11 +247,12 @@ class DatabricksAutoML:
         body.update({k: v for k, v in o.backend_options.items() if k != "new_cluster"})
         return body
 
-    def _cost(self, minutes: float) -> float:
+    def cost_usd(self, node_hours: float, *, sku: str) -> float:
+        """``node_hours`` of node type ``sku``: the VM's price plus its DBUs."""
         s = self.settings
         return estimate_cost(
-            s.node_type_id,
-            minutes / 60,
+            sku,
+            node_hours,
             overrides=self.workspace.config.prices,
             dbu_per_node_hour=self.dbu_per_node_hour,
             dbu_rate=s.dbu_rate,
@@ -325,44 +318,38 @@ class DatabricksAutoML:
             compute_sku=s.node_type_id,
             nodes=1,
             estimated_minutes=round(minutes, 1),
-            estimated_cost_usd=self._cost(minutes),
+            estimated_cost_usd=self.cost_usd(minutes / 60, sku=s.node_type_id),
             price_source=f"{vm.describe()} + {self.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
         )
 
     # ---- starting ------------------------------------------------------------------
-    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
-        """Featurize and upload (unless already there), submit, and return a poller of the run."""
-        from databricks.sdk.service.jobs import SubmitTask
-
-        from cloudml_edu._polling import Poller
-
+    def prepare_inputs(self, dataset: Dataset) -> dict[str, Any]:
+        """Featurize and upload (unless already there): the run's record starts after this."""
         if len(dataset) == 0:
             raise ConfigError(f"dataset {dataset.name} has no images; nothing to train on")
         client = client_for(self.workspace)
-        plan = self.plan(dataset)
         single_user = self._single_user(client)  # also checks the credentials, before featurizing
         self._preflight(client, single_user)
         self._ensure_features(client, dataset)
         self._ensure_task(client)
-        body = self.submit_body(dataset, single_user=single_user)
         train, test = dataset.split(test_size=self.options.test_size, seed=self.options.seed)
-        run = TrainingRun.create(
-            self.workspace,
-            backend=self.name,
-            target=self.target,
-            dataset=dataset.name,
-            options=self.options,
-            plan=plan,
-            remote=RemoteJob(
-                service="databricks",
-                name="",
-                url="",
-                status="SUBMITTING",
-                compute=self.settings.node_type_id,
-                nodes=1,
-                details={"images": {"train+validate": len(train), "test": len(test)}},
-            ),
+        remote = RemoteJob(
+            service="databricks",
+            name="",
+            url="",
+            status="SUBMITTING",
+            compute=self.settings.node_type_id,
+            nodes=1,
+            details={"images": {"train+validate": len(train), "test": len(test)}},
         )
+        return {"remote": remote}
+
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
+        """Submit the one-time run (the template records a failure)."""
+        from databricks.sdk.service.jobs import SubmitTask
+
+        client = client_for(self.workspace)
+        body = self.submit_body(dataset, single_user=self._single_user(client))
         body["idempotency_token"] = run.id  # a retried submit starts no second run
         try:
             submitted = client.jobs.submit(
@@ -370,24 +357,9 @@ class DatabricksAutoML:
                 tasks=[SubmitTask.from_dict(t) for t in body["tasks"]],
             )
         except Exception as exc:
-            run.status, run.error, run.ended = "Failed", f"submit: {exc}", datetime.now(UTC)
-            run.save()
             raise translate_error(exc, action="submit the AutoML run", where=self._where) from exc
         run.remote = _remote(run).model_copy(
             update={"name": str(submitted.run_id), "status": "PENDING"}
-        )
-        run.save()
-        return Poller(
-            run,
-            refresh=self.refresh,
-            status_of=lambda r: r.status,
-            terminal=TERMINAL,
-            describe=_describe,
-            finish=_finish,
-            cancel=self.cancel,
-            progress=self.progress,
-            interval=Timing.interval,
-            max_interval=Timing.max_interval,
         )
 
     def _single_user(self, client: Any) -> str:
@@ -475,7 +447,7 @@ class DatabricksAutoML:
         known.remember(self.workspace, uploaded=folder)
 
     # ---- following ------------------------------------------------------------------
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask Databricks for the run's state; at the end, read the task's output and metrics."""
         remote = _remote(run)
         run_id = int(remote.name)
@@ -508,7 +480,7 @@ class DatabricksAutoML:
                 run.error = self._task_error(task_run, result, state, run.remote.url)
             run.ended = datetime.now(UTC)
         run.status = status
-        run.bind(self.workspace).save()
+        self.save(run)
         return run
 
     def _output(self, task_run: int) -> Any:
@@ -527,7 +499,7 @@ class DatabricksAutoML:
         fix = next((advice for pattern, advice in _TASK_ADVICE if re.search(pattern, detail)), "")
         return f"Databricks run ended {result}: {detail}; {fix}see {url}"
 
-    def _collect(self, run: TrainingRun, task_run: int, seconds: float) -> None:
+    def _collect(self, run: RunRecord, task_run: int, seconds: float) -> None:
         """Trials and model from the task's output, metrics from the best trial's MLflow run."""
         output = self._output(task_run)
         lines = [x for x in (output.logs or "").splitlines() if x.startswith(RESULT_MARKER)]
@@ -537,16 +509,17 @@ class DatabricksAutoML:
                 f"in {_remote(run).url}"
             )
         result = json.loads(lines[-1][len(RESULT_MARKER) :])
-        node_hours = seconds / 3600
-        compute = Compute(sku=self.settings.node_type_id, nodes=1, node_hours=round(node_hours, 4))
-        metrics = self._test_metrics(result) or self._trial_metrics(result["best_run_id"])
+        metrics = self.priced(
+            self._test_metrics(result) or self._trial_metrics(result["best_run_id"]),
+            sku=self.settings.node_type_id,
+            nodes=1,
+            seconds=seconds,
+        )
         images = _remote(run).details.get("images", {})
         run.metrics = metrics.model_copy(
             update={
                 "n_train": int(images.get("train+validate", 0)),
                 "n_test": int(images.get("test", 0)),
-                "compute": compute,
-                "cost_usd": self._cost(seconds / 60),
                 "train_seconds": seconds,
             }
         )
@@ -593,13 +566,23 @@ class DatabricksAutoML:
             {m.key: m.value for m in found or [] if m.key and m.value is not None}
         )
 
-    def cancel(self, run: TrainingRun) -> None:
+    def cancel(self, run: RunRecord, /) -> None:
         """Ask Databricks to cancel the run (the poller refreshes it afterwards)."""
         run_id = int(_remote(run).name)
         try:
             client_for(self.workspace).jobs.cancel_run(run_id)
         except Exception as exc:
             raise translate_error(exc, action=f"cancel run {run_id}", where=self._where) from exc
+
+    def describe(self, run: RunRecord, elapsed: float, /) -> str:
+        remote = _remote(run)
+        return (
+            f"automl on Databricks: {remote.status.lower()} after {elapsed:.0f} s "
+            f"({remote.url or 'starting'})"
+        )
+
+    def failure_message(self, record: RunRecord) -> str:
+        return f"automl run {record.id[:8]} on Databricks {record.status}: {record.error}"
 
 
 #: What to do about errors only the running task can meet (the rest is checked before submitting).
@@ -620,21 +603,7 @@ _TASK_ADVICE = (
 )
 
 
-def _describe(run: TrainingRun, elapsed: float) -> str:
-    remote = _remote(run)
-    return (
-        f"automl on Databricks: {remote.status.lower()} after {elapsed:.0f} s "
-        f"({remote.url or 'starting'})"
-    )
-
-
-def _finish(run: TrainingRun) -> TrainingRun:
-    if run.status != "Completed":
-        raise BackendError(f"automl run {run.id[:8]} on Databricks {run.status}: {run.error}")
-    return run
-
-
-def _remote(run: TrainingRun) -> RemoteJob:
+def _remote(run: RunRecord) -> RemoteJob:
     if run.remote is None or run.remote.service != "databricks":
         raise ConfigError(f"run {run.id} was not started on Databricks; it has no Databricks run")
     return run.remote
