@@ -45,7 +45,7 @@ def main() -> None:
     from cloudml_edu.backends.azureml.connection import client_for
     from cloudml_edu.testing.azure_ml import FakeAzureML
 
-    backend_module.POLL_INTERVAL = 0.0  # scripted jobs: no real waiting
+    backend_module.AzureMLBackend.poll_interval = 0.0  # scripted jobs: no real waiting
     tmp = Path(tempfile.mkdtemp())
     with FakeAzureML(root=tmp / "ws") as fake:
         ws = fake.workspace
@@ -116,7 +116,7 @@ def main() -> None:
             check,
             timeout=700,
             describe=lambda e: "",
-            interval=2.0,
+            interval=backend_module.POLL_INTERVAL,
             max_interval=backend_module.POLL_MAX_INTERVAL,
             progress=False,
             sleep=lambda s: now.__setitem__(0, now[0] + s),

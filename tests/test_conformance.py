@@ -2,7 +2,7 @@
 
 Local: a workspace in a folder, no fake (``plan`` is checked with sockets refused).
 Azure ML through ``mock_azure_ml``; Databricks through ``mock_databricks``.  Cases the
-fakes cannot pass until their twins run the jobs (issues 16 and 17) are strict xfails.
+fakes cannot pass until their twins run the jobs (issue 16) are strict xfails.
 """
 
 from __future__ import annotations
@@ -154,10 +154,16 @@ class DatabricksHarness(TargetHarness):
         return SCRIPTED
 
     def served_model(self, endpoint: Endpoint, dest: Path) -> Path:
-        raise NotImplementedError(
-            "mock_databricks registers models without files; issue 17 registers the task's "
-            "model, which this method then copies"
-        )
+        import shutil
+        from urllib.parse import unquote, urlsplit
+
+        from cloudml_edu.testing.databricks._mlflow import model_version
+
+        name, version = endpoint.model_uri.removeprefix("models:/").rsplit("/", 1)
+        found = model_version(self._databricks, name, version)
+        assert found is not None, f"{endpoint.model_uri} is not registered in the fake"
+        source = Path(unquote(urlsplit(str(found["source"])).path))
+        return Path(shutil.copytree(source, dest / "model"))
 
 
 class TestLocal(TargetConformance):
@@ -177,7 +183,6 @@ class TestLocal(TargetConformance):
 
 
 UNTIL_16 = "mock_azure_ml invents the job's results until issue 16's twin lands"
-UNTIL_17 = "mock_databricks invents the task's results until issue 17's twin lands"
 
 
 class TestAzureML(TargetConformance):
@@ -202,14 +207,6 @@ class TestDatabricks(TargetConformance):
     backends = ("automl",)
     cancel_backends = ("automl",)
     serving_backends = ("automl",)
-    expected_failures: ClassVar[dict[str, str]] = {
-        # canned best-trial metrics: weighted averages only, no confusion matrix
-        "test_metrics_schema_is_complete": UNTIL_17,
-        # serving answers label "0" without loading the model
-        "test_deploy_predict_delete": UNTIL_17,
-        # the registered model has no files (DatabricksHarness.served_model)
-        "test_served_model_runs_without_the_library": UNTIL_17,
-    }
 
     @pytest.fixture
     def harness(self, mock_databricks: FakeDatabricks) -> TargetHarness:

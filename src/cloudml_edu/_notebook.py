@@ -359,12 +359,9 @@ def run_html(run: TrainingRun) -> str:
 
 
 def endpoint_html(endpoint: Endpoint) -> str:
-    """Name, target, URL, state (asked now), model and hourly cost."""
+    """Name, target, URL, state (as last seen: no request), model and hourly cost."""
     record = endpoint.record
-    try:
-        state = str(endpoint.state)
-    except Exception:  # a repr must not fail because the service is unreachable
-        state = "unknown"
+    state = str(endpoint.state or "unknown")
     hourly = getattr(record, "hourly_usd", None)
     pairs = [
         ("target", _e(getattr(record, "target", "local"))),

@@ -141,6 +141,14 @@ class DatabricksConfig(_Section):
     or a ``profile`` of ``~/.databrickscfg``.  ``auth_type`` is inferred when only one
     method is configured and must be set when several are, so an environment variable
     never silently switches the method.
+
+    AutoML runs on ``runtime`` (an LTS ML runtime that has AutoML; ``spark_version``
+    overrides its cluster image).  Models register to Unity Catalog as
+    ``<catalog>.<owner's schema>.<dataset>`` (``registry = "workspace"``: the legacy
+    Workspace Model Registry); features go to the Unity Catalog volume
+    ``<catalog>.<schema>.<volume>`` (``features = "hive_metastore"``: the lab's
+    external tables over the blob container, which need ``warehouse_id``).  Past
+    ``spark_featurize_above`` images the cluster featurizes them.
     """
 
     host: str | None = None
@@ -152,13 +160,17 @@ class DatabricksConfig(_Section):
     azure_client_secret: SecretStr | None = None
     retry_timeout_seconds: int = Field(default=20, ge=1, le=600)
     warehouse_id: str | None = None
-    catalog: str = "hive_metastore"
-    spark_version: str = "15.4.x-cpu-ml-scala2.12"
+    runtime: str = "15.4-lts-ml"
+    spark_version: str | None = None
+    registry: Literal["unity-catalog", "workspace"] = "unity-catalog"
+    catalog: str = Field(default="main", pattern=r"^[A-Za-z0-9_]{1,255}$")
+    volume: str = Field(default="cloudml", pattern=r"^[A-Za-z0-9_]{1,255}$")
+    features: Literal["volume", "hive_metastore"] = "volume"
+    spark_featurize_above: int = Field(default=5000, ge=0)
     node_type_id: str = "Standard_DS3_v2"
     dbu_per_node_hour: float | None = Field(default=None, ge=0)
     dbu_rate: str = "DBU_jobs_premium"
     workspace_dir: str = "/Shared/cloudml-edu"
-    library: str | None = None
     single_user_name: str | None = None
     serving_workload_size: Literal["Small", "Medium", "Large"] = "Small"
 

@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from cloudml_edu._paths import resolve_under
-from cloudml_edu._polling import DEFAULT_TIMEOUT
+from cloudml_edu._polling import DEFAULT_TIMEOUT, Poller
 from cloudml_edu.backends import load_provider
-from cloudml_edu.backends.base import EndpointRecord, EndpointState
 from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError, TimeoutError
 from cloudml_edu.measurements import record_measurement
+from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 from cloudml_edu.run import TrainingRun
 from cloudml_edu.scoring import (
     Images,
@@ -157,10 +157,14 @@ def _check_session(session: object) -> None:
 
 
 class Endpoint:
-    """A deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then :meth:`predict`.
+    """A handle on a deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then
+    :meth:`predict`; :meth:`refresh`, :meth:`wait`, :meth:`delete`.
 
-    ``session`` (a ``requests.Session``) carries the scoring requests; by default
-    the provider opens its own.  Tests inject one to answer without a server.
+    Its :attr:`state` is the state as last seen (by ``deploy``, ``get`` or
+    :meth:`refresh`): reading it, or showing the endpoint in a notebook, sends
+    no request.  ``session`` (a ``requests.Session``) carries the scoring
+    requests; by default the provider opens its own.  Tests inject one to
+    answer without a server.
     """
 
     def __init__(
@@ -169,11 +173,13 @@ class Endpoint:
         *,
         workspace: Workspace,
         session: requests.Session | None = None,
+        state: EndpointState | None = None,
     ) -> None:
         self.record = record
         self.workspace = workspace
         self._session = session
         self._provider: EndpointProvider | None = None
+        self._state = state
         self._answered = False  # a first answer measured (once per instance)
 
     # ---- create, find ---------------------------------------------------------------------
@@ -240,7 +246,7 @@ class Endpoint:
             except BaseException:  # Ctrl-C included: never leave an unrecorded endpoint behind
                 provider.delete(poller.value, timeout=_CLEANUP_TIMEOUT)
                 raise
-        endpoint = cls(record, workspace=ws, session=session)
+        endpoint = cls(record, workspace=ws, session=session, state="live")
         endpoint._provider = provider
         return endpoint
 
@@ -252,7 +258,7 @@ class Endpoint:
         *,
         session: requests.Session | None = None,
     ) -> Endpoint:
-        """The endpoint called ``name``; NotFoundError lists the names there are."""
+        """The endpoint called ``name``, its state asked once; NotFoundError lists the names there are."""
         _check_name(name)
         _check_session(session)
         ws = resolve_workspace(workspace)
@@ -275,7 +281,7 @@ class Endpoint:
                 f"the endpoint record {path} is unreadable ({why}); "
                 "delete the file and deploy again"
             ) from exc
-        return cls(record, workspace=ws, session=session)
+        return cls(record, workspace=ws, session=session).refresh()
 
     @classmethod
     def list(
@@ -321,9 +327,24 @@ class Endpoint:
         return self.record.model_uri
 
     @property
-    def state(self) -> EndpointState:
-        """``"creating"``, ``"live"``, ``"failed"`` or ``"dead"``, asked of the process or service."""
-        return self._provider_for().state(self.record)
+    def state(self) -> EndpointState | None:
+        """``"creating"``, ``"live"``, ``"failed"`` or ``"dead"`` as last seen (None: not yet
+        asked); :meth:`refresh` asks the process or service again."""
+        return self._state
+
+    def refresh(self) -> Endpoint:
+        """Ask the process or service for the endpoint's state now; return this endpoint."""
+        self._state = self._provider_for().state(self.record)
+        return self
+
+    def wait(self, *, timeout: float = DEFAULT_TIMEOUT) -> Endpoint:
+        """Block until the endpoint is no longer ``creating``; ServiceError unless it is live.
+
+        Polls with its provider's own intervals (those a deploy's poller uses);
+        TimeoutError past ``timeout`` seconds.
+        """
+        seconds = _check_seconds(timeout, "timeout")
+        return Poller(self, _FollowEndpoint(self._provider_for())).result(timeout=seconds)
 
     def __repr__(self) -> str:
         return (
@@ -447,6 +468,7 @@ class Endpoint:
         """
         self._provider_for().delete(self.record, timeout=_check_seconds(timeout, "timeout"))
         _record_path(self.workspace, self.name).unlink(missing_ok=True)
+        self._state = "dead"
 
     def __enter__(self) -> Endpoint:
         return self
@@ -458,6 +480,39 @@ class Endpoint:
         traceback: TracebackType | None,
     ) -> None:
         self.delete()
+
+
+class _FollowEndpoint:
+    """How :meth:`Endpoint.wait` follows a handle: its provider's intervals, its state."""
+
+    terminal = frozenset({"live", "failed", "dead"})
+    cancellable = False
+    cancel_on_interrupt = False
+
+    def __init__(self, provider: EndpointProvider) -> None:
+        self.poll_interval: float = getattr(provider, "poll_interval", 0.5)
+        self.poll_max_interval: float = getattr(provider, "poll_max_interval", 10.0)
+
+    def refresh(self, endpoint: Endpoint, /) -> Endpoint:
+        return endpoint.refresh()
+
+    def status_of(self, endpoint: Endpoint, /) -> str:
+        return str(endpoint.state)
+
+    def describe(self, endpoint: Endpoint, elapsed: float, /) -> str:
+        return f"endpoint {endpoint.name} ({endpoint.target}) {endpoint.state}, {elapsed:.0f} s"
+
+    def finish(self, endpoint: Endpoint, /) -> Endpoint:
+        if endpoint.state != "live":
+            raise ServiceError(
+                f"endpoint {endpoint.name!r} ({endpoint.target}) is {endpoint.state}; see its "
+                f"logs, then deploy it again (`cloudml-edu deploy ... --name {endpoint.name} "
+                "--replace`)"
+            )
+        return endpoint
+
+    def cancel(self, endpoint: Endpoint, /) -> None:
+        """A deployment is not cancelled from a wait."""
 
 
 # ---- the registry: one JSON file per endpoint, whatever its target -------------------------

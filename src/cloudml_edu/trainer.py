@@ -214,12 +214,14 @@ class Trainer:
         and test on raise :class:`DatasetError` first, before anything is written.
         """
         from cloudml_edu.datasets.lineage import note_dataset
+        from cloudml_edu.run import TrainingRun, run_poller
 
         data = as_dataset(dataset, self.workspace)
         check_class_sizes(data, test_size=self.options.test_size, seed=self.options.seed)
-        poller = self._backend_for(data).begin_fit(data)
-        note_dataset(self.workspace, poller.value.id, data)  # the version stays as it is
-        return poller
+        backend = self._backend_for(data)
+        started = backend.begin_fit(data)
+        note_dataset(self.workspace, started.value.id, data)  # the version stays as it is
+        return run_poller(TrainingRun.of(started.value, self.workspace), backend)
 
     def fit(
         self, dataset: Dataset | str | os.PathLike[str], *, timeout: float | None = None

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudml_edu.training.columns import INPUT_COLUMN
+from cloudml_edu.training.columns import INPUT_COLUMN, PROBA_PREFIX
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +36,7 @@ SHIPPED: tuple[str, ...] = (
     "_images.py",
     "training/columns.py",
     "training/features.py",
+    "training/frame.py",
     "training/scores.py",
     "training/served.py",
 )
@@ -42,40 +44,65 @@ SHIPPED: tuple[str, ...] = (
 REQUIREMENTS: tuple[str, ...] = ("mlflow", "numpy", "pandas", "pillow", "scikit-learn")
 
 
-def requirements() -> list[str]:
-    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``)."""
+def requirements(extra: list[str] | None = None) -> list[str]:
+    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``), merged
+    with ``extra`` (a trained model's own requirements lines, which win for a package both name)."""
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in REQUIREMENTS]
+    merged = {_key(name): f"{name}=={version(name)}" for name in REQUIREMENTS}
+    for line in extra or []:
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            merged[_key(line)] = line
+    return list(merged.values())
+
+
+def _key(requirement: str) -> str:
+    """The normalised distribution name of a requirement line (``Scikit_Learn==1`` -> ``scikit-learn``)."""
+    name = re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def log_model(
-    model: Any, spec: FeatureSpec, *, example: bytes | None = None, name: str = "model"
+    model: Any,
+    spec: FeatureSpec,
+    *,
+    example: bytes | None = None,
+    name: str = "model",
+    extra_requirements: list[str] | None = None,
 ) -> str:
     """Log ``model`` as an MLflow pyfunc in the active run; returns its ``runs:/`` URI.
 
     ``example`` (one encoded image) becomes the model's input example, a ready
-    request for students.
+    request for students.  ``extra_requirements`` are what the classifier itself
+    needs at inference (a trained model's requirements). The signature names the
+    input and the output columns (Unity Catalog registers only models with both).
+    Works on MLflow 2 (the Databricks runtime's) and 3.
     """
     import joblib
     import mlflow
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    signature = ModelSignature(inputs=Schema([ColSpec("string", INPUT_COLUMN)]))
+    outputs: list[Any] = [ColSpec("string", "label"), ColSpec("double", "score")]
+    outputs += [ColSpec("double", PROBA_PREFIX + str(c)) for c in getattr(model, "classes_", [])]
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", INPUT_COLUMN)]), outputs=Schema(outputs)
+    )
+    where = {"artifact_path": name} if mlflow.__version__.startswith("2.") else {"name": name}
     with tempfile.TemporaryDirectory() as tmp:
         classifier = Path(tmp, "classifier.joblib")
         joblib.dump(model, classifier)
         features = Path(tmp, "features.json")
         features.write_text(json.dumps(spec.to_dict()))
         info = mlflow.pyfunc.log_model(
-            name=name,
+            **where,
             python_model=str(Path(__file__).with_name("_model_code.py")),
             artifacts={"classifier": str(classifier), "features": str(features)},
             code_paths=[str(_code_package(Path(tmp, "code")))],
             signature=signature,
             input_example=_example_frame(example) if example is not None else None,
-            pip_requirements=requirements(),
+            pip_requirements=requirements(extra_requirements),
         )
     run = mlflow.active_run()
     return f"runs:/{run.info.run_id}/{name}" if run else str(info.model_uri)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cloudml_edu.backends.azureml import known
 from cloudml_edu.backends.azureml.backend import STATUS, AzureMLBackend, Submission
 from cloudml_edu.backends.azureml.connection import client_for, scope_of, translate
-from cloudml_edu.run import PlanStep, StepRecord
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import StepRecord
 
 if TYPE_CHECKING:
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.records.run import RunRecord
 
 __all__ = ["COMPONENT_DIR", "STEPS", "AzureDesignerBackend", "component_version"]
 
@@ -168,7 +169,7 @@ class AzureDesignerBackend(AzureMLBackend):
             setattr(job, key, value)
         return job
 
-    def collect(self, run: TrainingRun) -> None:
+    def collect(self, run: RunRecord) -> None:
         """List the pipeline's steps (``jobs.list(parent_job_name=)``) with status, outputs, link."""
         assert run.remote is not None
         try:
@@ -199,11 +200,11 @@ class AzureDesignerBackend(AzureMLBackend):
         evaluate = [c for c in children if str(c.display_name).lower().startswith("evaluate")]
         run.remote.details["evaluate_job"] = evaluate[0].name if evaluate else run.remote.name
 
-    def metrics_run(self, run: TrainingRun) -> str:
+    def metrics_run(self, run: RunRecord) -> str:
         assert run.remote is not None
         return str(run.remote.details.get("evaluate_job", run.remote.name))
 
-    def model_uri(self, run: TrainingRun) -> str:
+    def model_uri(self, run: RunRecord) -> str:
         return f"azureml://jobs/{self.metrics_run(run)}/outputs/artifacts/paths/model/"
 
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu._polling import Poller
+from cloudml_edu._polling import Following, Poller
 from cloudml_edu.backends.azureml import entities
 from cloudml_edu.backends.azureml.connection import client_for, settings, translate
-from cloudml_edu.backends.base import EndpointRecord, EndpointState
 from cloudml_edu.errors import CloudMLError, ServiceError, TimeoutError
+from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 from cloudml_edu.scoring import envelope, post_json
 
 if TYPE_CHECKING:
     import requests
 
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.records.run import RunRecord
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["POLL_INTERVAL", "AzureMLEndpointProvider", "delete_endpoint", "finish"]
@@ -41,10 +41,13 @@ _STAGES = {
 _FAILED = ("Failed", "Canceled")
 
 
-class AzureMLEndpointProvider:
-    """Managed online endpoints of the workspace's ``[azure_ml]``."""
+class AzureMLEndpointProvider(Following[EndpointRecord]):
+    """Managed online endpoints of the workspace's ``[azure_ml]`` (and how a deploy is followed)."""
 
     target: ClassVar[str] = "azureml"
+    terminal: tuple[str, ...] = ("live",)
+    poll_interval: float = POLL_INTERVAL
+    poll_max_interval: float = POLL_MAX_INTERVAL
 
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
         self.workspace = workspace
@@ -53,7 +56,7 @@ class AzureMLEndpointProvider:
 
     # ---- deploy -------------------------------------------------------------------------
     def begin_deploy(
-        self, *, name: str, model_uri: str, run: TrainingRun | None, progress: bool | None
+        self, *, name: str, model_uri: str, run: RunRecord | None, progress: bool | None
     ) -> Poller[EndpointRecord]:
         """Register the model and ask for the endpoint; the poller ends when it is live."""
         from cloudml_edu.pricing import endpoint_hourly
@@ -91,21 +94,16 @@ class AzureMLEndpointProvider:
         except Exception as exc:
             error = translate(exc, action=f"create endpoint {azure_name}", ws=ws)
             self._remove_after(record, error)
-        return Poller(
-            record,
-            refresh=self._advance,
-            status_of=lambda r: str(r.details["stage"]),
-            terminal=("live",),
-            describe=lambda r, elapsed: (
-                f"Azure ML endpoint {azure_name}: {_STAGES[str(r.details['stage'])]}, "
-                f"{elapsed:.0f} s"
-            ),
-            progress=progress,
-            interval=POLL_INTERVAL,
-            max_interval=POLL_MAX_INTERVAL,
-        )
+        return Poller(record, self, progress=progress)
 
-    def _advance(self, record: EndpointRecord) -> EndpointRecord:
+    def status_of(self, record: EndpointRecord, /) -> str:
+        return str(record.details["stage"])
+
+    def describe(self, record: EndpointRecord, elapsed: float, /) -> str:
+        stage = _STAGES[str(record.details["stage"])]
+        return f"Azure ML endpoint {record.details['endpoint']}: {stage}, {elapsed:.0f} s"
+
+    def refresh(self, record: EndpointRecord, /) -> EndpointRecord:
         """One look at the current stage; start the next one when it has succeeded."""
         ws, client = self.workspace, client_for(self.workspace)
         details = dict(record.details)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from cloudml_edu.backends.azureml.assets import dataset_location
 from cloudml_edu.backends.azureml.cli_yaml import plan_files
 from cloudml_edu.backends.azureml.entities import endpoint_name
-from cloudml_edu.run import Plan, PlanStep
+from cloudml_edu.records.plan import Plan, PlanStep
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.azureml.backend import AzureMLBackend

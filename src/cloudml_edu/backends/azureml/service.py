@@ -21,7 +21,7 @@ from cloudml_edu.backends.azureml.connection import (
 from cloudml_edu.errors import BackendError, NotFoundError
 
 if TYPE_CHECKING:
-    from cloudml_edu.metrics import Metrics
+    from cloudml_edu.records.metrics import Metrics
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["error_of", "job_details", "read_metrics", "tracking_uri"]
@@ -60,7 +60,7 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
     from mlflow.store.tracking.rest_store import RestStore
     from mlflow.utils.rest_utils import MlflowHostCreds
 
-    from cloudml_edu.metrics import Metrics
+    from cloudml_edu.records.metrics import Metrics
 
     uri, token = tracking_uri(ws), _token(ws)
     store = RestStore(lambda: MlflowHostCreds(uri, token=token))  # type: ignore[no-untyped-call]

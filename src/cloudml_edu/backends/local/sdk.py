@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -24,7 +23,8 @@ from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
 from cloudml_edu.errors import BackendError, TimeoutError, UnsafePathError
 from cloudml_edu.manifest import MANIFEST_NAME
-from cloudml_edu.run import TERMINAL, JobRecord, PlanStep, TrainingRun
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import TERMINAL, JobRecord, RunRecord
 from cloudml_edu.run_store import experiment_id
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["SdkBackend"]
 
 LOG_TAIL_LINES = 15
-#: Seconds a canceled job gets to stop after SIGTERM, then again after SIGKILL.
+#: Seconds a canceled job gets to stop after it is asked to (SIGTERM), then again after a kill.
 CANCEL_GRACE_SECONDS = 10.0
 
 
@@ -94,7 +94,7 @@ class SdkBackend(LocalBackend):
         manifest.write_text(dataset.manifest.model_dump_json())
         return files, manifest
 
-    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
         """Start the job in its own process group and record its pid; return at once."""
         workdir = self.workspace.runs_dir / run.id
         workdir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,8 @@ class SdkBackend(LocalBackend):
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=workdir,
-                start_new_session=True,  # its own process group: cancel stops it and its children
+                start_new_session=True,  # POSIX: Ctrl-C at the terminal does not reach the job
+                creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),  # Windows: same
             )
         self._jobs[run.id] = process
         run.job = JobRecord(
@@ -126,12 +127,12 @@ class SdkBackend(LocalBackend):
             pid=process.pid,
             process_started=_process_started(process.pid),
         )
-        run.save()
+        self.save(run)
 
-    def describe(self, run: TrainingRun, elapsed: float) -> str:
+    def describe(self, run: RunRecord, elapsed: float, /) -> str:
         return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run, self.workspace.runs_dir)}"
 
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask the job's process (this process's child, or any process by pid) whether it ended.
 
         Once ended: Completed if the job finished its MLflow run and logged
@@ -152,11 +153,11 @@ class SdkBackend(LocalBackend):
             )
         else:
             self._collect(run)
-        run.save()
+        self.save(run)
         return run
 
-    def cancel(self, run: TrainingRun) -> None:
-        """Stop the job's process group (SIGTERM, then SIGKILL after 10 s); mark the run Canceled."""
+    def cancel(self, run: RunRecord, /) -> None:
+        """Stop the job's process tree (terminate, then kill after 10 s); mark the run Canceled."""
         if run.status in TERMINAL or run.job is None:
             return
         child = self._jobs.pop(run.id, None)  # this process's child: poll it to reap it
@@ -167,8 +168,8 @@ class SdkBackend(LocalBackend):
             def ended(elapsed: float) -> bool:
                 return child.poll() is not None if child else _job_process(job) is None
 
-            for signum in (signal.SIGTERM, signal.SIGKILL):
-                _signal_group(process.pid, signum)
+            for kill in (False, True):
+                _stop_tree(process, kill=kill)
                 try:
                     wait_until(
                         ended,
@@ -180,15 +181,15 @@ class SdkBackend(LocalBackend):
                     )
                     break
                 except TimeoutError:
-                    if signum == signal.SIGKILL:
+                    if kill:
                         raise
         run.job.exit_code = child.poll() if child else None
         run.status, run.ended = "Canceled", datetime.now(UTC)
         run.error = "canceled by the user"
         self._client().set_terminated(run.id, status="KILLED")
-        run.save()
+        self.save(run)
 
-    def _job_state(self, run: TrainingRun) -> tuple[bool, int | None]:
+    def _job_state(self, run: RunRecord) -> tuple[bool, int | None]:
         """(still running, exit code if known): this process's child, else the pid on record."""
         child = self._jobs.get(run.id)
         if child is not None:
@@ -204,15 +205,15 @@ class SdkBackend(LocalBackend):
 
         return mlflow.MlflowClient(tracking_uri=self.workspace.tracking_uri)
 
-    def _fail(self, run: TrainingRun, error: str) -> None:
+    def _fail(self, run: RunRecord, error: str) -> None:
         run.status, run.error = "Failed", error
         self._client().set_terminated(run.id, status="FAILED")
 
-    def _collect(self, run: TrainingRun) -> None:
+    def _collect(self, run: RunRecord) -> None:
         """Read the metrics the job logged; Failed when it did not finish its MLflow run."""
         import mlflow
 
-        from cloudml_edu.metrics import ARTIFACT_NAME, Metrics
+        from cloudml_edu.records.metrics import ARTIFACT_NAME, Metrics
 
         client = self._client()
         if client.get_run(run.id).info.status != "FINISHED":
@@ -266,13 +267,19 @@ def _job_process(job: JobRecord) -> psutil.Process | None:
     return process
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    """Send ``signum`` to the job's process group (its leader is the job, see ``start_new_session``)."""
-    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-        os.killpg(pid, signum)
+def _stop_tree(process: psutil.Process, *, kill: bool) -> None:
+    """Terminate (or kill) the job and every process it started, children first (any OS)."""
+    with contextlib.suppress(psutil.Error):  # it ended meanwhile
+        members = [process, *process.children(recursive=True)]
+        for member in reversed(members):
+            with contextlib.suppress(psutil.Error):
+                if kill:
+                    member.kill()
+                else:
+                    member.terminate()
 
 
-def _tail(run: TrainingRun, runs_dir: Path) -> str:
+def _tail(run: RunRecord, runs_dir: Path) -> str:
     """The last lines of the job's log, read from the run's own folder in this workspace
     (never from the path the record names: a copied workspace reads its own copy, and a
     record naming a file elsewhere reads nothing else)."""
@@ -288,6 +295,6 @@ def _tail(run: TrainingRun, runs_dir: Path) -> str:
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
-def _last_line(run: TrainingRun, runs_dir: Path) -> str:
+def _last_line(run: RunRecord, runs_dir: Path) -> str:
     tail = _tail(run, runs_dir).splitlines()
     return tail[-1][:80] if tail else "starting"
