@@ -101,8 +101,10 @@ class Twin:
         env: Mapping[str, str] | None = None,
         timeout: float = 600.0,
         shell: bool = False,
+        input_text: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` (or, with ``shell=True``, ``bash -c argv[0]``) in the twin; output captured."""
+        """Run ``argv`` (or, with ``shell=True``, ``bash -c argv[0]``) in the twin; output captured,
+        ``input_text`` (if any) sent to its stdin."""
         command = ["bash", "-c", argv[0]] if shell else list(argv)
         try:
             return subprocess.run(
@@ -113,6 +115,7 @@ class Twin:
                 text=True,
                 timeout=timeout,
                 check=False,
+                input=input_text,
             )
         except subprocess.TimeoutExpired as exc:
             raise TimeoutError(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from cloudml_edu.training.features import FeatureSpec
 
-__all__ = ["REQUIREMENTS", "SHIPPED", "log_model", "requirements"]
+__all__ = ["REQUIREMENTS", "SHIPPED", "log_model", "requirements", "save_model"]
 
 #: The files of ``cloudml_edu`` a served model imports (and carries), relative to the package.
 SHIPPED: tuple[str, ...] = (
@@ -43,10 +43,58 @@ REQUIREMENTS: tuple[str, ...] = ("mlflow", "numpy", "pandas", "pillow", "scikit-
 
 
 def requirements() -> list[str]:
-    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``)."""
-    from importlib.metadata import version
+    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``).
 
-    return [f"{name}=={version(name)}" for name in REQUIREMENTS]
+    Where only ``mlflow-skinny`` is installed (Azure ML's job environments), the model
+    asks for that one: it loads and serves a pyfunc with fewer packages.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            if name != "mlflow":
+                raise
+            pins.append(f"mlflow-skinny=={version('mlflow-skinny')}")
+    return pins
+
+
+def _model_options(
+    model: Any, spec: FeatureSpec, tmp: Path, example: bytes | None
+) -> dict[str, Any]:
+    """What ``log_model`` and ``save_model`` are given: code, artifacts, signature, pins."""
+    import joblib
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    classifier = tmp / "classifier.joblib"
+    joblib.dump(model, classifier)
+    features = tmp / "features.json"
+    features.write_text(json.dumps(spec.to_dict()))
+    return {
+        "python_model": str(Path(__file__).with_name("_model_code.py")),
+        "artifacts": {"classifier": str(classifier), "features": str(features)},
+        "code_paths": [str(_code_package(tmp / "code"))],
+        "signature": ModelSignature(inputs=Schema([ColSpec("string", INPUT_COLUMN)])),
+        "input_example": _example_frame(example) if example is not None else None,
+        "pip_requirements": requirements(),
+    }
+
+
+def save_model(model: Any, spec: FeatureSpec, path: Path, *, example: bytes | None = None) -> Path:
+    """Save ``model`` as an MLflow pyfunc folder at ``path`` (an empty job output, say).
+
+    This is how a job on Azure ML hands over its model: to a named output of type
+    ``mlflow_model``, which is registered from ``azureml://jobs/<job>/outputs/<name>``.
+    It works the same under MLflow 2 and 3, unlike ``log_model``.
+    """
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.pyfunc.save_model(path=str(path), **_model_options(model, spec, Path(tmp), example))
+    return path
 
 
 def log_model(
@@ -57,26 +105,10 @@ def log_model(
     ``example`` (one encoded image) becomes the model's input example, a ready
     request for students.
     """
-    import joblib
     import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
 
-    signature = ModelSignature(inputs=Schema([ColSpec("string", INPUT_COLUMN)]))
     with tempfile.TemporaryDirectory() as tmp:
-        classifier = Path(tmp, "classifier.joblib")
-        joblib.dump(model, classifier)
-        features = Path(tmp, "features.json")
-        features.write_text(json.dumps(spec.to_dict()))
-        info = mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(Path(__file__).with_name("_model_code.py")),
-            artifacts={"classifier": str(classifier), "features": str(features)},
-            code_paths=[str(_code_package(Path(tmp, "code")))],
-            signature=signature,
-            input_example=_example_frame(example) if example is not None else None,
-            pip_requirements=requirements(),
-        )
+        info = mlflow.pyfunc.log_model(name=name, **_model_options(model, spec, Path(tmp), example))
     run = mlflow.active_run()
     return f"runs:/{run.info.run_id}/{name}" if run else str(info.model_uri)
 
