@@ -168,8 +168,8 @@ def ensure_environment(ws: Workspace, client: MLClient, *, trust_known: bool) ->
     Registering is one request; Azure ML builds the image when the first job uses it
     (minutes, once per digest), and every later job reuses the image.
     """
-    from azure.core.exceptions import ResourceNotFoundError
     from azure.ai.ml.entities import Environment
+    from azure.core.exceptions import ResourceNotFoundError
 
     from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT, conda_file
 

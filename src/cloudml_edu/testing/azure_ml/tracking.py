@@ -242,7 +242,7 @@ def _handler_for(store: TrackingStore) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = do_DELETE = _answer
+        do_GET = do_POST = do_PATCH = do_DELETE = _answer  # noqa: N815  (http.server names)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
