@@ -30,7 +30,7 @@ def _load(folder: Path):
     )
 
 
-def test_sdk_plan_writes_a_command_job_the_cli_can_load(mock_azure_ml, ds, tmp_path):
+def test_sdk_plan_writes_a_command_job_the_cli_can_load(with_cluster, mock_azure_ml, ds, tmp_path):
     from azure.ai.ml import load_compute, load_data
 
     plan = Trainer("sdk", workspace=mock_azure_ml.workspace, image_size=8).plan(ds)
@@ -73,7 +73,9 @@ def test_sdk_plan_writes_a_command_job_the_cli_can_load(mock_azure_ml, ds, tmp_p
     assert "files" not in saved
 
 
-def test_designer_plan_writes_the_pipeline_and_its_six_components(mock_azure_ml, ds, tmp_path):
+def test_designer_plan_writes_the_pipeline_and_its_six_components(
+    with_cluster, mock_azure_ml, ds, tmp_path
+):
     from azure.ai.ml import load_component
 
     plan = Trainer("designer", workspace=mock_azure_ml.workspace).plan(ds)

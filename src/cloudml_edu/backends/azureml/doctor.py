@@ -160,7 +160,7 @@ def _quota(ws: Workspace) -> Check:
     client = client_for(ws)
     try:
         sizes = {s.name: s for s in client.compute.list_sizes()}
-        usages = {str(u.name): u for u in client.compute.list_usage()}
+        usages = {_usage_name(u): u for u in client.compute.list_usage()}
     except Exception as exc:
         return _check("quota", "warn", f"could not read quota ({exc})")
     need: dict[str, int] = {}
@@ -174,13 +174,13 @@ def _quota(ws: Workspace) -> Check:
             return _check(
                 "quota", "fail", f"{size} ({what}) is not offered here", "pick another size"
             )
-        vcpus = int(found.v_cpus or 0) * count
+        vcpus = int(_field(found, "v_cp_us", "vCPUs")) * count
         need[str(found.family)] = need.get(str(found.family), 0) + vcpus
         parts.append(f"{what} {size} needs {vcpus} vCPUs")
     for family, vcpus in need.items():
         usage = usages.get(family)
         limit = int(usage.limit or 0) if usage else 0
-        used = int(usage.current_value or 0) if usage else 0
+        used = int(_field(usage, "current_value", "currentValue")) if usage else 0
         if used + vcpus > limit:
             return _check(
                 "quota",
@@ -191,6 +191,16 @@ def _quota(ws: Workspace) -> Check:
                 "(vm_size, instance_type in [azure_ml]), or request more quota in the portal",
             )
     return _check("quota", "ok", "; ".join(parts) + " (within your quota)")
+
+
+def _field(entity: Any, attribute: str, rest_name: str) -> Any:
+    """A number azure-ai-ml keeps under its Python name or (from ``as_dict``) its REST name."""
+    return getattr(entity, attribute, None) or vars(entity).get(rest_name) or 0
+
+
+def _usage_name(usage: Any) -> str:
+    name = usage.name
+    return str(name.get("value") if isinstance(name, dict) else getattr(name, "value", name))
 
 
 def _storage(ws: Workspace, account: str) -> Check:

@@ -247,17 +247,25 @@ class ArmService:
         """Azure's answer to a write it refuses, or None."""
         fake, kind = self.fake, segments[0]
         key = "/".join(segments)
-        if kind == "computes" and len(segments) == 2:
-            if not allowed(_WRITE.format("computes"), fake.roles):
-                return self._forbidden(_WRITE.format("computes"))
-        if kind == "onlineEndpoints" and len(segments) == 2 and key not in fake.resources:
-            if segments[1] in fake.region_endpoint_names:
-                return fake.error(
-                    400,
-                    "UserError",
-                    "There is already an endpoint with this name, Endpoint name needs to be "
-                    "unique within a region. Try some other name.",
-                )
+        creating = key not in fake.resources
+        if (
+            kind == "computes"
+            and len(segments) == 2
+            and not allowed(_WRITE.format("computes"), fake.roles)
+        ):
+            return self._forbidden(_WRITE.format("computes"))
+        if (
+            kind == "onlineEndpoints"
+            and len(segments) == 2
+            and creating
+            and segments[1] in fake.region_endpoint_names
+        ):
+            return fake.error(
+                400,
+                "UserError",
+                "There is already an endpoint with this name, Endpoint name needs to be "
+                "unique within a region. Try some other name.",
+            )
         if kind == "onlineEndpoints" and len(segments) == 4 and key not in fake.resources:
             size = str(body.get("properties", {}).get("instanceType", ""))
             count = int((body.get("sku") or {}).get("capacity") or 1)
