@@ -63,14 +63,18 @@ def configured_targets(workspace: Workspace) -> list[str]:
     return [t for section, t in _TARGETS.items() if getattr(workspace.config, section, None)]
 
 
-def run_checks(workspace: Workspace) -> list[Check]:
+def run_checks(
+    workspace: Workspace, *, targets: list[str] | None = None, cheap: bool = False
+) -> list[Check]:
     """Every configured target's checks (``cloudml_edu.backends.<target>.doctor:checks``).
 
-    A target without a doctor module is skipped; one whose checks raise gives a
-    failed check naming the error, so one broken target never hides another's lines.
+    ``cheap`` runs only a target's ``cheap_checks`` (sign-in, tenant, roles: what
+    ``train`` asks before submitting), when it has them.  A target without a doctor
+    module is skipped; one whose checks raise gives a failed check naming the error,
+    so one broken target never hides another's lines.
     """
     found: list[Check] = []
-    for target in configured_targets(workspace):
+    for target in targets if targets is not None else configured_targets(workspace):
         try:
             module = importlib.import_module(f"cloudml_edu.backends.{target}.doctor")
         except ModuleNotFoundError as exc:
@@ -86,8 +90,9 @@ def run_checks(workspace: Workspace) -> list[Check]:
                 )
             )
             continue
+        run = getattr(module, "cheap_checks", None) if cheap else None
         try:
-            found.extend(module.checks(workspace))
+            found.extend((run or module.checks)(workspace))
         except Exception as exc:  # a check that breaks is a failed check, not a crash
             found.append(Check(target, "doctor", "fail", f"{type(exc).__name__}: {exc}"))
     return found

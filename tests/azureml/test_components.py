@@ -67,5 +67,5 @@ def test_substituted_command_parses(step: str, gradients: bool, tmp_path: Path) 
 def test_optional_block_dropped_and_missing_reference_refused() -> None:
     assert substitute("a $[[--x ${{inputs.x}}]] b", {"x": None}, {}) == "a  b"
     assert substitute("a $[[--x ${{inputs.x}}]]", {"x": "1"}, {}) == "a --x 1"
-    with pytest.raises(KeyError, match="inputs.y"):
+    with pytest.raises(KeyError, match=r"inputs\.y"):
         substitute("a ${{inputs.y}}", {}, {})

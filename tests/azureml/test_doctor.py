@@ -80,3 +80,15 @@ def test_cli_prints_one_line_per_check_and_exits_1(mock_azure_ml, monkeypatch):
 @pytest.mark.parametrize("section", [None])
 def test_no_cloud_target_means_no_checks(cloudml_workspace, section):
     assert cloudml_workspace.check() == []
+
+
+def test_train_runs_the_cheap_checks_first(mock_azure_ml, monkeypatch, images):
+    import cloudml_edu.cli.train as train_cli
+    from cloudml_edu.cli import app
+
+    monkeypatch.setattr(train_cli, "workspace_from_option", lambda c: mock_azure_ml.workspace)
+    mock_azure_ml.tenant = "99999999-0000-4000-8000-000000000000"
+    done = CliRunner().invoke(app, ["train", str(images), "--backend", "sdk"])
+    assert done.exit_code != 0
+    assert "tenant_id" in done.output and "cloudml-edu doctor" in done.output
+    assert mock_azure_ml.jobs == {} and mock_azure_ml.sent("PUT") == []  # nothing submitted

@@ -28,7 +28,7 @@ from cloudml_edu.errors import CloudMLError
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["ENDPOINT_RESERVE", "checks"]
+__all__ = ["ENDPOINT_RESERVE", "cheap_checks", "checks"]
 
 TARGET = "azureml"
 #: A managed online deployment reserves 20% more instances than it runs, rounded up.
@@ -40,20 +40,28 @@ _SCOPE = "https://management.azure.com/.default"
 
 def checks(workspace: Workspace) -> list[Check]:
     """Every check, in order; later ones are skipped when sign-in or the workspace fail."""
-    found: list[Check] = []
-    sign_in = _sign_in(workspace)
-    found.append(sign_in)
-    if not sign_in.ok:
-        return found
-    ws_check, body = _workspace(workspace)
-    found.append(ws_check)
+    found, body = _first(workspace)
     if body is None:
         return found
-    found.extend(_roles(workspace))
     found.append(_quota(workspace))
     found.append(_storage(workspace, str(body.storage_account or "")))
     found.append(_environment(workspace))
     return found
+
+
+def cheap_checks(workspace: Workspace) -> list[Check]:
+    """What ``train`` asks first: sign-in, tenant and workspace, the roles (a few GETs)."""
+    return _first(workspace)[0]
+
+
+def _first(workspace: Workspace) -> tuple[list[Check], Any]:
+    sign_in = _sign_in(workspace)
+    if not sign_in.ok:
+        return [sign_in], None
+    ws_check, body = _workspace(workspace)
+    if body is None:
+        return [sign_in, ws_check], None
+    return [sign_in, ws_check, *_roles(workspace)], body
 
 
 def _check(name: str, status: Any, detail: str, next_step: str = "") -> Check:

@@ -503,7 +503,7 @@ class FakeAzureML(HttpFake):
                 f"environment {environment} was not found in the workspace; register it first"
             )
         conda = yaml.safe_load(body["properties"].get("condaFile") or "{}") or {}
-        python, pins = "3.11", []
+        python, pins = "3.11", list[str]()
         for item in conda.get("dependencies", []):
             if isinstance(item, str) and item.startswith("python="):
                 python = item.split("=", 1)[1]

@@ -14,7 +14,6 @@ what happened.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -63,7 +62,9 @@ def run_job(fake: FakeAzureML, name: str, body: dict[str, Any], steps: list[Step
     else:
         step = StepRun(name)
         steps.append(step)
-        inputs = {k: _input(fake, v, folder) for k, v in (props.get("inputs") or {}).items()}
+        inputs: dict[str, str | None] = {
+            k: _input(fake, v, folder) for k, v in (props.get("inputs") or {}).items()
+        }
         outputs = {k: folder / "outputs" / k for k in (props.get("outputs") or {})}
         _run_command(
             fake,
@@ -83,7 +84,9 @@ def _run_pipeline(
     fake: FakeAzureML, name: str, props: dict[str, Any], folder: Path, steps: list[StepRun]
 ) -> None:
     nodes: dict[str, Any] = props.get("jobs") or {}
-    parent_inputs = {k: _input(fake, v, folder) for k, v in (props.get("inputs") or {}).items()}
+    parent_inputs: dict[str, str | None] = {
+        k: _input(fake, v, folder) for k, v in (props.get("inputs") or {}).items()
+    }
     by_node = {node: StepRun(f"{name}_{node}", node=node) for node in nodes}
     steps.extend(by_node.values())
     for node in _in_order(nodes):
@@ -257,9 +260,3 @@ def start(
     thread = threading.Thread(target=target, name=f"fake-azureml-job-{name}", daemon=True)
     thread.start()
     return thread
-
-
-def copy_tree(source: Path, target: Path) -> Path:
-    """``target`` as a copy of ``source`` (an output registered as a model, say)."""
-    shutil.copytree(source, target, dirs_exist_ok=True)
-    return target
