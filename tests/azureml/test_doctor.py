@@ -90,5 +90,6 @@ def test_train_runs_the_cheap_checks_first(mock_azure_ml, monkeypatch, images):
     mock_azure_ml.tenant = "99999999-0000-4000-8000-000000000000"
     done = CliRunner().invoke(app, ["train", str(images), "--backend", "sdk"])
     assert done.exit_code != 0
-    assert "tenant_id" in done.output and "cloudml-edu doctor" in done.output
+    message = done.output + str(done.exception)
+    assert "tenant_id" in message and "cloudml-edu doctor" in message
     assert mock_azure_ml.jobs == {} and mock_azure_ml.sent("PUT") == []  # nothing submitted
