@@ -148,28 +148,9 @@ def _build(twin: Twin, *, quiet: bool) -> None:
             file=sys.stderr,
         )
     subprocess.run([str(python), "-m", "venv", str(twin.root)], check=True, timeout=300)
-    pip = [
-        str(twin.python),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-    ]
-    done = subprocess.run(
-        [*pip, *spec.pins, *spec.twin_only],
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        shutil.rmtree(twin.root, ignore_errors=True)
-        raise ConfigError(
-            f"could not build the {spec.name} twin: pip said\n{done.stderr.strip()[-2000:]}\n"
-            "check the network to the package index and retry"
-        )
+    packages = [*spec.pins, *spec.twin_only]
+    if packages:
+        _pip_install(twin, packages)
     seconds = time.monotonic() - started
     (twin.root / _MARKER).write_text(
         json.dumps(
@@ -185,3 +166,20 @@ def _build(twin: Twin, *, quiet: bool) -> None:
     )
     if not quiet:
         print(f"built the {spec.name} twin in {seconds:.0f} s", file=sys.stderr)
+
+
+def _pip_install(twin: Twin, packages: Sequence[str]) -> None:
+    pip = [str(twin.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run(
+        [*pip, "--no-input", *packages],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        shutil.rmtree(twin.root, ignore_errors=True)
+        raise ConfigError(
+            f"could not build the {twin.spec.name} twin: pip said\n{done.stderr.strip()[-2000:]}\n"
+            "check the network to the package index and the pins, and retry"
+        )
