@@ -25,6 +25,7 @@ def test_command_job_body(mock_azure_ml, ds):
     assert "--model-out ${{outputs.model}}" in props["command"]
     assert props["outputs"]["model"]["jobOutputType"] == "mlflow_model"
     assert "computeId" not in props  # serverless: the student's role needs no compute
+    assert props["identity"]["identityType"] == "UserIdentity"  # data read as the student
     assert props["environmentId"].endswith(
         f"/environments/{JOB_ENVIRONMENT.name}/versions/{JOB_ENVIRONMENT.version}"
     )

@@ -131,6 +131,7 @@ class AzureDesignerBackend(AzureMLBackend):
         from azure.ai.ml import Input
         from azure.ai.ml.constants import AssetTypes
         from azure.ai.ml.dsl import pipeline
+        from azure.ai.ml.entities import UserIdentityConfiguration
 
         c = self._registered or self.components(submission.code, submission.environment)
         o = self.options
@@ -171,6 +172,7 @@ class AzureDesignerBackend(AzureMLBackend):
 
         job = cloudml_designer(dataset=Input(type=AssetTypes.URI_FOLDER, path=submission.data))
         job.name = name
+        job.identity = UserIdentityConfiguration()  # steps read data as the student
         for key, value in self.options.backend_options.items():
             setattr(job, key, value)
         return job

@@ -37,6 +37,7 @@ class AzureSdkBackend(AzureMLBackend):
     def build_job(self, submission: Submission, *, name: str) -> Any:
         from azure.ai.ml import Input, Output, command
         from azure.ai.ml.constants import AssetTypes
+        from azure.ai.ml.entities import UserIdentityConfiguration
 
         arguments = training_arguments(self.options, data="${{inputs.data}}", manifest=None)
         arguments += ["--model-out", "${{outputs.model}}"]
@@ -50,6 +51,8 @@ class AzureSdkBackend(AzureMLBackend):
             "outputs": {"model": Output(type=AssetTypes.MLFLOW_MODEL)},
             "environment": submission.environment,
             "environment_variables": {"CLOUDML_NO_PROGRESS": "1"},
+            # data is read with the student's identity (Storage Blob Data Reader on the account)
+            "identity": UserIdentityConfiguration(),
             "tags": self.tags(),
         }
         if submission.compute is not None:
