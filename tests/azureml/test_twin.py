@@ -77,7 +77,11 @@ def test_deploy_and_predict_answer_with_the_models_labels(mock_azure_ml, separab
     assert [p.label for p in predicted] == [p.parent.name for p in images]
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
-    with pytest.raises(ConfigError, match="not a readable image"):
+    # the same typed error as a local endpoint's (tests/test_endpoint.py)
+    with pytest.raises(
+        ConfigError,
+        match=r"rejected the request \(HTTP 400: ValueError: an input is not a readable image",
+    ):
         endpoint.predict(bad)
 
 
