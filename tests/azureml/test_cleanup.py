@@ -23,10 +23,10 @@ def cli(mock_azure_ml, monkeypatch):
 
 @pytest.fixture
 def leftovers(with_cluster, mock_azure_ml, images):
-    from cloudml_edu.backends.azureml.serving import endpoint_name
-
     """The owner's endpoint and idle cluster (made by a fit with serverless = false), a busy
     cluster, and another owner's endpoint."""
+    from cloudml_edu.backends.azureml.serving import endpoint_name
+
     ws = mock_azure_ml.workspace
     run = Trainer("sdk", workspace=ws).fit(Dataset.from_folder(images, progress=False))
     Endpoint.deploy(run, workspace=ws, name="digits")
