@@ -51,7 +51,9 @@ def test_sdk_plan_writes_a_command_job_the_cli_can_load(with_cluster, mock_azure
     assert "--image-size 8" in job.command
     assert job.compute == "cpu-cluster"
     assert job.inputs["data"].path.startswith("student-images:1-")  # the loader drops azureml:
-    assert job.environment.startswith("azureml://registries/azureml/environments/sklearn")
+    from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT
+
+    assert job.environment == f"{JOB_ENVIRONMENT.name}:{JOB_ENVIRONMENT.version}"
     assert Path(job.code).is_dir() and (Path(job.code) / "cloudml_edu" / "training").is_dir()
     assert job.tags["cloudml.owner"] == "student"
     assert endpoint.name == "student-images" and endpoint.auth_mode == "key"
