@@ -56,11 +56,11 @@ def test_sdk_plan_writes_a_command_job_the_cli_can_load(with_cluster, mock_azure
     assert job.environment == f"{JOB_ENVIRONMENT.name}:{JOB_ENVIRONMENT.version}"
     assert Path(job.code).is_dir() and (Path(job.code) / "cloudml_edu" / "training").is_dir()
     assert job.tags["cloudml.owner"] == "student"
-    assert endpoint.name == "student-images" and endpoint.auth_mode == "key"
+    assert endpoint.name == "student-images-5231ea" and endpoint.auth_mode == "key"
     assert endpoint.tags["cloudml.owner"] == "student"
-    assert deployment.name == "blue" and deployment.endpoint_name == "student-images"
+    assert deployment.name == "blue" and deployment.endpoint_name == "student-images-5231ea"
     assert deployment.instance_type == "Standard_DS3_v2" and deployment.instance_count == 1
-    assert str(deployment.model).startswith("student-images@latest")
+    assert str(deployment.model).startswith("student-images-5231ea@latest")
     data = load_data(tmp_path / "plan" / "data.yml")
     assert data.type == "uri_folder" and str(data.path).endswith("images")
     compute = load_compute(tmp_path / "plan" / "compute.yml")
