@@ -46,9 +46,8 @@ def main() -> None:
     from cloudml_edu._polling import wait_until
     from cloudml_edu.backends.azureml.assets import code_snapshot
     from cloudml_edu.backends.azureml.connection import client_for
-    from cloudml_edu.testing.azure_ml import FakeAzureML
-
     from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT, environment_id
+    from cloudml_edu.testing.azure_ml import FakeAzureML
     from cloudml_edu.testing.twins import ensure_twin
 
     started = time.perf_counter()
