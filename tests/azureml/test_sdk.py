@@ -174,3 +174,10 @@ def test_ctrl_c_while_waiting_offers_cancel(mock_azure_ml, ds, monkeypatch):
         poller.result(timeout=60)
     (cancel,) = mock_azure_ml.sent("POST", "/cancel")
     assert cancel.path.endswith(f"/jobs/{poller.value.remote.name}/cancel")
+
+
+def test_data_read_with_the_students_identity_needs_blob_reader(mock_azure_ml, ds):
+    mock_azure_ml.storage_roles.clear()
+    with pytest.raises(BackendError, match="AuthorizationPermissionMismatch") as caught:
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert "Storage Blob Data Reader" in str(caught.value)

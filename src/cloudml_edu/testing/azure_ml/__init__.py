@@ -529,6 +529,22 @@ class FakeAzureML(HttpFake):
         prefix = uri.split(".blob.core.windows.net/", 1)[1].rstrip("/") + "/"
         return self._materialize(prefix, target)
 
+    def check_data_access(self, props: dict[str, Any]) -> None:
+        """A job that reads data with the user's identity needs a blob-reading role on the
+        storage account (the workspace's here); Azure fails it at mount time otherwise."""
+        from cloudml_edu.testing.azure_ml.arm import allowed
+
+        identity = str((props.get("identity") or {}).get("identityType", ""))
+        read = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+        if identity == "UserIdentity" and not allowed(
+            read, self.roles_at(self.storage_account_id), data=True
+        ):
+            raise JobError(
+                "AuthorizationPermissionMismatch: This request is not authorized to perform "
+                f"this operation using this permission. {self.user} cannot read the job's "
+                f"input data in storage account {self.storage_account}."
+            )
+
     def mount(self, uri: str, under: Path) -> Path:
         """A data input as the job sees it: the data asset's files in a folder."""
         body = self.resources.get(_asset_key("data", uri, self.arm_id))

@@ -57,6 +57,7 @@ def run_job(fake: FakeAzureML, name: str, body: dict[str, Any], steps: list[Step
     """Run job ``name`` (its REST body as PUT) to the end, filling ``steps`` as it goes."""
     props = body.get("properties", {})
     folder = fake.scratch / "jobs" / name
+    fake.check_data_access(props)
     if props.get("jobType") == "Pipeline":
         _run_pipeline(fake, name, props, folder, steps)
     else:
