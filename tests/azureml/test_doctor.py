@@ -93,3 +93,26 @@ def test_train_runs_the_cheap_checks_first(mock_azure_ml, monkeypatch, images):
     message = done.output + str(done.exception)
     assert "tenant_id" in message and "cloudml-edu doctor" in message
     assert mock_azure_ml.jobs == {} and mock_azure_ml.sent("PUT") == []  # nothing submitted
+
+
+def test_not_signed_in(mock_azure_ml):
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from cloudml_edu.backends.azureml.connection import use_credential
+
+    class NoLogin:
+        def get_token(self, *scopes, **kwargs):
+            raise ClientAuthenticationError("Please run 'az login' to set up an account")
+
+    use_credential(mock_azure_ml.workspace, NoLogin())
+    (only,) = mock_azure_ml.workspace.check()
+    assert (only.name, only.status) == ("sign-in", "fail") and "az login" in only.next_step
+    assert mock_azure_ml.requests == []
+
+
+def test_a_registered_environment_is_reported(mock_azure_ml):
+    from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT
+
+    mock_azure_ml.add_environment(JOB_ENVIRONMENT.name, JOB_ENVIRONMENT.version, JOB_ENVIRONMENT)
+    found = _by_name(mock_azure_ml.workspace.check())["environment"]
+    assert found.status == "ok" and found.detail.endswith("registered")
