@@ -130,7 +130,7 @@ def main() -> None:
             check,
             timeout=700,
             describe=lambda e: "",
-            interval=2.0,
+            interval=backend_module.POLL_INTERVAL,
             max_interval=backend_module.POLL_MAX_INTERVAL,
             progress=False,
             sleep=lambda s: now.__setitem__(0, now[0] + s),

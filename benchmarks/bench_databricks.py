@@ -1,11 +1,12 @@
 """Requests and bytes of a Databricks ``automl`` fit, counted through the fake workspace.
 
 Runs the real databricks-sdk client against :mod:`cloudml_edu.testing.databricks`
-(storage on a fresh Azurite) and measures:
+(features in a Unity Catalog volume; the task runs for real in the runtime's twin)
+and measures:
 
 - a bad token: seconds until ``Trainer("automl").fit`` raises AuthError (target < 5 s);
 - the first and the second ``fit`` of the same dataset: requests and bytes sent
-  to Databricks (the second sends no feature table, SQL or task file);
+  to Databricks (the second sends no feature table or code files);
 - the same run as a plain databricks-sdk script (``jobs.submit`` + waiting +
   task output + the best trial's metrics), counted through the same fake;
 - status polls per minute of a long run, on an injected clock (``wait_until``
@@ -29,10 +30,9 @@ from benchmarks._util import table
 from cloudml_edu import Dataset, Trainer
 from cloudml_edu._polling import wait_until
 from cloudml_edu.backends.databricks.connection import Timing
-from cloudml_edu.config import StorageConfig
 from cloudml_edu.errors import AuthError
-from cloudml_edu.testing.azurite import Azurite
 from cloudml_edu.testing.databricks import FakeDatabricks, fake_databricks
+from cloudml_edu.testing.twins import cache_root
 
 
 def _images(root: Path, per_class: int) -> Path:
@@ -47,7 +47,7 @@ def _images(root: Path, per_class: int) -> Path:
 
 def _counted(fake: FakeDatabricks, start: int) -> tuple[int, int]:
     sent = fake.requests[start:]
-    return len(sent), sum(r.nbytes for r in sent)
+    return len(sent), sum(r.size for r in sent)
 
 
 def _plain_sdk_script(fake: FakeDatabricks, body: dict[str, Any]) -> int:
@@ -103,14 +103,12 @@ def main() -> int:
         del os.environ[name]
     os.environ["CLOUDML_NO_PROGRESS"] = "1"
     polls = {m: _polls_per_minute(m) for m in (1, 10, 60)}
-    with tempfile.TemporaryDirectory() as tmp, Azurite() as azurite:
+    os.environ.setdefault("CLOUDML_TWIN_CACHE", str(cache_root()))
+    with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["HOME"] = str(root)
         dataset = Dataset.from_folder(_images(root, args.images_per_class), name="digits")
-        storage = StorageConfig(
-            kind="azure_blob", container="bench", connection_string=azurite.connection_string
-        )
-        with fake_databricks(root / "ws", storage=storage) as fake:
+        with fake_databricks(root / "ws") as fake:
             ws = fake.workspace
             trainer = Trainer("automl", workspace=ws, timeout_minutes=5)
             plan = trainer.plan(dataset)
@@ -149,7 +147,7 @@ def main() -> int:
             " / ".join(f"{polls[m]:.1f}" for m in polls),
         ),
     ]
-    print(f"{len(dataset)} images, Azurite storage, fake Databricks\n")
+    print(f"{len(dataset)} images, fake Databricks (Unity Catalog volume, task in the twin)\n")
     print(table(rows))
     ok = bad_token_seconds < 5 and plan_requests == 0 and second[0] <= plain
     return 0 if ok else 1

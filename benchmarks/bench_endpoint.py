@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 
 from cloudml_edu import Dataset, Endpoint, Trainer, Workspace
-from cloudml_edu.backends.local.serving import free_port
+from cloudml_edu.backends.local.server import free_port
 from cloudml_edu.scoring import parse_response, request_body
 
 

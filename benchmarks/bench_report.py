@@ -25,7 +25,7 @@ EXPORT_TARGET_S = 5.0
 
 
 def _train(root: Path, count: int) -> list[str]:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.trainer import Trainer
     from cloudml_edu.workspace import Workspace

@@ -2,7 +2,7 @@
 
 Local: a workspace in a folder, no fake (``plan`` is checked with sockets refused).
 Azure ML through ``mock_azure_ml``; Databricks through ``mock_databricks``.  Cases the
-fakes cannot pass until their twins run the jobs (issues 16 and 17) are strict xfails.
+fakes cannot pass until their twins run the jobs (issue 16) are strict xfails.
 """
 
 from __future__ import annotations
@@ -52,11 +52,12 @@ class LocalHarness(TargetHarness):
         return self._gate.touch
 
     def script_failure(self, backend: str, dataset: Dataset) -> str:
-        """An image of the (already scanned) dataset is overwritten: featurizing it fails."""
+        """An image of the (already scanned) dataset is overwritten: reading it fails the
+        check against its manifest MD5, before anything trains on it."""
         folder = dataset.source.local_folder()
         assert folder is not None
         (folder / dataset.records[0].path).write_bytes(b"this is not an image")
-        return "cannot identify image file"
+        return "does not match its manifest"
 
     def served_model(self, endpoint: Endpoint, dest: Path) -> Path:
         """The local server serves the run's model from the workspace's MLflow store."""
@@ -155,10 +156,16 @@ class DatabricksHarness(TargetHarness):
         return SCRIPTED
 
     def served_model(self, endpoint: Endpoint, dest: Path) -> Path:
-        raise NotImplementedError(
-            "mock_databricks registers models without files; issue 17 registers the task's "
-            "model, which this method then copies"
-        )
+        import shutil
+        from urllib.parse import unquote, urlsplit
+
+        from cloudml_edu.testing.databricks._mlflow import model_version
+
+        name, version = endpoint.model_uri.removeprefix("models:/").rsplit("/", 1)
+        found = model_version(self._databricks, name, version)
+        assert found is not None, f"{endpoint.model_uri} is not registered in the fake"
+        source = Path(unquote(urlsplit(str(found["source"])).path))
+        return Path(shutil.copytree(source, dest / "model"))
 
 
 class TestLocal(TargetConformance):
@@ -181,7 +188,6 @@ SCALARS_ONLY = (
     "the job's metrics come back through MLflow REST as scalars; labels, confusion matrix and "
     "per-class report are in its metrics.json artifact, which the library does not read yet"
 )
-UNTIL_17 = "mock_databricks invents the task's results until issue 17's twin lands"
 
 
 class TestAzureML(TargetConformance):
@@ -201,14 +207,6 @@ class TestDatabricks(TargetConformance):
     backends = ("automl",)
     cancel_backends = ("automl",)
     serving_backends = ("automl",)
-    expected_failures: ClassVar[dict[str, str]] = {
-        # canned best-trial metrics: weighted averages only, no confusion matrix
-        "test_metrics_schema_is_complete": UNTIL_17,
-        # serving answers label "0" without loading the model
-        "test_deploy_predict_delete": UNTIL_17,
-        # the registered model has no files (DatabricksHarness.served_model)
-        "test_served_model_runs_without_the_library": UNTIL_17,
-    }
 
     @pytest.fixture
     def harness(self, mock_databricks: FakeDatabricks) -> TargetHarness:

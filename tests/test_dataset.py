@@ -105,15 +105,35 @@ def test_upload_is_incremental_and_loads_back_byte_for_byte(
     first = Dataset.from_folder(tiny_dir).upload(workspace)
     before = _mtimes(workspace, "student/tiny/1/files/")
     assert len(before) == 24
-    (tiny_dir / "circle" / "0.png").write_bytes((tiny_dir / "square" / "0.png").read_bytes())
-    changed = Dataset.from_folder(tiny_dir).upload(workspace)
+    workspace.store.delete("student/tiny/1/files/circle/0.png")  # an interrupted upload
+    workspace.store.delete("student/tiny/1/_manifest.json")
+    again = Dataset.from_folder(tiny_dir).upload(workspace)
     after = _mtimes(workspace, "student/tiny/1/files/")
-    assert [key for key in before if after[key] != before[key]] == [
+    assert [key for key in after if after[key] != before.get(key)] == [
         "student/tiny/1/files/circle/0.png"
-    ]
-    for record, data in changed.iter_bytes():
+    ]  # only the missing image was sent again
+    for record, data in again.iter_bytes():
         assert data == (tiny_dir / record.path).read_bytes()
-    assert first.manifest.fingerprint() != changed.manifest.fingerprint()
+    assert first.manifest.fingerprint() == again.manifest.fingerprint()
+
+
+def test_other_images_never_replace_a_complete_version(
+    tiny_dir: Path, workspace: Workspace
+) -> None:
+    from cloudml_edu.errors import ConflictError
+
+    first = Dataset.from_folder(tiny_dir).upload(workspace)
+    before = _mtimes(workspace, "student/tiny/")
+    original = (tiny_dir / "circle" / "0.png").read_bytes()
+    (tiny_dir / "circle" / "0.png").write_bytes((tiny_dir / "square" / "0.png").read_bytes())
+    changed = Dataset.from_folder(tiny_dir)
+    with pytest.raises(ConflictError, match=r"version 1 .*already holds other images.*'2'"):
+        changed.upload(workspace)
+    assert _mtimes(workspace, "student/tiny/") == before  # nothing written or deleted
+    second = changed.upload(workspace, version="2")
+    assert second.manifest.fingerprint() != first.manifest.fingerprint()
+    stored = {r.path: d for r, d in first.iter_bytes()}  # version 1 reads back, verified
+    assert stored["circle/0.png"] == original
 
 
 def test_an_unfinished_upload_is_never_loaded(tiny_dir: Path, workspace: Workspace) -> None:

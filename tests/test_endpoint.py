@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,11 +43,11 @@ from cloudml_edu import (
     Trainer,
     TrainingRun,
     Workspace,
+    targets,
 )
-from cloudml_edu._polling import Poller
-from cloudml_edu.backends import ENDPOINT_PROVIDERS
+from cloudml_edu._polling import Following, Poller
 from cloudml_edu.backends.local.endpoint import LocalDetails, LocalEndpointProvider
-from cloudml_edu.backends.local.serving import ProcessRef
+from cloudml_edu.backends.local.server import ProcessRef
 from cloudml_edu.endpoint import EndpointRecord, model_uri_of
 from cloudml_edu.scoring import envelope, error_message, parse_response, request_body
 
@@ -322,7 +323,8 @@ def test_a_reused_pid_is_not_mistaken_for_the_server(workspace: Workspace) -> No
     )
     assert LocalEndpointProvider(workspace).state(record) == "dead"
     endpoint = Endpoint(record, workspace=workspace)
-    assert endpoint.state == "dead"
+    assert endpoint.state is None  # not asked yet: reading the state sends nothing
+    assert endpoint.refresh().state == "dead"
     with endpoint:  # the context manager deletes; this process must survive it
         pass
     endpoint.delete()  # already gone: fine
@@ -393,6 +395,27 @@ def test_error_message_prefers_the_models_exception() -> None:
 # ---- the facade's own rules, with a stand-in provider ---------------------------------------
 
 
+class _StandInStart(Following[EndpointRecord]):
+    """A stand-in deploy: live at the first look, unless it is told to fail."""
+
+    terminal = ("live",)
+    poll_interval = 0.001
+
+    def __init__(self, failure: BaseException | None) -> None:
+        self.failure = failure
+
+    def refresh(self, record: EndpointRecord, /) -> EndpointRecord:
+        if self.failure is not None:
+            raise self.failure
+        return record.model_copy(update={"details": {"ready": True}})
+
+    def status_of(self, record: EndpointRecord, /) -> str:
+        return "live" if record.details else "creating"
+
+    def describe(self, record: EndpointRecord, elapsed: float, /) -> str:
+        return f"deploying {record.name}"
+
+
 class StandIn:
     """A provider that serves nothing: it records what the facade asks of it."""
 
@@ -401,6 +424,8 @@ class StandIn:
     gate: ClassVar[threading.Event | None] = None  # when set, begin_deploy waits on it
     entered = threading.Event()
     fail_with: ClassVar[BaseException | None] = None
+    states: ClassVar[list[str]] = []  # what ``state`` answers next (then "live")
+    poll_interval = poll_max_interval = 0.001
 
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
         self.workspace = workspace
@@ -420,24 +445,11 @@ class StandIn:
             url=f"http://stand-in/{name}",
             created=datetime.now(UTC),
         )
-        failure = self.fail_with
-
-        def refresh(value: EndpointRecord) -> EndpointRecord:
-            if failure is not None:
-                raise failure
-            return value.model_copy(update={"details": {"ready": True}})
-
-        return Poller(
-            record,
-            refresh=refresh,
-            status_of=lambda value: "live" if value.details else "creating",
-            terminal=("live",),
-            describe=lambda value, elapsed: f"deploying {value.name}",
-            interval=0.001,
-        )
+        return Poller(record, _StandInStart(self.fail_with))
 
     def state(self, record: EndpointRecord) -> str:
-        return "live"
+        self.calls.append(("state", record.name))
+        return self.states.pop(0) if self.states else "live"
 
     def invoke(self, record: EndpointRecord, images: list[str], *, timeout: float) -> object:
         self.calls.append(("invoke", (images, timeout)))
@@ -451,10 +463,12 @@ class StandIn:
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> type[StandIn]:
     """``local`` endpoints served by :class:`StandIn` for the test."""
-    monkeypatch.setitem(ENDPOINT_PROVIDERS, "local", f"{__name__}:StandIn")
+    local = replace(targets.get_target("local"), endpoint_provider=f"{__name__}:StandIn")
+    monkeypatch.setitem(targets._known(), "local", local)
     monkeypatch.setattr(StandIn, "calls", [])
     monkeypatch.setattr(StandIn, "gate", None)
     monkeypatch.setattr(StandIn, "fail_with", None)
+    monkeypatch.setattr(StandIn, "states", [])
     StandIn.entered.clear()
     return StandIn
 
@@ -463,6 +477,25 @@ def _model_folder(tmp_path: Path) -> Path:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
     return tmp_path / "model"
+
+
+def test_the_state_is_as_last_seen_and_only_refresh_asks(
+    stand_in: type[StandIn], workspace: Workspace, tmp_path: Path
+) -> None:
+    ep = Endpoint.deploy(_model_folder(tmp_path), workspace=workspace, name="slow", progress=False)
+    stand_in.states = ["creating", "creating", "creating"]  # what the service says from now on
+    assert ep.state == "live" and "live" in ep._repr_html_()
+    assert (
+        "state",
+        "slow",
+    ) not in stand_in.calls  # reading the state, or showing it, asked nothing
+    assert ep.refresh().state == "creating" and stand_in.states == ["creating", "creating"]
+    assert ep.wait(timeout=5).state == "live" and stand_in.states == []
+    assert Endpoint.get(workspace, "slow").state == "live"  # get asks once
+    stand_in.states = ["failed"]
+    with pytest.raises(ServiceError, match=r"endpoint 'slow' \(local\) is failed"):
+        ep.refresh().wait(timeout=5)
+    assert str(ep.state) == "failed"  # (mypy keeps the "live" narrowed above)
 
 
 def test_the_facade_records_and_routes_through_the_provider(
@@ -488,6 +521,7 @@ def test_the_facade_records_and_routes_through_the_provider(
         ("begin_deploy", ("routed", str(folder.resolve()), None)),
         ("invoke", ([base64.b64encode(b"x").decode(), base64.b64encode(b"yy").decode()], 4.0)),
         ("init", session),
+        ("state", "routed"),  # get asks for the state once
         ("delete", "routed"),
     ]
     assert Endpoint.list(workspace) == []
@@ -548,7 +582,8 @@ def test_the_target_defaults_to_the_runs_own(
     on_azure = TrainingRun(
         id="a" * 32, backend="sdk", target="azureml", status="Completed", model="runs:/a/m"
     )
-    monkeypatch.delitem(ENDPOINT_PROVIDERS, "azureml", raising=False)
+    azureml = replace(targets.get_target("azureml"), endpoint_provider=None)
+    monkeypatch.setitem(targets._known(), "azureml", azureml)
     with pytest.raises(ConfigError, match="endpoints on azureml are not available"):
         Endpoint.deploy(on_azure, workspace=workspace, name="cloudy")
     run = TrainingRun(
@@ -564,7 +599,7 @@ def test_the_target_defaults_to_the_runs_own(
     ("arguments", "message"),
     [
         ({"name": 7}, "invalid endpoint name 7"),
-        ({"target": "aws"}, "target must be one of local, azureml, databricks"),
+        ({"target": "aws"}, "unknown target 'aws'; choose one of: local, azureml, databricks"),
         ({"timeout": "10"}, "timeout must be a positive number of seconds, got '10'"),
         ({"timeout": 0}, "timeout must be a positive number"),
         ({"timeout": True}, "timeout must be a positive number"),
@@ -753,7 +788,7 @@ def test_cli_errors_are_one_line_with_exit_code_1(
         and "NotFoundError: no training run 0123456789abcdef" in unknown.stderr
     )
     elsewhere = cli("deploy", served.model_uri, "--name", "other", "--target", "aws")
-    assert elsewhere.exit_code == 1 and "ConfigError: target must be one of" in elsewhere.stderr
+    assert elsewhere.exit_code == 1 and "ConfigError: unknown --target 'aws'" in elsewhere.stderr
     missing = cli("predict", "digits", str(tmp_path / "nope.png"))
     assert missing.exit_code == 1 and "DatasetError: 1 image file(s) not found" in missing.stderr
     gone = cli("endpoint", "delete", "nothing-here")
@@ -802,7 +837,7 @@ def test_replace_then_delete_stop_the_servers_and_close_their_ports(
     result = cli("endpoint", "delete", "digits")
     assert result.exit_code == 0 and "endpoint digits deleted" in result.stdout
     _assert_stopped(new.record)
-    assert new.state == "dead" and Endpoint.list(served.workspace) == []
+    assert new.refresh().state == "dead" and Endpoint.list(served.workspace) == []
     new.delete()  # already gone: fine
     with pytest.raises(ServiceError, match="redeploy it"):
         new.predict(b"png")

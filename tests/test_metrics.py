@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudml_edu.errors import BackendError
 from cloudml_edu.metrics import ClassReport, Metrics, metrics_json_schema
 
 
@@ -72,7 +73,7 @@ def test_databricks_automl_names_are_mapped_and_missing_stays_none() -> None:
 
 
 def test_unknown_names_without_accuracy_are_rejected() -> None:
-    with pytest.raises(ValueError, match="NATIVE_NAMES"):
+    with pytest.raises(BackendError, match="NATIVE_NAMES"):
         Metrics.from_native({"mystery": 1.0})
 
 

@@ -173,7 +173,9 @@ def test_comparison_renders_its_table_with_the_legend() -> None:
     runs = [_run(), _run(id="b" * 32, backend="sdk", owner=EVIL, metrics=better)]
     html = compare(runs, artifacts=False)._repr_html_()
     assert "2 runs compared" in html and "acc: accuracy" in html
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", html)
+    found = re.findall(r"<tr[^>]*>.*?</tr>", html)
+    rows = [row for row in found if "color:#666" not in row]  # under each: its estimate row
+    assert len(found) - len(rows) == 2 and "≈ Azure ML" in found[2]
     assert len(rows) == 3 and "font-weight:bold" in rows[2] and "font-weight" not in rows[1]
     assert ">sdk<" in rows[2] and "0.950" in rows[2]
     assert "<script>" not in html and "&lt;script&gt;" in html  # two owners: owner column

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudml_edu._polling import Poller, wait_until
+from cloudml_edu._polling import Following, Poller, wait_until
 from cloudml_edu.errors import BackendError, TimeoutError
 
 
@@ -61,30 +61,39 @@ def test_wait_until_gives_up_at_its_bound_naming_the_work() -> None:
     assert checks[-1] == pytest.approx(30.0)
 
 
-def _poller(states: list[str], *, fail: bool = False) -> tuple[Poller[dict[str, str]], list[str]]:
-    cancelled: list[str] = []
+class _Job(Following[dict[str, str]]):
+    """A scripted job: its statuses come from ``states``; cancel queues ``Canceled``."""
 
-    def refresh(value: dict[str, str]) -> dict[str, str]:
-        return {"status": states.pop(0) if states else value["status"]}
+    terminal = frozenset({"Completed", "Failed", "Canceled"})
+    poll_interval = poll_max_interval = 0.001
+    cancellable = True
 
-    def finish(value: dict[str, str]) -> dict[str, str]:
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+        self.cancelled: list[str] = []
+
+    def refresh(self, value: dict[str, str], /) -> dict[str, str]:
+        return {"status": self.states.pop(0) if self.states else value["status"]}
+
+    def status_of(self, value: dict[str, str], /) -> str:
+        return value["status"]
+
+    def describe(self, value: dict[str, str], elapsed: float, /) -> str:
+        return f"job {value['status']}"
+
+    def finish(self, value: dict[str, str], /) -> dict[str, str]:
         if value["status"] == "Failed":
             raise BackendError("job failed: out of memory")
         return value
 
-    poller = Poller(
-        {"status": "Queued"},
-        refresh=refresh,
-        status_of=lambda v: v["status"],
-        terminal={"Completed", "Failed", "Canceled"},
-        describe=lambda v, e: f"job {v['status']}",
-        finish=finish,
-        cancel=lambda v: cancelled.append(v["status"]) or states.insert(0, "Canceled"),
-        progress=False,
-        interval=0.001,
-        max_interval=0.001,
-    )
-    return poller, cancelled
+    def cancel(self, value: dict[str, str], /) -> None:
+        self.cancelled.append(value["status"])
+        self.states.insert(0, "Canceled")
+
+
+def _poller(states: list[str]) -> tuple[Poller[dict[str, str]], list[str]]:
+    job = _Job(states)
+    return Poller({"status": "Queued"}, job, progress=False), job.cancelled
 
 
 def test_poller_result_waits_for_a_terminal_status() -> None:

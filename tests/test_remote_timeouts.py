@@ -42,7 +42,9 @@ def test_power_bi_calls_give_up_within_the_total_bound(
     from cloudml_edu.report.powerbi import push
 
     monkeypatch.setattr(push, "API", silent.url)
-    client = push.PowerBIClient("group", credential=_Credential(), timeouts=BOUNDS)
+    client = push.PowerBIClient(
+        "f089354e-8366-4e18-aea3-4cb4a3a50b48", credential=_Credential(), timeouts=BOUNDS
+    )
     started = time.monotonic()
     with pytest.raises(TimeoutError, match=r"Power BI GET datasets did not answer within 0.5 s"):
         client.find_dataset("cloudml-edu")
@@ -56,7 +58,9 @@ def test_power_bi_posts_are_not_retried_after_a_timeout(
     from cloudml_edu.report.powerbi import push
 
     monkeypatch.setattr(push, "API", silent.url)
-    client = push.PowerBIClient("group", credential=_Credential(), timeouts=BOUNDS)
+    client = push.PowerBIClient(
+        "f089354e-8366-4e18-aea3-4cb4a3a50b48", credential=_Credential(), timeouts=BOUNDS
+    )
     with pytest.raises(TimeoutError, match="push again"):
         client.post_rows("ds", "dim_label", [{"label_key": 1}])
     assert silent.connections == 1  # a POST may have been applied: never sent twice

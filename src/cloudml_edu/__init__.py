@@ -13,9 +13,9 @@ none of the heavy SDKs (Azure ML, Databricks, MLflow, scikit-learn).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cloudml_edu._lazy import lazy_attributes
 from cloudml_edu._quiet import quiet_third_party
 from cloudml_edu._version import __version__
 from cloudml_edu.errors import (
@@ -27,14 +27,16 @@ from cloudml_edu.errors import (
     DatasetError,
     NotFoundError,
     ServiceError,
+    StoreDamagedError,
     ThrottledError,
     TimeoutError,
+    UnsafePathError,
 )
 
 quiet_third_party()  # before anything imports MLflow; see cloudml_edu._quiet
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.endpoint import Endpoint, Prediction
     from cloudml_edu.metrics import Metrics
     from cloudml_edu.run import Plan, TrainingRun
@@ -55,16 +57,18 @@ __all__ = [
     "Plan",
     "Prediction",
     "ServiceError",
+    "StoreDamagedError",
     "ThrottledError",
     "TimeoutError",
     "Trainer",
     "TrainingRun",
+    "UnsafePathError",
     "Workspace",
     "__version__",
 ]
 
 _LAZY = {
-    "Dataset": "cloudml_edu.dataset",
+    "Dataset": "cloudml_edu.datasets",
     "Endpoint": "cloudml_edu.endpoint",
     "Prediction": "cloudml_edu.endpoint",
     "Metrics": "cloudml_edu.metrics",
@@ -75,13 +79,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cloudml_edu' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

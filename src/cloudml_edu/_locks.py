@@ -1,13 +1,17 @@
-"""A file lock with a bounded wait: one process at a time creates a shared store."""
+"""A file lock with a bounded wait: one process at a time creates a shared store.
+
+Built on ``filelock``: an OS lock (``fcntl.flock`` on Linux and macOS, ``msvcrt``
+on Windows) that the operating system releases when the holding process ends,
+and a lock file's existence where neither is available.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from cloudml_edu.errors import TimeoutError
 
@@ -20,23 +24,19 @@ def file_lock(
 ) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing) for the block.
 
-    Waits at most ``timeout`` seconds for another process to let go, then
-    raises :class:`cloudml_edu.TimeoutError` naming the lock file.
+    Waits at most ``timeout`` seconds for another process (or another lock on
+    the same file in this process) to let go, then raises
+    :class:`cloudml_edu.TimeoutError` naming the lock file.
     """
-    deadline = time.monotonic() + timeout
-    with Path(path).open("a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(
-                        f"another cloudml-edu command held {path} for {timeout:g} s; wait for it "
-                        "to finish (or delete the file if no command is running) and retry"
-                    ) from None
-                time.sleep(poll)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(os.fspath(path), thread_local=False)
+    try:
+        lock.acquire(timeout=timeout, poll_interval=poll)
+    except Timeout:
+        raise TimeoutError(
+            f"another cloudml-edu command held {path} for {timeout:g} s; wait for it "
+            "to finish (or delete the file if no command is running) and retry"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

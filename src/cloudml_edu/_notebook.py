@@ -359,12 +359,9 @@ def run_html(run: TrainingRun) -> str:
 
 
 def endpoint_html(endpoint: Endpoint) -> str:
-    """Name, target, URL, state (asked now), model and hourly cost."""
+    """Name, target, URL, state (as last seen: no request), model and hourly cost."""
     record = endpoint.record
-    try:
-        state = str(endpoint.state)
-    except Exception:  # a repr must not fail because the service is unreachable
-        state = "unknown"
+    state = str(endpoint.state or "unknown")
     hourly = getattr(record, "hourly_usd", None)
     pairs = [
         ("target", _e(getattr(record, "target", "local"))),
@@ -380,8 +377,13 @@ def endpoint_html(endpoint: Endpoint) -> str:
 
 
 def comparison_html(comparison: Comparison, *, legend: str) -> str:
-    """The comparison table (best row bold) with its legend (what the short headers mean)."""
-    table = comparison.to_html().replace('class="best"', 'style="font-weight:bold"')
+    """The comparison table (best row bold, estimate rows grey) with its legend (what the
+    short headers mean)."""
+    table = (
+        comparison.to_html()
+        .replace('class="best"', 'style="font-weight:bold"')
+        .replace('class="estimate"', 'style="color:#666"')
+    )
     return _box(
         f"{len(comparison)} runs compared", table, f"<div><small>{_e(legend)}</small></div>"
     )

@@ -1,21 +1,92 @@
-"""One mapping of OS errors on a user's paths to typed errors that name the path.
+"""Paths, checked: OS errors on a user's paths as typed errors, and paths read from data
+resolved under their root.
 
 A read-only workspace, an output folder that is a file, a full disk: each is a
 :class:`ConfigError` (or :class:`NotFoundError`) saying which path and what to
 do, never a bare ``OSError`` reported as a bug.
+
+A path that comes from data (a manifest record, a Parquet shard cell, a catalog
+row, a store key, a run or endpoint record) is only ever turned into a file
+through :func:`resolve_under`, which refuses one that would lead outside its root
+(absolute, ``..``, NUL, a look-alike separator, a link out) with an
+:class:`UnsafePathError` naming where the path came from.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
+from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError, UnsafePathError
 
-__all__ = ["ensure_dir", "path_error", "user_paths"]
+__all__ = [
+    "ensure_dir",
+    "path_error",
+    "resolve_under",
+    "unsafe_reason",
+    "unsafe_relative",
+    "user_paths",
+]
+
+#: Characters that read as a slash or a backslash, and that some tools fold into one.
+_LOOKALIKE_SEPARATORS = frozenset("\u2215\u2044\u29f8\u29f9\u2216\ufe68\uff0f\uff3c\u2571\u2572")
+
+
+def unsafe_reason(relative: object) -> str | None:
+    """Why ``relative`` is not a plain relative ``/``-separated path, or None when it is.
+
+    Refused: anything but a non-empty string; NUL and control characters; a leading
+    ``/``, a drive (``C:``) or a backslash; an empty, ``.`` or ``..`` segment; and a
+    look-alike of ``/``, ``\\`` or ``..`` (checked again after NFKC folding, as some
+    file systems and tools fold them).
+    """
+    if not isinstance(relative, str) or not relative:
+        return "is empty" if relative == "" else f"is not text ({type(relative).__name__})"
+    if any(ord(c) < 32 or ord(c) == 127 for c in relative):
+        return "holds a NUL or control character"
+    folded = unicodedata.normalize("NFKC", relative)
+    for form in (relative, folded):
+        if "\\" in form or any(c in _LOOKALIKE_SEPARATORS for c in form):
+            return "holds a backslash or a look-alike of a path separator"
+        if form.startswith("/") or (len(form) > 1 and form[0].isalpha() and form[1] == ":"):
+            return "is absolute"
+        parts = form.split("/")
+        if ".." in parts:
+            return "climbs out with '..'"
+        if any(part in ("", ".") for part in parts):
+            return "has an empty or '.' segment"
+    return None
+
+
+def unsafe_relative(relative: object, *, source: str, root: object = None) -> UnsafePathError:
+    """The error for ``relative`` read from ``source``, refused (see :func:`resolve_under`)."""
+    reason = unsafe_reason(relative) or f"leads outside {root} (through a link)"
+    where = f" of {root}" if root is not None else ""
+    return UnsafePathError(
+        f"{source}: path {relative!r} {reason}; a path read from data must stay inside the "
+        f"folder{where}, so nothing was read or written through it. Remove or fix that entry "
+        "(or upload the images again from their folder)",
+        bad_files=[str(relative)],
+    )
+
+
+def resolve_under(root: str | os.PathLike[str], relative: str, *, source: str) -> Path:
+    """``root/relative`` resolved (links followed), refused unless it stays inside ``root``.
+
+    The one way a path read from data becomes a file: ``source`` says where it was
+    read (``dataset digits version 1, record 3``) for the :class:`UnsafePathError`.
+    """
+    if unsafe_reason(relative) is not None:
+        raise unsafe_relative(relative, source=source, root=root)
+    base = Path(root).resolve()
+    target = (base / relative).resolve()
+    if target != base and base not in target.parents:
+        raise unsafe_relative(relative, source=source, root=base)
+    return target
 
 
 def path_error(exc: OSError, path: str | os.PathLike[str], *, what: str) -> CloudMLError:

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from cloudml_edu._encoding import read_config_text
 from cloudml_edu._secrets import looks_secret, register_secret
 from cloudml_edu.errors import ConfigError
 
@@ -38,6 +40,7 @@ __all__ = [
     "StorageConfig",
     "Timeouts",
     "load_config",
+    "setting_name",
 ]
 
 _CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -144,6 +147,14 @@ class DatabricksConfig(_Section):
     or a ``profile`` of ``~/.databrickscfg``.  ``auth_type`` is inferred when only one
     method is configured and must be set when several are, so an environment variable
     never silently switches the method.
+
+    AutoML runs on ``runtime`` (an LTS ML runtime that has AutoML; ``spark_version``
+    overrides its cluster image).  Models register to Unity Catalog as
+    ``<catalog>.<owner's schema>.<dataset>`` (``registry = "workspace"``: the legacy
+    Workspace Model Registry); features go to the Unity Catalog volume
+    ``<catalog>.<schema>.<volume>`` (``features = "hive_metastore"``: the lab's
+    external tables over the blob container, which need ``warehouse_id``).  Past
+    ``spark_featurize_above`` images the cluster featurizes them.
     """
 
     host: str | None = None
@@ -155,22 +166,37 @@ class DatabricksConfig(_Section):
     azure_client_secret: SecretStr | None = None
     retry_timeout_seconds: int = Field(default=20, ge=1, le=600)
     warehouse_id: str | None = None
-    catalog: str = "hive_metastore"
-    spark_version: str = "15.4.x-cpu-ml-scala2.12"
+    runtime: str = "15.4-lts-ml"
+    spark_version: str | None = None
+    registry: Literal["unity-catalog", "workspace"] = "unity-catalog"
+    catalog: str = Field(default="main", pattern=r"^[A-Za-z0-9_]{1,255}$")
+    volume: str = Field(default="cloudml", pattern=r"^[A-Za-z0-9_]{1,255}$")
+    features: Literal["volume", "hive_metastore"] = "volume"
+    spark_featurize_above: int = Field(default=5000, ge=0)
     node_type_id: str = "Standard_DS3_v2"
     dbu_per_node_hour: float | None = Field(default=None, ge=0)
     dbu_rate: str = "DBU_jobs_premium"
     workspace_dir: str = "/Shared/cloudml-edu"
-    library: str | None = None
     single_user_name: str | None = None
     serving_workload_size: Literal["Small", "Medium", "Large"] = "Small"
 
     @field_validator("host")
     @classmethod
     def _https_host(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("https://"):
+        """``https://<workspace host>``; a URL pasted from the browser (a page, ``?o=<id>``,
+        ``#job/...``) is cut down to it."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith("https://"):
             raise ValueError(f"{value!r} must start with https:// (copy it from the browser)")
-        return value.rstrip("/") if value is not None else None
+        parts = urlsplit(value)
+        if not parts.hostname or parts.username or parts.password or " " in parts.netloc:
+            raise ValueError(
+                f"{value!r} is not a workspace URL; copy https://adb-<id>.<n>.azuredatabricks.net "
+                "from the browser's address bar"
+            )
+        return f"https://{parts.netloc}"
 
     def methods(self) -> list[str]:
         """The authentication methods this section configures (more than one needs ``auth_type``)."""
@@ -223,6 +249,47 @@ class CloudMLConfig(BaseModel):
     databricks: DatabricksConfig | None = None
     powerbi: PowerBIConfig | None = None
     prices: dict[str, float] = Field(default_factory=dict)
+    plugins: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The sections of targets added by other packages, by section name, each "
+        "validated by its target's config_class",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_sections(cls, data: Any) -> Any:
+        """Move the tables of other packages' targets into ``plugins``, validated."""
+        if not isinstance(data, dict) or all(key in cls.model_fields for key in data):
+            return data  # the targets are looked up only for a section the config does not know
+        from cloudml_edu.targets import all_targets
+
+        data = dict(data)
+        plugins = dict(data.get("plugins") or {})
+        for target in all_targets().values():
+            section = target.section
+            if section is None or section in cls.model_fields or section not in data:
+                continue
+            raw = data.pop(section)
+            if target.config_class is None:
+                raise ValueError(f"[{section}] of target {target.name!r} has no config_class")
+            model = target.load("config_class")
+            try:
+                plugins[section] = raw if isinstance(raw, model) else model.model_validate(raw)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"[{section}] {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                    for e in exc.errors()
+                )
+                raise ValueError(problems) from None
+        data["plugins"] = plugins
+        return data
+
+    def section(self, name: str) -> Any:
+        """The settings of the section ``name`` (``azure_ml``, or another package's target's);
+        None when the config has none."""
+        if name in type(self).model_fields:
+            return getattr(self, name)
+        return self.plugins.get(name)
 
     @field_validator("owner")
     @classmethod
@@ -290,12 +357,28 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _explain(error: ValidationError, source: str) -> str:
+def setting_name(section: str, key: str, environ: Mapping[str, str] | None = None) -> str:
+    """``[section] key``, and the environment variable its value came from, if one did
+    (``[databricks] host (from DATABRICKS_HOST)``): errors name where to fix it."""
+    env = os.environ if environ is None else environ
+    ours = f"CLOUDML_{section.upper()}__{key.upper()}"
+    if ours in env:
+        return f"[{section}] {key} (from {ours})"
+    for name, place in _ALIASES.items():
+        if place == (section, key) and name in env:
+            return f"[{section}] {key} (from {name})"
+    return f"[{section}] {key}"
+
+
+def _explain(error: ValidationError, source: str, environ: Mapping[str, str]) -> str:
     lines = [f"invalid settings in {source}:"]
     for item in error.errors():
         loc = [str(part) for part in item["loc"]]
         where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else loc[0] if loc else "?"
         env = "CLOUDML_" + "__".join(part.upper() for part in loc[:2])
+        named = setting_name(loc[0], loc[1], environ) if len(loc) == 2 else where
+        if named != where:  # the value came from an environment variable: fix it there
+            where, env = named, named.rsplit("from ", 1)[1].rstrip(")") + " (or unset it)"
         message = item["msg"].removeprefix("Value error, ")
         given = item.get("input")
         if isinstance(given, str) and looks_secret(given):
@@ -306,6 +389,9 @@ def _explain(error: ValidationError, source: str) -> str:
             message = "is required"
         elif item["type"] == "extra_forbidden":
             message = "is not a known setting (check its spelling)"
+        if not loc:  # from a whole-config check (another package's target's section)
+            lines.append(f"  {message}")
+            continue
         lines.append(f"  {where}: {message}; set it in the file or with {env}")
     return "\n".join(lines)
 
@@ -331,7 +417,7 @@ def load_config(
                 cli_message=f"{missing} or leave out --config to work locally in .cloudml/",
             )
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_config_text(file))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file} is not valid TOML: {exc}; fix the line it names") from exc
         source = str(file)
@@ -343,4 +429,4 @@ def load_config(
     try:
         return CloudMLConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        raise ConfigError(_explain(exc, source, env)) from None

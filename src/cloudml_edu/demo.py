@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from cloudml_edu.dataset import Dataset
+from cloudml_edu.datasets import Dataset
 from cloudml_edu.run import TrainingRun
 
 if TYPE_CHECKING:

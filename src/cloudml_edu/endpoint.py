@@ -20,6 +20,7 @@ target, is a JSON record in ``workspace.endpoints_dir``.
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -30,10 +31,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from cloudml_edu._polling import DEFAULT_TIMEOUT
-from cloudml_edu.backends import ENDPOINT_TARGETS, load_provider
-from cloudml_edu.backends.base import EndpointRecord, EndpointState
+from cloudml_edu._paths import resolve_under
+from cloudml_edu._polling import DEFAULT_TIMEOUT, Poller
+from cloudml_edu.backends import load_provider
 from cloudml_edu.errors import ConfigError, NotFoundError, ServiceError, TimeoutError
+from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 from cloudml_edu.run import TrainingRun
 from cloudml_edu.scoring import (
     Images,
@@ -43,6 +45,7 @@ from cloudml_edu.scoring import (
     encode_image,
     parse_response,
 )
+from cloudml_edu.targets import LOCAL, STORED, get_target
 from cloudml_edu.workspace import resolve_workspace
 
 if TYPE_CHECKING:
@@ -56,8 +59,8 @@ __all__ = ["Endpoint", "EndpointRecord", "EndpointState", "Prediction", "model_u
 # The names Azure ML online endpoints and Databricks serving endpoints both accept, lower case.
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-#: Seconds ``deploy`` waits by default: a local server starts in ~5 s, a cloud one in minutes.
-_DEPLOY_TIMEOUT = {"local": 120.0}
+log = logging.getLogger(__name__)
+
 #: Seconds a failed or interrupted deploy may take to remove what it started.
 _CLEANUP_TIMEOUT = 60.0
 
@@ -151,10 +154,14 @@ def _check_session(session: object) -> None:
 
 
 class Endpoint:
-    """A deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then :meth:`predict`.
+    """A handle on a deployed model: :meth:`deploy`, :meth:`get` or :meth:`list` one, then
+    :meth:`predict`; :meth:`refresh`, :meth:`wait`, :meth:`delete`.
 
-    ``session`` (a ``requests.Session``) carries the scoring requests; by default
-    the provider opens its own.  Tests inject one to answer without a server.
+    Its :attr:`state` is the state as last seen (by ``deploy``, ``get`` or
+    :meth:`refresh`): reading it, or showing the endpoint in a notebook, sends
+    no request.  ``session`` (a ``requests.Session``) carries the scoring
+    requests; by default the provider opens its own.  Tests inject one to
+    answer without a server.
     """
 
     def __init__(
@@ -163,11 +170,13 @@ class Endpoint:
         *,
         workspace: Workspace,
         session: requests.Session | None = None,
+        state: EndpointState | None = None,
     ) -> None:
         self.record = record
         self.workspace = workspace
         self._session = session
         self._provider: EndpointProvider | None = None
+        self._state = state
 
     # ---- create, find ---------------------------------------------------------------------
 
@@ -186,8 +195,9 @@ class Endpoint:
     ) -> Endpoint:
         """Serve ``model`` (a run, run id, model URI or model folder); return once it answers.
 
-        ``target`` is ``"local"``, ``"azureml"`` or ``"databricks"``; by default the
-        run's own target (``"local"`` for a model URI or folder).  The endpoint keeps
+        ``target`` is ``"local"``, ``"azureml"``, ``"databricks"`` (or a target another
+        package adds); an explicit one wins, else the run's own target, else
+        ``"local"`` (for a model URI or folder).  The endpoint keeps
         running after this process exits, until :meth:`delete`.  A live endpoint
         called ``name`` is an error unless ``replace=True``; so is a deploy of the
         same name already under way.  A run id that is not in the workspace raises
@@ -197,21 +207,18 @@ class Endpoint:
         was started is removed in both cases.
         """
         _check_name(name)
-        if target is not None and target not in ENDPOINT_TARGETS:
-            raise ConfigError(
-                f"target must be one of {', '.join(ENDPOINT_TARGETS)} (or None for the run's "
-                f"own), got {target!r}"
-            )
+        if target is not None:
+            get_target(target)
         limit = None if timeout is None else _check_seconds(timeout, "timeout")
         _check_flag(replace, "replace")
         _check_flag(progress, "progress", optional=True)
         _check_session(session)
         ws = resolve_workspace(workspace)
         model_uri, run = _resolve_model(ws, model)
-        chosen = target or (run.target if run is not None else "local")
+        chosen = target or (run.target if run is not None else LOCAL)
         provider = load_provider(chosen, ws, session=session)
         if limit is None:
-            limit = _DEPLOY_TIMEOUT.get(chosen, DEFAULT_TIMEOUT)
+            limit = get_target(chosen).deploy_timeout or DEFAULT_TIMEOUT
         with _deploying(ws, name):
             _clear_name(ws, name, replace=replace, session=session)
             poller = provider.begin_deploy(
@@ -230,7 +237,7 @@ class Endpoint:
             except BaseException:  # Ctrl-C included: never leave an unrecorded endpoint behind
                 provider.delete(poller.value, timeout=_CLEANUP_TIMEOUT)
                 raise
-        endpoint = cls(record, workspace=ws, session=session)
+        endpoint = cls(record, workspace=ws, session=session, state="live")
         endpoint._provider = provider
         return endpoint
 
@@ -242,7 +249,7 @@ class Endpoint:
         *,
         session: requests.Session | None = None,
     ) -> Endpoint:
-        """The endpoint called ``name``; NotFoundError lists the names there are."""
+        """The endpoint called ``name``, its state asked once; NotFoundError lists the names there are."""
         _check_name(name)
         _check_session(session)
         ws = resolve_workspace(workspace)
@@ -254,7 +261,7 @@ class Endpoint:
                 "deploy one with `cloudml-edu deploy RUN_ID --name NAME`"
             )
         try:
-            record = EndpointRecord.model_validate_json(path.read_bytes())
+            record = EndpointRecord.model_validate_json(path.read_bytes(), context=STORED)
         except (OSError, ValidationError) as exc:
             why = (
                 "; ".join(e["msg"] for e in exc.errors())
@@ -265,7 +272,7 @@ class Endpoint:
                 f"the endpoint record {path} is unreadable ({why}); "
                 "delete the file and deploy again"
             ) from exc
-        return cls(record, workspace=ws, session=session)
+        return cls(record, workspace=ws, session=session).refresh()
 
     @classmethod
     def list(
@@ -274,9 +281,19 @@ class Endpoint:
         *,
         session: requests.Session | None = None,
     ) -> builtins.list[Endpoint]:
-        """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`."""
+        """Every endpoint in the workspace's registry, by name; see each one's :attr:`state`.
+
+        An unreadable record (hand-edited, or named against the naming rule) is skipped with
+        a warning naming it: one bad file never hides the others.
+        """
         ws = resolve_workspace(workspace)
-        return [cls.get(ws, name, session=session) for name in _names(ws)]
+        found = []
+        for name in _names(ws):
+            try:
+                found.append(cls.get(ws, name, session=session))
+            except ConfigError as exc:
+                log.warning("skipping the endpoint record %s.json: %s", name, exc)
+        return found
 
     # ---- what it is -------------------------------------------------------------------------
 
@@ -287,7 +304,7 @@ class Endpoint:
 
     @property
     def target(self) -> str:
-        """Where it runs: ``"local"``, ``"azureml"`` or ``"databricks"``."""
+        """Where it runs: a target's name (``"local"``, ``"azureml"``, ``"databricks"``...)."""
         return self.record.target
 
     @property
@@ -301,9 +318,24 @@ class Endpoint:
         return self.record.model_uri
 
     @property
-    def state(self) -> EndpointState:
-        """``"creating"``, ``"live"``, ``"failed"`` or ``"dead"``, asked of the process or service."""
-        return self._provider_for().state(self.record)
+    def state(self) -> EndpointState | None:
+        """``"creating"``, ``"live"``, ``"failed"`` or ``"dead"`` as last seen (None: not yet
+        asked); :meth:`refresh` asks the process or service again."""
+        return self._state
+
+    def refresh(self) -> Endpoint:
+        """Ask the process or service for the endpoint's state now; return this endpoint."""
+        self._state = self._provider_for().state(self.record)
+        return self
+
+    def wait(self, *, timeout: float = DEFAULT_TIMEOUT) -> Endpoint:
+        """Block until the endpoint is no longer ``creating``; ServiceError unless it is live.
+
+        Polls with its provider's own intervals (those a deploy's poller uses);
+        TimeoutError past ``timeout`` seconds.
+        """
+        seconds = _check_seconds(timeout, "timeout")
+        return Poller(self, _FollowEndpoint(self._provider_for())).result(timeout=seconds)
 
     def __repr__(self) -> str:
         return (
@@ -387,6 +419,7 @@ class Endpoint:
         """
         self._provider_for().delete(self.record, timeout=_check_seconds(timeout, "timeout"))
         _record_path(self.workspace, self.name).unlink(missing_ok=True)
+        self._state = "dead"
 
     def __enter__(self) -> Endpoint:
         return self
@@ -400,11 +433,46 @@ class Endpoint:
         self.delete()
 
 
+class _FollowEndpoint:
+    """How :meth:`Endpoint.wait` follows a handle: its provider's intervals, its state."""
+
+    terminal = frozenset({"live", "failed", "dead"})
+    cancellable = False
+    cancel_on_interrupt = False
+
+    def __init__(self, provider: EndpointProvider) -> None:
+        self.poll_interval: float = getattr(provider, "poll_interval", 0.5)
+        self.poll_max_interval: float = getattr(provider, "poll_max_interval", 10.0)
+
+    def refresh(self, endpoint: Endpoint, /) -> Endpoint:
+        return endpoint.refresh()
+
+    def status_of(self, endpoint: Endpoint, /) -> str:
+        return str(endpoint.state)
+
+    def describe(self, endpoint: Endpoint, elapsed: float, /) -> str:
+        return f"endpoint {endpoint.name} ({endpoint.target}) {endpoint.state}, {elapsed:.0f} s"
+
+    def finish(self, endpoint: Endpoint, /) -> Endpoint:
+        if endpoint.state != "live":
+            raise ServiceError(
+                f"endpoint {endpoint.name!r} ({endpoint.target}) is {endpoint.state}; see its "
+                f"logs, then deploy it again (`cloudml-edu deploy ... --name {endpoint.name} "
+                "--replace`)"
+            )
+        return endpoint
+
+    def cancel(self, endpoint: Endpoint, /) -> None:
+        """A deployment is not cancelled from a wait."""
+
+
 # ---- the registry: one JSON file per endpoint, whatever its target -------------------------
 
 
 def _record_path(ws: Workspace, name: str) -> Path:
-    return ws.endpoints_dir / f"{name}.json"
+    """The record file of endpoint ``name``, inside the endpoints folder (a name read from a
+    record that would lead elsewhere raises UnsafePathError)."""
+    return resolve_under(ws.endpoints_dir, f"{name}.json", source=f"endpoint record {name!r}")
 
 
 def _names(ws: Workspace) -> list[str]:

@@ -19,8 +19,10 @@ __all__ = [
     "NotFoundError",
     "QuotaError",
     "ServiceError",
+    "StoreDamagedError",
     "ThrottledError",
     "TimeoutError",
+    "UnsafePathError",
 ]
 
 
@@ -53,6 +55,17 @@ class DatasetError(CloudMLError):
     ) -> None:
         super().__init__(message, cli_message=cli_message)
         self.bad_files: list[str] = list(bad_files or [])
+
+
+class UnsafePathError(DatasetError):
+    """A path read from data (a manifest record, a shard, a catalog row, a run or endpoint
+    record) would lead outside the folder it belongs to: absolute, ``..``, a NUL byte, a
+    look-alike separator or a link out.  Nothing was read or written through it."""
+
+
+class StoreDamagedError(CloudMLError):
+    """A workspace's SQLite store (``mlflow.db``, ``catalog.db``) cannot be read: the message
+    names the file and the command that rebuilds it (``cloudml-edu repair``)."""
 
 
 class ConflictError(CloudMLError):

@@ -17,8 +17,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cloudml_edu._paths import unsafe_reason, unsafe_relative
 from cloudml_edu.errors import ConfigError, DatasetError
 
 __all__ = [
@@ -42,7 +43,7 @@ CLAIM_NAME = "_upload.json"
 Layout = Literal["files", "parquet"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_SHARD_NAME = re.compile(r"^shards/part-\d{5}-n(\d+)-([0-9a-f]{32})\.parquet$")
+_SHARD_NAME = re.compile(r"^shards/part-\d{5}-n(\d+)-([0-9a-f]{32})\.parquet\Z")
 
 
 class ImageRecord(BaseModel):
@@ -71,6 +72,30 @@ class Manifest(BaseModel):
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
     records: tuple[ImageRecord, ...]
     shards: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _paths_stay_inside(self) -> Manifest:
+        """Every record's path (``<label>/<file>``), label and shard name stays inside the
+        version: a hand-edited or shared manifest cannot name a file elsewhere.
+
+        Raises :class:`~cloudml_edu.errors.UnsafePathError` (not a ValidationError: the
+        manifest is readable, and wrong) naming the dataset, version and record.
+        """
+        for index, record in enumerate(self.records):
+            source = f"{self.describe()}, record {index} (label {record.label!r})"
+            if unsafe_reason(record.path) is not None:
+                raise unsafe_relative(record.path, source=source)
+            if unsafe_reason(record.label) is not None or "/" in record.label:
+                raise unsafe_relative(record.label, source=f"{self.describe()}, record {index}")
+        for index, shard in enumerate(self.shards):
+            if _SHARD_NAME.match(shard) is None or unsafe_reason(shard) is not None:
+                raise unsafe_relative(shard, source=f"{self.describe()}, shard {index}")
+        return self
+
+    def describe(self) -> str:
+        """``dataset <name> version <v>`` (and owner), as errors name it."""
+        owner = f" of {self.owner}" if self.owner else ""
+        return f"dataset {self.name!r} version {self.version or '?'}{owner}"
 
     @property
     def classes(self) -> list[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cloudml_edu._secrets import redact
+from cloudml_edu._secrets import redact_data, register_option_secrets
 
 if TYPE_CHECKING:
     from cloudml_edu.training.features import FeatureSpec
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["PrimaryMetric", "TrainOptions"]
 
 PrimaryMetric = Literal["accuracy", "f1_macro", "f1_weighted", "log_loss"]
-
-#: ``backend_options`` keys whose values are credentials, whatever they look like.
-_SECRET_KEYS = ("key", "token", "secret", "password", "sas", "credential", "connection_string")
 
 
 class TrainOptions(BaseModel):
@@ -46,6 +43,14 @@ class TrainOptions(BaseModel):
     families: list[str] | None = None
     experiment: str = "cloudml-edu"
     backend_options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> TrainOptions:
+        """Remember the credentials in ``backend_options`` (by key name or shape), so that
+        plans, job YAML, run records, logs and ``--json`` never show them; the adapters
+        still pass the values themselves to the service when they submit."""
+        register_option_secrets(self.backend_options)
+        return self
 
     @field_validator("model")
     @classmethod
@@ -79,15 +84,4 @@ class TrainOptions(BaseModel):
         """A copy safe to store on a run: secrets in ``backend_options`` become ``***``."""
         if not self.backend_options:
             return self
-        return self.model_copy(update={"backend_options": _redacted(self.backend_options)})
-
-
-def _redacted(value: Any, key: str = "") -> Any:
-    """``value`` with every credential replaced: by key name, known secret or pattern."""
-    if isinstance(value, dict):
-        return {k: _redacted(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redacted(v, key) for v in value]
-    if any(word in key.lower() for word in _SECRET_KEYS) and value not in (None, ""):
-        return "***"
-    return redact(value) if isinstance(value, str) else value
+        return self.model_copy(update={"backend_options": redact_data(self.backend_options)})

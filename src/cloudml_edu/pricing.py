@@ -16,13 +16,15 @@ when ``dbu_per_node_hour`` is given.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.targets import all_targets
 
 if TYPE_CHECKING:
     from cloudml_edu.config import CloudMLConfig
+    from cloudml_edu.targets import Target
 
 __all__ = [
     "DBU_PER_NODE_HOUR",
@@ -30,10 +32,10 @@ __all__ = [
     "PRICES",
     "PRICES_RECORDED",
     "CloudCompute",
-    "CloudEstimate",
     "Price",
-    "cloud_estimates",
+    "TargetEstimate",
     "estimate_cost",
+    "estimate_on",
     "price_of",
 ]
 
@@ -161,67 +163,68 @@ DBU_PER_NODE_HOUR: dict[str, float] = {
     "Standard_F4s_v2": 0.5,
 }
 
-_DEFAULT_VM = "Standard_DS3_v2"
-
 
 @dataclass(frozen=True)
 class CloudCompute:
-    """The cloud compute a local run is priced on: the configured one, else the course default."""
+    """The node size a local run is priced on, by target: the configured one, else the
+    target's default (its :class:`~cloudml_edu.targets.PriceBasis`)."""
 
-    azure_ml: str = _DEFAULT_VM
-    databricks: str = _DEFAULT_VM
-    dbu_rate: str = "DBU_jobs_premium"
+    skus: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: CloudMLConfig) -> CloudCompute:
-        """``[azure_ml] vm_size`` and ``[databricks] node_type_id`` when set, else the defaults."""
-        return cls(
-            azure_ml=config.azure_ml.vm_size if config.azure_ml else _DEFAULT_VM,
-            databricks=config.databricks.node_type_id if config.databricks else _DEFAULT_VM,
-        )
+        """Each configured target's node size setting (``[azure_ml] vm_size``,
+        ``[databricks] node_type_id``...)."""
+        skus = {}
+        for target in all_targets().values():
+            settings = target.settings(config)
+            if target.price_basis is not None and settings is not None:
+                skus[target.name] = str(getattr(settings, target.price_basis.sku_setting))
+        return cls(skus)
+
+    def sku_for(self, target: Target) -> str:
+        """The node size ``target`` is priced on."""
+        basis = target.price_basis
+        return self.skus.get(target.name) or (basis.default_sku if basis else "local")
 
 
 @dataclass(frozen=True)
-class CloudEstimate:
-    """What some node-hours would cost on Azure ML and on Databricks: an estimate, with its basis."""
+class TargetEstimate:
+    """What some node-hours would cost on one target: an estimate, with its basis."""
 
-    azure_ml_usd: float | None
-    databricks_usd: float | None
+    target: str
+    title: str
+    sku: str
+    usd: float | None
     basis: str
 
 
-def cloud_estimates(
+def estimate_on(
+    target: Target,
     node_hours: float,
     compute: CloudCompute | None = None,
     *,
     overrides: Mapping[str, float] | None = None,
-) -> CloudEstimate:
-    """What ``node_hours`` measured locally would cost on one node of each cloud's compute.
+) -> TargetEstimate:
+    """What ``node_hours`` measured locally would cost on one node of ``target``'s compute.
 
     List price times time, nothing more: no cluster start-up, storage or egress.  A
-    SKU with no price (or no DBU rate) leaves that figure None, the reason in ``basis``.
+    SKU with no price (or no DBU rate) leaves ``usd`` None, the reason in ``basis``.
     """
     chosen = compute or CloudCompute()
-    parts = [f"estimate: {node_hours:.4f} node-h at list prices of {PRICES_RECORDED}"]
+    sku, basis = chosen.sku_for(target), target.price_basis
+    head = f"estimate: {node_hours:.4f} node-h at list prices of {PRICES_RECORDED}; {target.title}"
     try:
-        azure: float | None = estimate_cost(chosen.azure_ml, node_hours, overrides=overrides)
-        parts.append(f"Azure ML {chosen.azure_ml}")
-    except ConfigError as exc:
-        azure = None
-        parts.append(f"Azure ML: {exc}")
-    dbu = DBU_PER_NODE_HOUR.get(chosen.databricks)
-    try:
+        if basis is None or basis.dbu_rate is None:
+            usd = estimate_cost(sku, node_hours, overrides=overrides)
+            return TargetEstimate(target.name, target.title, sku, usd, f"{head} {sku}")
+        dbu = DBU_PER_NODE_HOUR.get(sku)
         if dbu is None:
-            raise ConfigError(f"no recorded DBU rate for {chosen.databricks}")
-        databricks: float | None = estimate_cost(
-            chosen.databricks,
-            node_hours,
-            overrides=overrides,
-            dbu_per_node_hour=dbu,
-            dbu_rate=chosen.dbu_rate,
+            raise ConfigError(f"no recorded DBU rate for {sku}")
+        usd = estimate_cost(
+            sku, node_hours, overrides=overrides, dbu_per_node_hour=dbu, dbu_rate=basis.dbu_rate
         )
-        parts.append(f"Databricks {chosen.databricks} + {dbu:g} DBU/node-h ({chosen.dbu_rate})")
+        detail = f"{sku} + {dbu:g} DBU/node-h ({basis.dbu_rate})"
+        return TargetEstimate(target.name, target.title, sku, usd, f"{head} {detail}")
     except ConfigError as exc:
-        databricks = None
-        parts.append(f"Databricks: {exc}")
-    return CloudEstimate(azure, databricks, "; ".join(parts))
+        return TargetEstimate(target.name, target.title, sku, None, f"{head}: {exc}")

@@ -1,38 +1,43 @@
-"""What a training run records: its steps, trials or job, its plan, options, metrics and model.
+"""The handle on a training run: found by id, refreshed, waited on, cancelled, listed.
 
-A :class:`TrainingRun` is backed by an MLflow run in the workspace's run store
-(:mod:`cloudml_edu.run_store`).  Its record (``run.json``) is saved there, so a
-run can be found again by id from another process (``TrainingRun.get``),
-refreshed and waited on, listed and compared, by a student or by an instructor
-reading many students' runs from one store.
+A run's data is its :class:`~cloudml_edu.records.RunRecord` (steps, trials or
+job, plan, options, metrics, model), kept in the workspace's run store
+(:mod:`cloudml_edu.run_store`), so a run can be found again by id from another
+process (``TrainingRun.get``), refreshed and waited on, listed and compared, by a
+student or by an instructor reading many students' runs from one store.
+:class:`TrainingRun` carries the record's fields as last seen: reading them
+never sends a request; :meth:`TrainingRun.refresh` asks the backend again.
 """
 
 from __future__ import annotations
 
 import builtins
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+import logging
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import PrivateAttr, ValidationError
 
 from cloudml_edu._checks import check_number, check_text
-from cloudml_edu._paths import ensure_dir, user_paths
 from cloudml_edu._polling import Poller
-from cloudml_edu._secrets import redact
-from cloudml_edu.errors import BackendError, ConfigError
-from cloudml_edu.metrics import Metrics
-from cloudml_edu.options import TrainOptions
+from cloudml_edu.errors import ConfigError, StoreDamagedError
+from cloudml_edu.records.plan import Plan, PlanStep
+from cloudml_edu.records.run import (
+    TERMINAL,
+    JobRecord,
+    RemoteJob,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+    TrialRecord,
+)
+from cloudml_edu.targets import STORED
 
 if TYPE_CHECKING:
-    from cloudml_edu.backends.base import Backend
+    from cloudml_edu.backends.template import TrainingBackend
     from cloudml_edu.workspace import Workspace
 
 __all__ = [
+    "TERMINAL",
     "JobRecord",
     "Plan",
     "PlanStep",
@@ -44,227 +49,29 @@ __all__ = [
     "run_poller",
 ]
 
-#: The plan itself, as JSON, in every folder ``Plan.write`` fills.
-PLAN_FILE = "plan.json"
-RunStatus = Literal["NotStarted", "Running", "Completed", "Failed", "Canceled"]
-TERMINAL: frozenset[str] = frozenset({"Completed", "Failed", "Canceled"})
+log = logging.getLogger(__name__)
 
 
-class PlanStep(BaseModel):
-    """One thing ``fit`` would do or create, with the request it would send."""
+class TrainingRun(RunRecord):
+    """The result of ``Trainer.fit``: a handle on one run's record, with the record's fields.
 
-    name: str
-    action: str
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class Plan(BaseModel):
-    """A dry run: what ``fit`` would create and run, on what compute, at what estimated cost."""
-
-    backend: str
-    target: Literal["local", "azureml", "databricks"]
-    dataset: str
-    steps: list[PlanStep]
-    compute_sku: str = "local"
-    nodes: int = 1
-    estimated_minutes: float = 0.0
-    estimated_cost_usd: float = 0.0
-    price_source: str = ""
-    files: dict[str, str] = Field(
-        default_factory=dict,
-        description="What `write` puts in a folder besides plan.json: relative path -> text "
-        "(Azure ML CLI v2 YAML for a cloud plan)",
-    )
-
-    def __str__(self) -> str:
-        lines = [
-            f"plan: {self.backend} on {self.target} for dataset {self.dataset}",
-            f"compute: {self.nodes} x {self.compute_sku}, ~{self.estimated_minutes:.1f} min, "
-            f"estimated cost ${self.estimated_cost_usd:.2f}",
-        ]
-        lines += [f"  {i}. {step.name}: {step.action}" for i, step in enumerate(self.steps, 1)]
-        if self.files:
-            lines.append("files: " + ", ".join(sorted(self.files)))
-        return "\n".join(lines)
-
-    def write(self, folder: str | os.PathLike[str]) -> builtins.list[Path]:
-        """Write ``plan.json`` and :attr:`files` into ``folder`` (secrets redacted); return the
-        paths written.
-
-        The folder is created and checked writable first; every file is written
-        to a staging folder inside it and moved into place only when all are
-        written, so a failure (a full disk) leaves no half-written set.
-        """
-        documents = {
-            rel: redact(text)
-            for rel, text in {
-                PLAN_FILE: self.model_dump_json(indent=1, exclude={"files"}),
-                **self.files,
-            }.items()
-        }
-        for rel in documents:
-            parts = PurePosixPath(rel).parts
-            if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
-                raise ConfigError(f"plan file {rel!r} is not a relative path inside the folder")
-        target = ensure_dir(folder, what="plan folder")
-        written: builtins.list[Path] = []
-        with user_paths(target, what="plan folder"):
-            staging = Path(tempfile.mkdtemp(prefix=".plan-", dir=target))
-            try:
-                for rel, text in documents.items():
-                    staged = staging / rel
-                    staged.parent.mkdir(parents=True, exist_ok=True)
-                    staged.write_text(text, encoding="utf-8")
-                for rel in documents:
-                    final = target / rel
-                    final.parent.mkdir(parents=True, exist_ok=True)
-                    (staging / rel).replace(final)
-                    written.append(final)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        return written
-
-    def __repr__(self) -> str:
-        from cloudml_edu._notebook import plan_repr
-
-        return plan_repr(self)
-
-    def _repr_html_(self) -> str:
-        from cloudml_edu._notebook import plan_html
-
-        return plan_html(self)
-
-
-class StepRecord(BaseModel):
-    """A pipeline step as it ran: component, parameters, inputs, outputs, timing."""
-
-    name: str
-    component: str
-    status: RunStatus = "Completed"
-    seconds: float = 0.0
-    params: dict[str, Any] = Field(default_factory=dict)
-    inputs: dict[str, str] = Field(default_factory=dict)
-    outputs: dict[str, str] = Field(default_factory=dict)
-    url: str = Field(default="", description="Where the step can be opened (a studio page)")
-
-
-class TrialRecord(BaseModel):
-    """One AutoML trial: model family, hyperparameters, score and its MLflow child run."""
-
-    number: int
-    family: str
-    params: dict[str, Any]
-    score: float | None
-    seconds: float
-    run_id: str
-    status: RunStatus = "Completed"
-    error: str | None = None
-
-
-class JobRecord(BaseModel):
-    """A command job: what ran, how it ended, where its log is.
-
-    A local job also keeps its process id and the process's start time (seconds
-    since the epoch), so any process can tell whether that job still runs.
+    Found again by id with :meth:`get` (also in another process), listed with
+    :meth:`list`; :meth:`refresh` asks the run's backend for its state now (the
+    only call that updates :attr:`status`), :meth:`wait` blocks until it ends,
+    exactly as ``Trainer.begin_fit(...).result()`` does, :meth:`cancel` stops it.
     """
 
-    command: list[str]
-    exit_code: int | None = None
-    log_path: str = ""
-    seconds: float = 0.0
-    pid: int | None = None
-    process_started: float | None = None
-
-
-class RemoteJob(BaseModel):
-    """The cloud job behind a run: its service, name, page and native status."""
-
-    service: Literal["azureml", "databricks"]
-    name: str
-    url: str = ""
-    status: str = Field(default="", description="The service's own status name")
-    compute: str = ""
-    nodes: int = 1
-    started: datetime | None = None
-    ended: datetime | None = None
-    attached: bool = Field(
-        default=False,
-        description="Built outside cloudml-edu (by hand in a studio) and attached with "
-        "TrainingRun.from_job",
-    )
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class TrainingRun(BaseModel):
-    """The result of ``Trainer.fit``: status, metrics, model and how the backend got there.
-
-    Found again by id with :meth:`get` (also in another process), refreshed with
-    :meth:`refresh`, waited on with :meth:`wait`.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    id: str
-    backend: str
-    target: str = "local"
-    owner: str = ""
-    dataset: str = ""
-    status: RunStatus = "NotStarted"
-    started: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    ended: datetime | None = None
-    metrics: Metrics | None = None
-    model: str | None = Field(default=None, description="MLflow model URI")
-    options: TrainOptions | None = Field(
-        default=None, description="What the run was asked to do (secrets redacted)"
-    )
-    plan: Plan | None = None
-    # ``builtins.list``: the classmethod ``list`` below shadows the name inside this class.
-    steps: builtins.list[StepRecord] = Field(default_factory=list)
-    trials: builtins.list[TrialRecord] = Field(default_factory=list)
-    job: JobRecord | None = None
-    remote: RemoteJob | None = None
-    error: str | None = None
-    tracking_uri: str = ""
     _workspace: Workspace | None = PrivateAttr(default=None)
 
     @classmethod
-    def create(
-        cls,
-        workspace: Workspace,
-        *,
-        backend: str,
-        target: str,
-        dataset: str,
-        options: TrainOptions,
-        plan: Plan | None,
-        status: RunStatus = "NotStarted",
-        **fields: Any,
-    ) -> TrainingRun:
-        """A new run's record, saved in the workspace's run store (so `cloudml-edu runs` lists it
-        from now on, whatever happens next); every backend, local or cloud, starts here."""
-        from cloudml_edu import run_store
+    def of(cls, record: RunRecord, workspace: Workspace) -> TrainingRun:
+        """The handle on ``record``, a run of ``workspace``."""
+        return cls.model_validate(record.model_dump()).bind(workspace)
 
-        run_id = run_store.create_record_run(
-            workspace,
-            experiment=options.experiment,
-            backend=backend,
-            target=target,
-            dataset=dataset,
-        )
-        run = cls(
-            id=run_id,
-            backend=backend,
-            target=target,
-            owner=workspace.owner,
-            dataset=dataset,
-            status=status,
-            options=options.for_record(),
-            plan=plan,
-            tracking_uri=workspace.tracking_uri,
-            **fields,
-        ).bind(workspace)
-        run.save()
-        return run
+    @property
+    def record(self) -> RunRecord:
+        """A copy of the run's record as last seen (what backends read and update)."""
+        return RunRecord.model_validate(self.model_dump())
 
     @classmethod
     def get(cls, workspace: Workspace, run_id: str) -> TrainingRun:
@@ -274,7 +81,8 @@ class TrainingRun(BaseModel):
 
         check_text(run_id, name="run_id", example="the id `cloudml-edu runs` prints")
         ws = resolve_workspace(workspace)
-        return cls._loaded(run_store.load_record(ws, run_id), ws)
+        full = run_store.resolve_run_id(ws, run_id)
+        return cls._loaded(run_store.load_record(ws, full), ws, run_id=full)
 
     @classmethod
     def from_job(cls, workspace: Workspace, name: str, *, target: str = "azureml") -> TrainingRun:
@@ -286,8 +94,10 @@ class TrainingRun(BaseModel):
         its record, refreshed.
         """
         from cloudml_edu.backends import attach_job
+        from cloudml_edu.workspace import resolve_workspace
 
-        return attach_job(target, workspace, name)
+        ws = resolve_workspace(workspace)
+        return cls.of(attach_job(target, ws, name), ws)
 
     @classmethod
     def list(cls, workspace: Workspace, *, owner: str | None = None) -> builtins.list[TrainingRun]:
@@ -297,14 +107,27 @@ class TrainingRun(BaseModel):
 
         check_text(owner, name="owner", optional=True)
         ws = resolve_workspace(workspace)
-        return [cls._loaded(text, ws) for text in run_store.list_records(ws, owner=owner)]
+        runs = []
+        for run_id, text in run_store.list_record_items(ws, owner=owner):
+            try:
+                runs.append(cls._loaded(text, ws, run_id=run_id))
+            except StoreDamagedError as exc:  # one bad record never hides the others
+                log.warning("skipping a run: %s", exc)
+        return runs
 
     @classmethod
-    def _loaded(cls, record: str, workspace: Workspace) -> TrainingRun:
-        run = cls.model_validate_json(record)
-        run.tracking_uri = (
-            workspace.tracking_uri
-        )  # where it was read from, even if the folder moved
+    def _loaded(cls, record: str, workspace: Workspace, *, run_id: str = "") -> TrainingRun:
+        try:
+            run = cls.model_validate_json(record, context=STORED)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "the document"
+            raise StoreDamagedError(
+                f"the record of run {run_id or '?'} (run.json in {workspace.tracking_uri}) "
+                f"cannot be read ({where}: {problem['msg']}): it was edited or damaged. "
+                "Restore it from a copy; listings skip it meanwhile"
+            ) from None
+        run.tracking_uri = workspace.tracking_uri  # where it was read from, even if it moved
         return run.bind(workspace)
 
     def bind(self, workspace: Workspace) -> TrainingRun:
@@ -314,22 +137,20 @@ class TrainingRun(BaseModel):
 
     def save(self) -> None:
         """Write this run's record to its workspace's run store."""
-        from cloudml_edu import run_store
+        from cloudml_edu.backends.template import save_record
 
-        store = self._workspace.tracking_uri if self._workspace is not None else self.tracking_uri
-        if not store:
-            raise ConfigError(
-                f"run {self.id} does not know its run store; load it with "
-                "TrainingRun.get(workspace, run_id) or call run.bind(workspace) first"
-            )
-        run_store.save_record(store, self.id, self.model_dump_json(indent=1))
+        save_record(self._workspace or self.tracking_uri, self.record)
 
     def refresh(self, workspace: Workspace | None = None) -> TrainingRun:
         """Ask the run's backend (a fresh one, found by backend and target) for its state now."""
-        return self._backend(workspace).refresh(self)
+        return self._adopt(self._backend(workspace).refresh(self.record))
 
     def wait(self, *, timeout: float | None = None) -> TrainingRun:
-        """Block until the run ends; BackendError if it failed, TimeoutError past ``timeout`` s."""
+        """Block until the run ends; BackendError if it failed, TimeoutError past ``timeout`` s.
+
+        Follows the run exactly as the poller ``begin_fit`` returned does (same
+        intervals, same errors), whichever process started it.
+        """
         check_number(timeout, name="timeout", low=0, optional=True)
         return run_poller(self, self._backend(None)).result(timeout=timeout)
 
@@ -337,10 +158,20 @@ class TrainingRun(BaseModel):
         """Ask the run's backend to stop it (a no-op once it has ended)."""
         backend = self._backend(workspace)
         if self.status not in TERMINAL:
-            backend.cancel(self)
+            record = self.record
+            backend.cancel(record)
+            self._adopt(backend.refresh(record))
 
-    def _backend(self, workspace: Workspace | None) -> Backend:
+    def _adopt(self, record: RunRecord) -> TrainingRun:
+        """Take ``record``'s fields as this handle's (after the backend refreshed it)."""
+        for field in RunRecord.model_fields:
+            if field != "tracking_uri":
+                setattr(self, field, getattr(record, field))
+        return self
+
+    def _backend(self, workspace: Workspace | None) -> TrainingBackend:
         from cloudml_edu.backends import open_backend
+        from cloudml_edu.options import TrainOptions
         from cloudml_edu.workspace import resolve_workspace
 
         chosen = resolve_workspace(workspace) if workspace is not None else self._workspace
@@ -353,12 +184,6 @@ class TrainingRun(BaseModel):
         options = self.options or TrainOptions()
         return open_backend(self.backend, self.target, chosen, options, progress=None)
 
-    @property
-    def seconds(self) -> float:
-        """Wall time from start to end (or to now while running)."""
-        end = self.ended or datetime.now(UTC)
-        return (end - self.started).total_seconds()
-
     def __repr__(self) -> str:
         from cloudml_edu._notebook import run_repr
 
@@ -369,50 +194,44 @@ class TrainingRun(BaseModel):
 
         return run_html(self)
 
-    def summary(self) -> str:
-        """A one-line summary for terminals and logs."""
-        if self.metrics is None:
-            return f"{self.backend} {self.id[:8]} {self.status}"
-        return (
-            f"{self.backend} {self.id[:8]} {self.status}: accuracy {self.metrics.accuracy:.3f}, "
-            f"F1 macro {self.metrics.f1_macro or 0:.3f}, {self.seconds:.1f} s"
-        )
+
+class _FollowRun:
+    """Follows a :class:`TrainingRun` handle through its backend's own way of following a record."""
+
+    def __init__(self, backend: TrainingBackend) -> None:
+        self.backend = backend
+        self.terminal = backend.terminal
+        self.poll_interval = backend.poll_interval
+        self.poll_max_interval = backend.poll_max_interval
+        self.cancellable = backend.cancellable
+        self.cancel_on_interrupt = backend.cancel_on_interrupt
+
+    def refresh(self, run: TrainingRun, /) -> TrainingRun:
+        return run._adopt(self.backend.refresh(run.record))
+
+    def status_of(self, run: TrainingRun, /) -> str:
+        return run.status
+
+    def describe(self, run: TrainingRun, elapsed: float, /) -> str:
+        return self.backend.describe(run.record, elapsed)
+
+    def finish(self, run: TrainingRun, /) -> TrainingRun:
+        return run._adopt(self.backend.finish(run.record))
+
+    def cancel(self, run: TrainingRun, /) -> None:
+        record = run.record
+        self.backend.cancel(record)
+        run._adopt(record)
 
 
 def run_poller(
-    run: TrainingRun,
-    backend: Backend,
-    *,
-    progress: bool | None = None,
-    describe: Callable[[TrainingRun, float], str] | None = None,
-    cancel_on_interrupt: bool = False,
+    run: TrainingRun, backend: TrainingBackend, *, progress: bool | None = None
 ) -> Poller[TrainingRun]:
-    """A poller over ``run`` that refreshes and cancels it through ``backend``.
+    """A poller over the handle ``run`` that follows it as ``backend.poller`` follows a record.
 
-    ``result()`` returns the run once Completed and raises BackendError when it
-    Failed or was Canceled; ``cancel_on_interrupt``: Ctrl-C cancels it (local work).
+    Every part (intervals, status line, the error for a run that Failed or was
+    Canceled, cancel) is the backend's own, so ``TrainingRun.get(ws, id).wait()``
+    and ``Trainer.begin_fit(...).result()`` behave alike.
     """
-    return Poller(
-        run,
-        refresh=backend.refresh,
-        status_of=lambda r: r.status,
-        terminal=TERMINAL,
-        describe=describe or _describe,
-        finish=_completed,
-        cancel=backend.cancel,
-        progress=progress,
-        cancel_on_interrupt=cancel_on_interrupt,
-    )
-
-
-def _describe(run: TrainingRun, elapsed: float) -> str:
-    return f"{run.backend} run {run.id[:8]} {run.status.lower()}, {elapsed:.0f} s"
-
-
-def _completed(run: TrainingRun) -> TrainingRun:
-    if run.status != "Completed":
-        raise BackendError(
-            f"run {run.id[:8]} ({run.backend}) {run.status}: {run.error}; "
-            f"see `cloudml-edu runs` and the run's log"
-        )
-    return run
+    chosen = backend.progress if progress is None else progress
+    return Poller(run, _FollowRun(backend), progress=chosen)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._secrets import redact
 from cloudml_edu.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "RUN_RECORD",
     "create_record_run",
     "experiment_id",
+    "list_record_items",
     "list_records",
     "load_record",
     "relocate_artifacts",
@@ -93,15 +95,20 @@ def create_record_run(
 
 
 def save_record(tracking_uri: str, run_id: str, record: str) -> None:
-    """Write ``record`` (a run's JSON) as the ``run.json`` of MLflow run ``run_id``."""
-    _client(tracking_uri).log_text(run_id, record, RUN_RECORD)
+    """Write ``record`` (a run's JSON) as the ``run.json`` of MLflow run ``run_id``, with
+    every known secret and credential pattern redacted: the run store never holds one."""
+    _client(tracking_uri).log_text(run_id, redact(record), RUN_RECORD)
 
 
 def load_record(ws: Workspace, run_id: str) -> str:
     """The JSON record of run ``run_id`` (a full id or a unique prefix of at least 4 characters)."""
     full = resolve_run_id(ws, run_id)
-    text = _read_record(ws.ensure_tracking_store(), full)
+    store = ws.ensure_tracking_store()
+    text = _read_record(store, full)
     if text is None:
+        gone = _artifacts_gone(_client(store).get_run(full))
+        if gone is not None:
+            raise NotFoundError(_gone_message(full, gone))
         raise NotFoundError(
             f"run {full} has no {RUN_RECORD} in {ws.tracking_uri} (it ended before recording "
             "itself); list runs with `cloudml-edu runs` and pass one of their ids"
@@ -111,15 +118,68 @@ def load_record(ws: Workspace, run_id: str) -> str:
 
 def list_records(ws: Workspace, *, owner: str | None = None) -> list[str]:
     """The JSON records of every training run in the workspace, newest first (optionally one owner's)."""
+    return [text for _, text in list_record_items(ws, owner=owner)]
+
+
+def list_record_items(ws: Workspace, *, owner: str | None = None) -> list[tuple[str, str]]:
+    """(run id, JSON record) of every training run in the workspace, newest first.
+
+    A run whose artifacts folder is gone (deleted, or not copied with the workspace)
+    is listed with a stand-in record saying so (status Failed, the reason as its
+    error), not left out; one that crashed before recording itself is left out.
+    """
     records = []
     store = ws.ensure_tracking_store()
     for found in _training_runs(store):
         if owner is not None and found.data.tags.get("cloudml.owner") != owner:
             continue
         text = _read_record(store, found.info.run_id)
-        if text is not None:  # a run that crashed before recording itself is left out
-            records.append(text)
+        if text is None:
+            gone = _artifacts_gone(found)
+            text = None if gone is None else _stand_in(found, gone)
+        if text is not None:
+            records.append((str(found.info.run_id), text))
     return records
+
+
+def _artifacts_gone(found: Any) -> Path | None:
+    """The run's local artifacts folder when it no longer exists; None otherwise."""
+    from urllib.parse import unquote, urlparse
+
+    uri = str(found.info.artifact_uri or "")
+    if not uri.startswith("file:"):
+        return None
+    folder = Path(unquote(urlparse(uri).path))
+    return None if folder.exists() else folder
+
+
+def _gone_message(run_id: str, folder: Path) -> str:
+    return (
+        f"the artifacts of run {run_id[:8]} are gone from {folder} (deleted, or the workspace "
+        "was copied without them): its record, model and plots cannot be read. Restore that "
+        "folder from a copy, or train again"
+    )
+
+
+def _stand_in(found: Any, folder: Path) -> str:
+    """A record for a run whose artifacts are gone, from what the run store still knows."""
+    import json
+    from datetime import UTC, datetime
+
+    tags = found.data.tags
+    started = datetime.fromtimestamp((found.info.start_time or 0) / 1000, UTC)
+    return json.dumps(
+        {
+            "id": found.info.run_id,
+            "backend": tags.get("cloudml.backend", "unknown"),
+            "target": tags.get("cloudml.target", "local"),
+            "owner": tags.get("cloudml.owner", ""),
+            "dataset": tags.get("cloudml.dataset", ""),
+            "status": "Failed",
+            "started": started.isoformat(),
+            "error": _gone_message(str(found.info.run_id), folder),
+        }
+    )
 
 
 def resolve_run_id(ws: Workspace, run_id: str) -> str:
@@ -159,9 +219,11 @@ def relocate_artifacts(ws: Workspace) -> int:
     """Point a moved workspace's run store at its own artifacts; return the rows changed.
 
     MLflow stores absolute artifact locations (``file:///home/alice/.cloudml/artifacts/...``);
-    once a workspace folder is copied elsewhere (handed in to an instructor) and the old
-    folder is gone, its runs would read as missing.  When the recorded artifact folder no
-    longer exists and this workspace's does, every location is rewritten to this one.
+    once a workspace folder is moved (the old folder gone: its runs would read as missing)
+    or copied (``cp -r .cloudml copy``: new runs would write into the original), the
+    locations must be this folder's.  A location outside this workspace is rewritten when
+    its folder is gone, or when this workspace holds its own copy of that experiment's
+    artifacts.  Called once per Workspace by :meth:`Workspace.ensure_tracking_store`.
     """
     import sqlite3
     from contextlib import closing
@@ -178,7 +240,11 @@ def relocate_artifacts(ws: Workspace) -> int:
         ]
         for location in found:
             old_root = location[: location.rindex("/artifacts/") + len("/artifacts")]
-            if old_root == new_root or Path(unquote(urlparse(old_root).path)).exists():
+            experiment = unquote(location[len(old_root) + 1 :])
+            copied = (ws.artifact_root / experiment).is_dir()
+            if old_root == new_root or (
+                Path(unquote(urlparse(old_root).path)).exists() and not copied
+            ):
                 continue
             for table, column in _LOCATIONS:
                 if table in tables:

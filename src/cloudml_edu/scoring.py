@@ -23,12 +23,13 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
 from cloudml_edu._http import error_for_status
 from cloudml_edu.errors import DatasetError, ServiceError, TimeoutError
+from cloudml_edu.targets import LOCAL, get_target
 from cloudml_edu.training.columns import INPUT_COLUMN, PROBA_PREFIX
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ __all__ = [
     "ImageInput",
     "Images",
     "Prediction",
-    "Target",
     "as_list",
     "check_paths",
     "encode_image",
@@ -52,7 +52,6 @@ __all__ = [
     "request_body",
 ]
 
-Target: TypeAlias = Literal["local", "azureml", "databricks"]
 ImageInput: TypeAlias = "str | os.PathLike[str] | bytes | Image"
 Images: TypeAlias = "ImageInput | Iterable[ImageInput]"
 
@@ -115,20 +114,20 @@ def check_paths(images: Sequence[ImageInput]) -> None:
         )
 
 
-def envelope(rows: list[list[str]], *, target: Target = "local") -> dict[str, Any]:
-    """Wrap rows of the ``image`` column the way ``target`` expects them.
+def envelope(rows: list[list[str]], *, target: str = LOCAL) -> dict[str, Any]:
+    """Wrap rows of the ``image`` column the way ``target`` expects them (its ``envelope``).
 
     The MLflow server and Databricks Model Serving read ``dataframe_split``;
     Azure ML online endpoints read MLflow models' input under ``input_data``,
     split orientation with an index.
     """
-    if target == "azureml":
+    if get_target(target).envelope == "input_data":
         split = {"columns": [INPUT_COLUMN], "index": list(range(len(rows))), "data": rows}
         return {"input_data": split}
     return {"dataframe_split": {"columns": [INPUT_COLUMN], "data": rows}}
 
 
-def request_body(images: Images, *, target: Target = "local") -> dict[str, Any]:
+def request_body(images: Images, *, target: str = LOCAL) -> dict[str, Any]:
     """The JSON body asking ``target`` to classify ``images``; missing files raise DatasetError."""
     items = as_list(images)
     check_paths(items)

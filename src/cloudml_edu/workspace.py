@@ -19,8 +19,10 @@ from cloudml_edu._checks import check_path
 from cloudml_edu._locks import file_lock
 from cloudml_edu._paths import ensure_dir
 from cloudml_edu._secrets import install_log_filter
+from cloudml_edu._sqlite import check_sqlite
 from cloudml_edu.config import CloudMLConfig, StorageConfig, load_config
 from cloudml_edu.errors import ConfigError
+from cloudml_edu.targets import LOCAL, cloud_targets
 
 if TYPE_CHECKING:
     from cloudml_edu.catalog import Catalog
@@ -32,6 +34,9 @@ __all__ = ["Workspace", "resolve_workspace"]
 DEFAULT_CONFIG = "cloudml.toml"
 #: Seconds to wait for another process creating the workspace's stores.
 STORE_LOCK_TIMEOUT = 120.0
+#: What ``cloudml-edu repair`` rebuilds each SQLite store from (named in its errors).
+RUNS_REBUILT_FROM = "the run records (artifacts/<experiment>/<run>/artifacts/run.json)"
+CATALOG_REBUILT_FROM = "the stored manifests (_manifest.json of every version)"
 
 
 class Workspace:
@@ -41,6 +46,7 @@ class Workspace:
         install_log_filter()
         self.config = config
         self.root = ensure_dir(Path(config.root).resolve(), what="workspace folder")
+        self._tracking_checked = False
 
     @classmethod
     def local(
@@ -79,10 +85,9 @@ class Workspace:
         return cls(load_config(chosen))
 
     def __repr__(self) -> str:
-        targets = [
-            name for name in ("azure_ml", "databricks", "powerbi") if getattr(self.config, name)
-        ]
-        where = ", ".join(targets) if targets else "local"
+        services = [t.name for t in cloud_targets(self.config)]
+        services += ["powerbi"] if self.config.powerbi else []
+        where = ", ".join(services) if services else LOCAL
         return (
             f"Workspace(owner={self.owner!r}, root={str(self.root)!r}, "
             f"storage={self.config.storage.kind!r}, compute={where!r})"
@@ -101,7 +106,7 @@ class Workspace:
     @property
     def is_local(self) -> bool:
         """True when no cloud compute is configured."""
-        return self.config.azure_ml is None and self.config.databricks is None
+        return not cloud_targets(self.config)
 
     @cached_property
     def store(self) -> Store:
@@ -121,6 +126,7 @@ class Workspace:
         created under the same lock as the tracking store."""
         from cloudml_edu.catalog import Catalog
 
+        check_sqlite(self.root / "catalog.db", rebuilt_from=CATALOG_REBUILT_FROM)
         with self._store_lock():
             return Catalog(self.root / "catalog.db")
 
@@ -137,6 +143,8 @@ class Workspace:
         module that points MLflow at the workspace calls this first.
         """
         ready = self.root / ".mlflow-ready"
+        if not self._tracking_checked:
+            check_sqlite(self.root / "mlflow.db", rebuilt_from=RUNS_REBUILT_FROM)
         if not ready.exists():
             with self._store_lock():
                 if not ready.exists():
@@ -144,6 +152,11 @@ class Workspace:
 
                     SqlAlchemyStore(self.tracking_uri, self.artifact_root.as_uri())  # type: ignore[no-untyped-call]
                     ready.touch()
+        if not self._tracking_checked:
+            from cloudml_edu.run_store import relocate_artifacts
+
+            self._tracking_checked = True
+            relocate_artifacts(self)  # a copied or moved workspace writes into its own folder
         return self.tracking_uri
 
     def _store_lock(self) -> AbstractContextManager[None]:

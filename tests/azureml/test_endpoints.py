@@ -130,14 +130,14 @@ def test_the_fake_outlives_no_background_poller_of_the_sdk(mock_azure_ml):
     have ended, or their next GET lands in the next test's fake (and is counted there)."""
     import threading
 
-    from cloudml_edu.backends.azureml import serving
+    from cloudml_edu.backends.azureml import entities
     from cloudml_edu.backends.azureml.connection import client_for
 
     ws = mock_azure_ml.workspace
     mock_azure_ml.script_deployment(["Creating", "Succeeded"])  # not done: the SDK polls it
     client = client_for(ws)
-    client.online_endpoints.begin_create_or_update(serving.endpoint_entity(ws, "x-digits"))
-    deployment = serving.deployment_entity(ws, endpoint="x-digits", model="azureml:x-digits:1")
+    client.online_endpoints.begin_create_or_update(entities.endpoint_entity(ws, "x-digits"))
+    deployment = entities.deployment_entity(ws, endpoint="x-digits", model="azureml:x-digits:1")
     client.online_deployments.begin_create_or_update(deployment)
     assert any(t.name.startswith("LROPoller") for t in threading.enumerate())
     mock_azure_ml.stop()
@@ -148,6 +148,7 @@ def test_the_fake_outlives_no_background_poller_of_the_sdk(mock_azure_ml):
 def test_endpoint_names_do_not_collide_across_a_class(mock_azure_ml):
     """Names are unique per Azure region: each student's carries a hash of owner and workspace."""
     from cloudml_edu.backends.azureml.serving import endpoint_name
+
     from cloudml_edu.testing.azure_ml import FakeAzureML
 
     ours = endpoint_name(mock_azure_ml.workspace, "digits")
@@ -159,6 +160,7 @@ def test_endpoint_names_do_not_collide_across_a_class(mock_azure_ml):
 
 def test_a_name_taken_in_the_region_is_refused_like_azure(mock_azure_ml, run):
     from cloudml_edu.backends.azureml.serving import endpoint_name
+
     from cloudml_edu.errors import CloudMLError
 
     mock_azure_ml.region_endpoint_names.add(endpoint_name(mock_azure_ml.workspace, "digits"))

@@ -1,4 +1,5 @@
-"""The automl backend on Databricks, through the fake workspace: bodies sent, outcomes, failures."""
+"""The automl backend on Databricks, through the fake workspace: what is sent, and what the task,
+run for real in the runtime's twin, gives back."""
 
 from __future__ import annotations
 
@@ -11,15 +12,36 @@ from cloudml_edu import Dataset, Trainer
 from cloudml_edu.errors import AuthError, BackendError
 from cloudml_edu.testing.databricks import FakeDatabricks
 
-
-@pytest.fixture
-def shapes(tiny_dir: Path) -> Dataset:
-    return Dataset.from_folder(tiny_dir, name="shapes")
+SUBMIT = "/api/2.2/jobs/runs/submit"
 
 
-def test_fit_submits_automl_on_a_single_node_ml_cluster(
-    mock_databricks: FakeDatabricks, shapes: Dataset
+def _flags(task: dict[str, object]) -> dict[str, str]:
+    params = task["spark_python_task"]["parameters"]  # type: ignore[index]
+    return dict(zip(params[::2], params[1::2], strict=True))
+
+
+def _noise(root: Path, *, n: int = 80, seed: int = 0) -> Dataset:
+    """Random images with random labels: nothing to learn."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        folder = root / ("ab"[int(rng.integers(2))])
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (16, 16), dtype=np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / f"{i}.png")
+    return Dataset.from_folder(root, name="noise")
+
+
+@pytest.mark.slow
+def test_fit_runs_automl_on_the_runtime_as_it_ships(
+    mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
 ) -> None:
+    import pandas as pd
+
+    from cloudml_edu.report import compare, write_report
+
     ws = mock_databricks.workspace
     run = Trainer("automl", workspace=ws, timeout_minutes=5, primary_metric="f1_weighted").fit(
         shapes
@@ -33,71 +55,85 @@ def test_fit_submits_automl_on_a_single_node_ml_cluster(
     assert cluster["single_user_name"] == "tester@example.edu"
     assert cluster["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
     assert cluster["custom_tags"]["cloudml-owner"] == "tester"
-    params = task["spark_python_task"]["parameters"]
-    flags = dict(zip(params[::2], params[1::2], strict=True))
+    # nothing installed over the runtime: no library at all, the code comes as workspace files
+    assert "libraries" not in task and "environments" not in body
+    flags = _flags(task)
     assert flags["--primary-metric"] == "f1" and flags["--timeout-minutes"] == "5"
-    assert flags["--source"].startswith("hive_metastore.cloudml_tester.shapes_features_")
-    assert task["spark_python_task"]["python_file"] in mock_databricks.uploads
-    uploaded = mock_databricks.uploads[task["spark_python_task"]["python_file"]]
-    assert b"automl.classify" in uploaded and b'target_col="label"' in uploaded
+    assert flags["--source"].startswith("/Volumes/main/cloudml_tester/cloudml/features/shapes/")
+    assert flags["--registry-uri"] == "databricks-uc"
+    assert flags["--model-name"] == "main.cloudml_tester.shapes"
+    code = flags["--code-dir"].removeprefix("/Workspace")
+    assert task["spark_python_task"]["python_file"] == code + "/automl_task.py"
+    uploaded = sorted(p.removeprefix(code + "/") for p in mock_databricks.uploads)
+    assert "automl_task.py" in uploaded and "cloudml_edu/training/frame.py" in uploaded
+    assert all(p == "automl_task.py" or p.startswith("cloudml_edu/") for p in uploaded)
     assert body["idempotency_token"] == run.id
-    # the feature table: Parquet in the container, registered over its folder
-    create = [s for s in mock_databricks.statements if s.startswith("CREATE TABLE")]
-    assert len(create) == 1 and flags["--source"] in create[0] and "USING PARQUET" in create[0]
-    # results: the best trial's test metrics, every trial, the registered model, the cost
-    assert run.metrics is not None
-    assert run.metrics.accuracy == pytest.approx(0.947)
-    assert run.metrics.f1_weighted == pytest.approx(0.946) and run.metrics.f1_macro is None
-    assert [t.family for t in run.trials] == [
+    # results: the real trials of several families, test metrics of the best, the UC model
+    assert {t.family for t in run.trials} >= {
         "LogisticRegression",
         "RandomForestClassifier",
         "LGBMClassifier",
-    ]
-    assert run.model == "models:/cloudml_tester_shapes/1"
-    assert run.metrics.compute.node_hours == pytest.approx(0.2)  # 12 scripted minutes
-    assert run.metrics.cost_usd == pytest.approx(0.2 * (0.293 + 0.75 * 0.30), abs=1e-3)
-    output = mock_databricks.sent("GET", r"/api/2\.2/jobs/runs/get-output")
+    }
+    assert run.metrics is not None and run.metrics.accuracy is not None
+    assert run.metrics.accuracy >= 0.8 and run.metrics.f1_macro is not None
+    assert sum(map(sum, run.metrics.confusion_matrix)) == 5  # the model's own test answers
+    assert sorted(run.metrics.labels) == ["circle", "cross", "square"]
+    assert run.model == "models:/main.cloudml_tester.shapes/1"
+    assert run.metrics.compute.node_hours > 0
+    output = mock_databricks.sent("GET", "/api/2.2/jobs/runs/get-output")
     assert [r.query["run_id"] for r in output] == ["1011"]  # the task run, not the parent
-
-
-def test_the_feature_table_parquet_has_the_local_split(
-    mock_databricks: FakeDatabricks, shapes: Dataset
-) -> None:
-    import io
-
-    import pandas as pd
-
-    ws = mock_databricks.workspace
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    (key,) = [o.key for o in ws.store.list("tester/features/")]
-    frame = pd.read_parquet(io.BytesIO(ws.store.get_bytes(key)))
+    # the feature table in the volume: the local split, no warehouse needed
+    (put,) = mock_databricks.sent("PUT", "/api/2.0/fs/files/Volumes/main/cloudml_tester/")
+    assert put.path.endswith("/part-00000.parquet")
+    (parquet,) = mock_databricks.volumes_root.glob("main/cloudml_tester/cloudml/features/*/*/*")
+    frame = pd.read_parquet(parquet)
     assert list(frame.columns[:3]) == ["label", "split", "f0000"]
     assert frame["split"].value_counts().to_dict() == {"train": 15, "test": 5, "validate": 4}
-    assert len(shapes.split(test_size=0.2, seed=0)[1]) == 5
+    assert mock_databricks.statements == []
+    # compared and reported like a local run
+    comparison = compare([run], prices=ws.config.prices)
+    assert comparison.rows[0].accuracy == pytest.approx(run.metrics.accuracy)
+    write_report([run], tmp_path / "report", comparison=comparison)
+    assert any("trial" in p.name for p in (tmp_path / "report").glob("*.png"))
+    # a second fit of the same data sends no features or code again
+    uploads = len(mock_databricks.sent("POST", "/api/2.0/workspace/import"))
+    Trainer("automl", workspace=ws, timeout_minutes=5).begin_fit(shapes)
+    assert len(mock_databricks.sent("POST", "/api/2.0/workspace/import")) == uploads
+    assert len(mock_databricks.sent("PUT", "/api/2.0/fs/files/")) == 1
+    assert len(mock_databricks.sent("POST", SUBMIT)) == 2
 
 
-def test_second_fit_sends_no_features_table_or_task_again(
+@pytest.mark.slow
+def test_random_labels_score_near_chance(mock_databricks: FakeDatabricks, tmp_path: Path) -> None:
+    noise = _noise(tmp_path / "noise")
+    run = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=5).fit(noise)
+    assert run.metrics is not None and run.metrics.accuracy is not None
+    assert run.metrics.accuracy <= 0.75  # two classes: chance is 0.5
+
+
+@pytest.mark.slow
+def test_a_task_that_fails_on_the_cluster_says_why(
     mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:
-    ws = mock_databricks.workspace
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    first = len(mock_databricks.requests)
-    statements, uploads = len(mock_databricks.statements), len(mock_databricks.uploads)
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    assert len(mock_databricks.statements) == statements
-    assert len(mock_databricks.sent("POST", r"/api/2\.0/workspace/import")) == uploads
-    second = len(mock_databricks.requests) - first
-    assert second < first
+    trainer = Trainer(
+        "automl",
+        workspace=mock_databricks.workspace,
+        timeout_minutes=5,
+        backend_options={"new_cluster": {"data_security_mode": "USER_ISOLATION"}},
+    )
+    with pytest.raises(BackendError, match="dedicated \\(single user\\) access mode") as caught:
+        trainer.fit(shapes)
+    assert "#job/0/run/1010" in str(caught.value)
 
 
-def test_failed_run_raises_with_task_error_and_url(
+def test_platform_failure_raises_with_the_error_and_url(
     mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:
-    mock_databricks.script_run(result="FAILED", error="ValueError: label column has one class")
+    mock_databricks.script_run(result="FAILED", error="Cluster terminated: spot instance lost")
     with pytest.raises(BackendError) as caught:
         Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=5).fit(shapes)
     message = str(caught.value)
-    assert "FAILED" in message and "label column has one class" in message
+    assert "FAILED" in message and "spot instance lost" in message
     assert "#job/0/run/1010" in message
 
 
@@ -148,7 +184,7 @@ def test_max_trials_and_short_budget_warn(
     assert trainer._backend.target == "databricks"
 
 
-def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
+def test_plan_sends_no_request_and_shows_cluster_code_body_and_cost(
     mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
 ) -> None:
     trainer = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=10)
@@ -156,11 +192,12 @@ def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
     assert mock_databricks.requests == []
     assert plan.target == "databricks" and plan.compute_sku == "Standard_DS3_v2"
     steps = {step.name: step for step in plan.steps}
-    sql = steps["register"].detail["sql"]
-    assert sql[0].startswith("CREATE SCHEMA IF NOT EXISTS hive_metastore.cloudml_tester")
-    assert "USING PARQUET LOCATION 'abfss://" in sql[1]
+    assert list(steps) == ["featurize", "store", "upload", "submit"]
+    assert steps["store"].detail["path"].startswith("/Volumes/main/cloudml_tester/cloudml/")
+    assert "automl_task.py" in steps["upload"].detail["files"]
     body = steps["submit"].detail["POST /api/2.2/jobs/runs/submit"]
     assert body["tasks"][0]["new_cluster"]["data_security_mode"] == "SINGLE_USER"
+    assert "libraries" not in body["tasks"][0]
     # 10 min of search + 8 min overhead on one DS3_v2 node: VM + 0.75 DBU/h at the premium rate
     assert plan.estimated_minutes == 18.0
     assert plan.estimated_cost_usd == pytest.approx(0.3 * (0.293 + 0.75 * 0.30), abs=1e-3)
@@ -170,24 +207,15 @@ def test_plan_sends_no_request_and_shows_cluster_sql_body_and_cost(
     text = saved[0].read_text() + str(plan)
     assert '"POST /api/2.2/jobs/runs/submit"' in text
     assert mock_databricks.token not in text
-    settings = mock_databricks.workspace.config.storage
-    assert settings.connection_string is not None
-    assert settings.connection_string.get_secret_value() not in text
 
 
-@pytest.mark.slow
-def test_a_databricks_run_is_compared_and_reported_like_a_local_one(
-    mock_databricks: FakeDatabricks, shapes: Dataset, tmp_path: Path
+def test_a_large_dataset_is_featurized_on_the_cluster(
+    mock_databricks: FakeDatabricks, shapes: Dataset
 ) -> None:
-    from cloudml_edu import TrainingRun
-    from cloudml_edu.report import compare, write_report
-
-    ws = mock_databricks.workspace
-    Trainer("automl", workspace=ws, timeout_minutes=5).fit(shapes)
-    (run,) = TrainingRun.list(ws)
-    assert run.target == "databricks"
-    comparison = compare([run], prices=ws.config.prices)
-    assert comparison.rows[0].accuracy == pytest.approx(0.947)
-    report = write_report([run], tmp_path / "report", comparison=comparison)
-    assert (tmp_path / "report" / "report.html").is_file()
-    assert any("trial" in p.name for p in (tmp_path / "report").glob("*.png")), report
+    ws = mock_databricks.configure(spark_featurize_above=10)
+    plan = Trainer("automl", workspace=ws, timeout_minutes=5).plan(shapes)
+    steps = {step.name: step for step in plan.steps}
+    assert "on the cluster" in steps["featurize"].action
+    task = steps["submit"].detail["POST /api/2.2/jobs/runs/submit"]["tasks"][0]
+    flags = _flags(task)
+    assert flags["--input"] == "images" and "/cloudml/images/shapes/" in flags["--source"]

@@ -54,7 +54,7 @@ def test_one_client_per_workspace_and_the_well_known_probe(
 ) -> None:
     first = client_for(mock_databricks.workspace)
     assert client_for(mock_databricks.workspace) is first
-    probes = mock_databricks.sent("GET", r"/\.well-known/databricks-config")
+    probes = mock_databricks.sent("GET", "/.well-known/databricks-config")
     assert len(probes) == 1
 
 
@@ -75,7 +75,7 @@ def test_429_is_retried_within_the_bound(mock_databricks: FakeDatabricks) -> Non
         "POST", r"/api/2\.2/jobs/runs/submit", status=429, times=2, headers={"Retry-After": "3"}
     )
     assert client.jobs.submit(run_name="x", tasks=[]).run_id == 1010
-    assert len(mock_databricks.sent("POST", r"/api/2\.2/jobs/runs/submit")) == 3
+    assert len(mock_databricks.sent("POST", "/api/2.2/jobs/runs/submit")) == 3
     assert [round(s) for s in mock_databricks.clock.slept][:2] in ([3, 3], [4, 4], [3, 4], [4, 3])
     mock_databricks.fail("POST", r"/api/2\.2/jobs/runs/submit", status=429, times=1000)
     with pytest.raises(Exception) as caught:
@@ -108,8 +108,8 @@ def test_azure_identity_signs_requests_with_an_entra_token(
     workspace = Workspace(ws.config.model_copy(update={"databricks": entra}))
     mock_databricks.token = "entra-token-for-databricks"
     client_for(workspace).jobs.submit(run_name="x", tasks=[])
-    (submit,) = mock_databricks.sent("POST", r"/api/2\.2/jobs/runs/submit")
-    assert submit.authorization == "Bearer entra-token-for-databricks"
+    (submit,) = mock_databricks.sent("POST", "/api/2.2/jobs/runs/submit")
+    assert submit.headers["Authorization"] == "Bearer entra-token-for-databricks"
     assert scopes == ["2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"]
 
 

@@ -1,38 +1,41 @@
-"""Model Serving through the fake workspace: create or update, wait until READY, invoke, delete."""
+"""Model Serving through the fake workspace: the registered model, built and loaded in a clean twin
+of its own requirements, answers with its real predictions."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 
 from cloudml_edu.backends.databricks import cleanup
-from cloudml_edu.backends.databricks.serving import DatabricksEndpointProvider
+from cloudml_edu.backends.databricks.endpoint import DatabricksEndpointProvider
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
 from cloudml_edu.testing.databricks import FakeDatabricks
 
-MODEL = "models:/cloudml_tester_shapes/3"
+#: A deploy that reaches READY builds the model's twin once per machine (about a minute cold).
+BUILD = 900
 
 
 def test_deploy_creates_a_scale_to_zero_endpoint_and_waits_until_ready(
-    mock_databricks: FakeDatabricks,
+    mock_databricks: FakeDatabricks, registered: str
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
     mock_databricks.script_endpoint(not_ready_polls=2)
-    record = provider.begin_deploy(name="shapes", model_uri=MODEL, run=None, progress=False).result(
-        timeout=5
-    )
+    record = provider.begin_deploy(
+        name="shapes", model_uri=registered, run=None, progress=False
+    ).result(timeout=BUILD)
     assert record.details["state"] == "live" and record.target == "databricks"
-    (create,) = mock_databricks.sent("POST", r"/api/2\.0/serving-endpoints")
+    (create,) = mock_databricks.sent("POST", "/api/2.0/serving-endpoints")
     assert create.body == {
         "name": "shapes",
         "config": {
             "name": "shapes",
             "served_entities": [
                 {
-                    "name": "cloudml_tester_shapes-3",
-                    "entity_name": "cloudml_tester_shapes",
-                    "entity_version": "3",
+                    "name": "main_cloudml_tester_shapes-1",
+                    "entity_name": "main.cloudml_tester.shapes",
+                    "entity_version": "1",
                     "workload_size": "Small",
                     "scale_to_zero_enabled": True,
                 }
@@ -40,68 +43,106 @@ def test_deploy_creates_a_scale_to_zero_endpoint_and_waits_until_ready(
         },
         "tags": [{"key": "cloudml-owner", "value": "tester"}],
     }
-    gets = mock_databricks.sent("GET", r"/api/2\.0/serving-endpoints/shapes")
+    gets = mock_databricks.sent("GET", "/api/2.0/serving-endpoints/shapes")
     assert len(gets) == 1 + 3  # the existence check, then two NOT_READY and one READY
     assert provider.state(record) == "live"
 
 
-def test_deploy_updates_the_config_when_the_endpoint_exists(
+def test_a_model_version_that_does_not_exist_is_refused(
     mock_databricks: FakeDatabricks,
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    provider.begin_deploy(name="shapes", model_uri=MODEL, run=None, progress=False).result(
-        timeout=5
+    with pytest.raises(NotFoundError, match=r"main\.cloudml_tester\.nope/1 does not exist"):
+        provider.begin_deploy(
+            name="shapes", model_uri="models:/main.cloudml_tester.nope/1", run=None, progress=False
+        )
+
+
+def test_deploy_updates_the_config_when_the_endpoint_exists(
+    mock_databricks: FakeDatabricks, registered: str
+) -> None:
+    provider = DatabricksEndpointProvider(mock_databricks.workspace)
+    provider.begin_deploy(name="shapes", model_uri=registered, run=None, progress=False).result(
+        timeout=BUILD
     )
-    newer = "models:/cloudml_tester_shapes/4"
-    record = provider.begin_deploy(name="shapes", model_uri=newer, run=None, progress=False).result(
-        timeout=5
-    )
+    record = provider.begin_deploy(
+        name="shapes", model_uri=registered, run=None, progress=False
+    ).result(timeout=BUILD)
     assert record.details["updated"] is True
-    assert len(mock_databricks.sent("POST", r"/api/2\.0/serving-endpoints")) == 1
-    (put,) = mock_databricks.sent("PUT", r"/api/2\.0/serving-endpoints/shapes/config")
-    assert put.body["served_entities"][0]["entity_version"] == "4"
+    assert len(mock_databricks.sent("POST", "/api/2.0/serving-endpoints")) == 1
+    (put,) = mock_databricks.sent("PUT", "/api/2.0/serving-endpoints/shapes/config")
+    assert put.body["served_entities"][0]["entity_version"] == "1"
 
 
-def test_invoke_sends_dataframe_split_with_the_token(mock_databricks: FakeDatabricks) -> None:
+def test_the_served_model_answers_with_its_own_predictions(
+    mock_databricks: FakeDatabricks, registered: str, tiny_dir: Path
+) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    record = provider.begin_deploy(name="shapes", model_uri=MODEL, run=None, progress=False).result(
-        timeout=5
-    )
-    answer = provider.invoke(record, ["aGVsbG8=", "d29ybGQ="], timeout=5)
-    (call,) = mock_databricks.sent("POST", r"/serving-endpoints/shapes/invocations")
-    assert call.body == {
-        "dataframe_split": {"columns": ["image"], "data": [["aGVsbG8="], ["d29ybGQ="]]}
-    }
-    assert call.authorization == f"Bearer {mock_databricks.token}"
-    assert [row["label"] for row in answer["predictions"]] == ["0", "0"]
+    record = provider.begin_deploy(
+        name="shapes", model_uri=registered, run=None, progress=False
+    ).result(timeout=BUILD)
+    files = [tiny_dir / label / "1.png" for label in ("circle", "square", "cross")]
+    images = [base64.b64encode(p.read_bytes()).decode() for p in files]
+    answer = provider.invoke(record, images, timeout=120)
+    (call,) = mock_databricks.sent("POST", "/serving-endpoints/shapes/invocations")
+    assert call.body == {"dataframe_split": {"columns": ["image"], "data": [[i] for i in images]}}
+    assert call.headers["Authorization"] == f"Bearer {mock_databricks.token}"
+    rows = answer["predictions"]
+    assert [row["label"] for row in rows] == ["circle", "square", "cross"]
+    for row in rows:
+        probabilities = [row[f"p:{c}"] for c in ("circle", "square", "cross")]
+        assert sum(probabilities) == pytest.approx(1.0)
+        assert row["score"] == pytest.approx(max(probabilities))
+    with pytest.raises(ConfigError, match="row 0: not valid base64"):  # the model's own check
+        provider.invoke(record, ["%%%"], timeout=120)
 
 
-def test_delete_succeeds_when_already_gone(mock_databricks: FakeDatabricks) -> None:
+def test_the_model_loads_without_cloudml_edu(
+    mock_databricks: FakeDatabricks, registered: str
+) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    record = provider.begin_deploy(name="shapes", model_uri=MODEL, run=None, progress=False).result(
-        timeout=5
+    provider.begin_deploy(name="shapes", model_uri=registered, run=None, progress=False).result(
+        timeout=BUILD
     )
+    twin, model_dir = mock_databricks.serving.twins["shapes"]
+    done = twin.run(["python", "-I", "-c", "import cloudml_edu"], cwd=model_dir)
+    assert done.returncode != 0 and "No module named 'cloudml_edu'" in done.stderr
+    requirements = (model_dir / "requirements.txt").read_text()
+    assert "databricks-automl-runtime==0.2.21" in requirements  # the best trial's own
+    assert "mlflow==2.13.1" in requirements and "cloudml" not in requirements
+
+
+def test_delete_succeeds_when_already_gone(
+    mock_databricks: FakeDatabricks, registered: str
+) -> None:
+    provider = DatabricksEndpointProvider(mock_databricks.workspace)
+    record = provider.begin_deploy(
+        name="shapes", model_uri=registered, run=None, progress=False
+    ).result(timeout=BUILD)
     provider.delete(record, timeout=5)
     provider.delete(record, timeout=5)
-    assert len(mock_databricks.sent("DELETE", r"/api/2\.0/serving-endpoints/shapes")) == 2
+    assert len(mock_databricks.sent("DELETE", "/api/2.0/serving-endpoints/shapes")) == 2
     assert provider.state(record) == "dead"
     with pytest.raises(NotFoundError):
         provider.invoke(record, ["aGVsbG8="], timeout=5)
 
 
-def test_failed_update_and_bad_model_uri(mock_databricks: FakeDatabricks) -> None:
+def test_failed_update_and_bad_model_uri(mock_databricks: FakeDatabricks, registered: str) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
     mock_databricks.script_endpoint(failure="image build failed")
-    poller = provider.begin_deploy(name="shapes", model_uri=MODEL, run=None, progress=False)
+    poller = provider.begin_deploy(name="shapes", model_uri=registered, run=None, progress=False)
     with pytest.raises(BackendError, match="failed to deploy"):
         poller.result(timeout=5)
     with pytest.raises(ConfigError, match="registered in the workspace"):
         provider.begin_deploy(name="x", model_uri="runs:/abc/model", run=None, progress=False)
 
 
-def test_cleanup_deletes_only_the_owners_endpoints(mock_databricks: FakeDatabricks) -> None:
+def test_cleanup_deletes_only_the_owners_endpoints(
+    mock_databricks: FakeDatabricks, registered: str
+) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    provider.begin_deploy(name="mine", model_uri=MODEL, run=None, progress=False).result(timeout=5)
+    mock_databricks.script_endpoint(not_ready_polls=100)  # never reaches READY: no build needed
+    provider.begin_deploy(name="mine", model_uri=registered, run=None, progress=False)
     mock_databricks.endpoints["theirs"] = {
         "config": {},
         "tags": [{"key": "cloudml-owner", "value": "ana"}],
@@ -116,23 +157,24 @@ def test_cleanup_deletes_only_the_owners_endpoints(mock_databricks: FakeDatabric
     assert [r.path for r in deletes] == ["/api/2.0/serving-endpoints/mine"]
 
 
-def test_endpoint_facade_deploys_a_databricks_run_and_predicts(
-    mock_databricks: FakeDatabricks, tiny_dir: Path
+def test_endpoint_facade_deploys_a_registered_model_and_predicts(
+    mock_databricks: FakeDatabricks, registered: str, tiny_dir: Path
 ) -> None:
-    from cloudml_edu import Dataset, Endpoint, Trainer
+    from cloudml_edu import Endpoint
 
     ws = mock_databricks.workspace
-    run = Trainer("automl", workspace=ws, timeout_minutes=5).fit(
-        Dataset.from_folder(tiny_dir, name="shapes")
+    ep = Endpoint.deploy(
+        registered, workspace=ws, name="shapes-ep", target="databricks", timeout=BUILD
     )
-    ep = Endpoint.deploy(run, workspace=ws, name="shapes-ep")
-    (create,) = mock_databricks.sent("POST", r"/api/2\.0/serving-endpoints")
-    assert create.body["config"]["served_entities"][0]["entity_name"] == "cloudml_tester_shapes"
-    predictions = ep.predict([tiny_dir / "circle" / "0.png"])
-    assert predictions[0].label == "0" and predictions[0].scores == {"0": 0.9, "1": 0.1}
-    (call,) = mock_databricks.sent("POST", r"/serving-endpoints/shapes-ep/invocations")
+    (create,) = mock_databricks.sent("POST", "/api/2.0/serving-endpoints")
+    assert (
+        create.body["config"]["served_entities"][0]["entity_name"] == "main.cloudml_tester.shapes"
+    )
+    predictions = ep.predict([tiny_dir / "circle" / "0.png", tiny_dir / "cross" / "2.png"])
+    assert [p.label for p in predictions] == ["circle", "cross"]
+    assert set(predictions[0].scores) == {"circle", "square", "cross"}
+    (call,) = mock_databricks.sent("POST", "/serving-endpoints/shapes-ep/invocations")
     assert list(call.body) == ["dataframe_split"]
-    assert call.body["dataframe_split"]["columns"] == ["image"]
     assert Endpoint.get(ws, "shapes-ep").record.target == "databricks"
     ep.delete()
     assert "shapes-ep" not in mock_databricks.endpoints

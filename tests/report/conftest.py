@@ -12,7 +12,7 @@ from cloudml_edu.workspace import Workspace
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> Trained:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.trainer import Trainer
 
     root = tmp_path_factory.mktemp("report-ws")

@@ -112,9 +112,9 @@ def test_powerbi_push_uses_the_configured_group(
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", Credential)
     config = tmp_path / "cloudml.toml"
     config.write_text(
-        f'owner = "student"\nroot = "{trained.root}"\n[powerbi]\ngroup_id = "g-1"\ndataset_name = "lab"\n'
+        f'owner = "student"\nroot = "{trained.root}"\n[powerbi]\ngroup_id = "0b7c2a1e-5d3f-4c6a-9e8b-1f2a3b4c5d6e"\ndataset_name = "lab"\n'
     )
-    base = "https://api.powerbi.com/v1.0/myorg/groups/g-1/datasets"
+    base = "https://api.powerbi.com/v1.0/myorg/groups/0b7c2a1e-5d3f-4c6a-9e8b-1f2a3b4c5d6e/datasets"
     responses.get(base, json={"value": []})
     create = responses.post(base, json={"id": "ds-1"})
     rows = responses.post(re.compile(base + r"/ds-1/tables/fact_metric/rows"))

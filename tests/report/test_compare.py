@@ -36,8 +36,8 @@ def test_one_row_per_run_with_every_dimension(trained: Trained) -> None:
         assert row.wall_seconds == pytest.approx(run.seconds, abs=1e-3)
         assert row.cost_usd == 0.0 and row.compute_sku == "local"
         assert row.dataset == run.dataset == "digits"
-        assert row.azureml_estimate_usd is not None and row.azureml_estimate_usd >= 0
-        assert row.estimate_basis.startswith("estimate:")
+        assert row.estimates and all(e.usd is not None and e.usd >= 0 for e in row.estimates)
+        assert all(e.basis.startswith("estimate:") for e in row.estimates)
         assert row.user_code_lines == PROFILES[name].user_code_lines
         assert row.deployment_steps == PROFILES[name].deployment_steps
         assert row.artifacts == _files_on_disk(trained, run.id)
@@ -62,7 +62,9 @@ def test_renders_to_terminal_frame_html_and_json(trained: Trained) -> None:
     assert {"accuracy", "f1_macro", "node_hours", "cost_usd", "artifacts"} <= set(frame.columns)
 
     page = table.to_html()
-    assert page.count("<tr") == 1 + len(trained.student) and 'class="best"' in page
+    # a header, each local run, and under it one estimate row for the one cloud offering it
+    assert page.count("<tr") == 1 + 2 * len(trained.student) and 'class="best"' in page
+    assert page.count('<tr class="estimate">') == len(trained.student)
     records = json.loads(json.dumps(table.to_records()))
     assert records[0]["run_id"] == trained.student[0].id
 

@@ -34,7 +34,7 @@ NEW_IMAGE = "3/0003.png"
 
 @pytest.fixture(scope="module")
 def report(trained: Trained, tmp_path_factory: pytest.TempPathFactory, digits_dir: Path) -> Any:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report.new_images import NewImage
 
     runs = [*trained.student, trained.runs["alice"]]
@@ -111,7 +111,8 @@ def test_chromium_renders_charts_and_tables(report: Any, browser: Any, trained: 
     assert len(images) == len(report.images) + 41
     assert all(done and width > 0 for done, width, _ in images), images
     assert page.title() == "lab 3 report"
-    assert page.locator("table.comparison tbody tr").count() == 4
+    assert page.locator("table.comparison tbody tr:not(.estimate)").count() == 4
+    assert page.locator("table.comparison tbody tr.estimate").count() == 4  # one cloud each
     assert page.locator("section h2").count() == 4 + 2  # runs, dataset, new images
     assert page.locator("text=pipeline steps").count() == 2  # two designer runs
     assert page.locator("text=trials").first.is_visible()

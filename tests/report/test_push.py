@@ -12,8 +12,9 @@ import pytest
 import responses
 from report_fakes import synthetic_run
 
-from cloudml_edu import AuthError, ServiceError, ThrottledError
+from cloudml_edu import AuthError, ConfigError, ServiceError, ThrottledError
 from cloudml_edu._secrets import redact
+from cloudml_edu.errors import QuotaError
 from cloudml_edu.report import PowerBIClient, build_star_schema
 from cloudml_edu.report.powerbi.push import API, SCOPE, RateLimiter
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES
@@ -248,3 +249,32 @@ def test_rate_limiter_allows_120_posts_a_minute(fake_time: FakeTime) -> None:
     assert fake_time.sleeps == [45.0]  # the 120 at t=0 have left the window by t=60
     limiter.acquire()  # 120 calls at t=60 in the window: wait a full minute
     assert fake_time.sleeps == [45.0, 60.0]
+
+
+@responses.activate
+def test_a_429_that_says_the_quota_is_used_up_is_a_quota_error_at_once(
+    client: PowerBIClient, fake_time: FakeTime
+) -> None:
+    body = {"error": {"code": "DatasetQuotaExceeded", "message": "too many push datasets"}}
+    responses.post(f"{BASE}/datasets", status=429, json=body, headers={"Retry-After": "30"})
+    with pytest.raises(QuotaError, match=r"quota is used up.*delete push datasets"):
+        client.create_dataset("cloudml-edu")
+    assert fake_time.sleeps == [] and len(responses.calls) == 1  # not retried as throttling
+
+
+@pytest.mark.parametrize(
+    "group", ["../../admin/groups", "x/../y", "abc?$top=1", "a#b", "", "/groups", "\u2025"]
+)
+def test_a_group_that_is_no_id_or_name_is_refused_before_sending(group: str) -> None:
+    with pytest.raises(ConfigError, match="by its id or its name"):
+        PowerBIClient(group, credential=FakeCredential())
+
+
+@responses.activate
+def test_a_group_given_by_name_is_looked_up_once() -> None:
+    responses.get(f"{API}/groups", json={"value": [{"id": GROUP, "name": "ML course 2026"}]})
+    responses.get(f"{BASE}/datasets", json={"value": [{"id": "d1", "name": "x"}]})
+    client = PowerBIClient("ML course 2026", credential=FakeCredential())
+    assert client.find_dataset("x") == "d1" and client.find_dataset("y") is None
+    lookups = [c for c in responses.calls if "$filter" in c.request.url]
+    assert len(lookups) == 1 and "name%20eq%20%27ML%20course%202026%27" in lookups[0].request.url

@@ -45,7 +45,7 @@ def test_thumbnails_keep_colour_and_aspect() -> None:
 
 
 def test_summary_counts_classes_sizes_and_keeps_samples(tmp_path: Path) -> None:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
     for label, n, size in (("cat", 5, (40, 30)), ("dog", 7, (20, 20))):
         (tmp_path / label).mkdir()

@@ -9,9 +9,10 @@ from report_fakes import synthetic_run
 from rich.console import Console
 
 from cloudml_edu.errors import ConfigError, NotFoundError
-from cloudml_edu.pricing import PRICES, CloudCompute, cloud_estimates
+from cloudml_edu.pricing import PRICES, CloudCompute, estimate_on
 from cloudml_edu.report import compare, latest_per_backend, select_runs
 from cloudml_edu.run import TrainingRun
+from cloudml_edu.targets import get_target
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -111,35 +112,44 @@ def test_best_only_among_runs_of_the_same_dataset() -> None:
     assert '<tr class="best"><td class="txt">pets' in table.to_html()
 
 
-def test_local_runs_are_priced_on_the_cloud_as_an_estimate() -> None:
-    run = _run("a", hours=0).model_copy(update={"target": "local"})
+def test_local_runs_are_priced_as_one_row_per_target_that_offers_the_backend() -> None:
+    run = _run("a", hours=0).model_copy(update={"target": "local"})  # sdk: Azure ML only
     hours = run.seconds / 3600
     row = compare([run], artifacts=False).rows[0]
-    assert row.azureml_estimate_usd == pytest.approx(
-        PRICES["Standard_DS3_v2"].usd_per_hour * hours, abs=1e-4
-    )
+    assert [(e.target, e.title, e.sku) for e in row.estimates] == [
+        ("azureml", "Azure ML", "Standard_DS3_v2")
+    ]
+    (azure,) = row.estimates
+    assert azure.usd == pytest.approx(PRICES["Standard_DS3_v2"].usd_per_hour * hours, abs=1e-4)
+    assert azure.basis.startswith("estimate:") and "2026-11-27" in azure.basis
+    automl = _run("d", hours=0, backend="automl").model_copy(update={"target": "local"})
+    (databricks,) = compare([automl], artifacts=False).rows[0].estimates
     dbu = 0.75 * PRICES["DBU_jobs_premium"].usd_per_hour
-    assert row.databricks_estimate_usd == pytest.approx(
-        (PRICES["Standard_DS3_v2"].usd_per_hour + dbu) * hours, abs=1e-4
+    assert databricks.target == "databricks" and databricks.usd == pytest.approx(
+        (PRICES["Standard_DS3_v2"].usd_per_hour + dbu) * automl.seconds / 3600, abs=1e-4
     )
-    assert row.estimate_basis.startswith("estimate:") and "2026-11-27" in row.estimate_basis
-    bigger = CloudCompute(azure_ml="Standard_NC6s_v3", databricks="Standard_DS4_v2")
-    costly = compare([run], artifacts=False, compute=bigger).rows[0]
-    assert costly.azureml_estimate_usd == pytest.approx(3.06 * hours, abs=1e-4)
+    bigger = CloudCompute({"azureml": "Standard_NC6s_v3", "databricks": "Standard_DS4_v2"})
+    (costly,) = compare([run], artifacts=False, compute=bigger).rows[0].estimates
+    assert costly.usd == pytest.approx(3.06 * hours, abs=1e-4)
     cloud = compare([_run("b", hours=0)], artifacts=False).rows[0]  # target azureml
-    assert cloud.azureml_estimate_usd is None and cloud.estimate_basis == ""
+    assert cloud.estimates == ()
     console = Console(record=True, width=200)
     compare([run], artifacts=False).print(console)
     text = console.export_text()
-    assert "≈AML" in text and f"~${row.azureml_estimate_usd:.2f}" in text
+    assert "≈ Azure ML (Standard_DS3_v2)" in text and f"~${azure.usd:.2f}" in text
+    assert "≈ Databricks" not in text
+    html = compare([run], artifacts=False).to_html()
+    assert html.count('<tr class="estimate">') == 1
 
 
-def test_cloud_estimates_without_a_price_say_why() -> None:
-    found = cloud_estimates(1.0, CloudCompute(azure_ml="Standard_Z9", databricks="Standard_Z9"))
-    assert found.azure_ml_usd is None and found.databricks_usd is None
-    assert "[prices]" in found.basis and "no recorded DBU rate" in found.basis
-    overridden = cloud_estimates(2.0, overrides={"Standard_DS3_v2": 1.0, "DBU_jobs_premium": 0.0})
-    assert overridden.azure_ml_usd == 2.0 and overridden.databricks_usd == 2.0
+def test_estimates_without_a_price_say_why() -> None:
+    azureml, databricks = get_target("azureml"), get_target("databricks")
+    unknown = CloudCompute({"azureml": "Standard_Z9", "databricks": "Standard_Z9"})
+    found = [estimate_on(t, 1.0, unknown) for t in (azureml, databricks)]
+    assert [e.usd for e in found] == [None, None]
+    assert "[prices]" in found[0].basis and "no recorded DBU rate" in found[1].basis
+    cheap = {"Standard_DS3_v2": 1.0, "DBU_jobs_premium": 0.0}
+    assert [estimate_on(t, 2.0, overrides=cheap).usd for t in (azureml, databricks)] == [2.0, 2.0]
 
 
 def test_compute_from_config() -> None:
@@ -151,5 +161,7 @@ def test_compute_from_config() -> None:
             "databricks": {"host": "https://adb.example", "node_type_id": "Standard_F4s_v2"},
         }
     )
-    assert CloudCompute.from_config(config) == CloudCompute("Standard_DS12_v2", "Standard_F4s_v2")
+    assert CloudCompute.from_config(config) == CloudCompute(
+        {"azureml": "Standard_DS12_v2", "databricks": "Standard_F4s_v2"}
+    )
     assert CloudCompute.from_config(CloudMLConfig()) == CloudCompute()

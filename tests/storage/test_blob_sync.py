@@ -18,7 +18,7 @@ from PIL import Image
 from cloudml_edu import Dataset, Workspace
 from cloudml_edu.datasets import open_dataset, upload_dataset
 from cloudml_edu.datasets.packed import COLUMNS
-from cloudml_edu.errors import AuthError, NotFoundError
+from cloudml_edu.errors import AuthError, ConflictError, NotFoundError
 from cloudml_edu.manifest import CLAIM_NAME, MANIFEST_NAME, Layout
 from cloudml_edu.storage.blob import BlobStore
 from cloudml_edu.testing.azurite import Azurite
@@ -66,6 +66,12 @@ def test_incremental_changed_and_stale(
     removed = png_dir / first.records[1].path
     removed.unlink()
 
+    proxy.seen.clear()
+    with pytest.raises(ConflictError, match="already holds other images"):
+        _upload(Dataset.from_folder(png_dir, name="inc"), store)
+    assert _data_puts(proxy, "o/inc/") == []  # a complete version is never changed
+    # an interrupted upload of other images (no manifest): resumed, and its stale blob removed
+    store.delete(f"o/inc/1/{MANIFEST_NAME}")
     proxy.seen.clear()
     second = _upload(Dataset.from_folder(png_dir, name="inc"), store)
     assert _data_puts(proxy, "o/inc/") == [
@@ -137,11 +143,10 @@ def test_incomplete_version_never_loads(
     dataset = Dataset.from_folder(png_dir, name="half")
     _upload(dataset, store)
 
-    changed = png_dir / dataset.records[0].path
-    Image.new("L", (8, 8), 7).save(changed)
-    proxy.fault = lambda seen: 403 if seen.method == "PUT" and "/files/" in seen.path else None
+    # the same images in the other layout: the manifest is withdrawn while the shards go up
+    proxy.fault = lambda seen: 403 if seen.method == "PUT" and "/shards/" in seen.path else None
     with pytest.raises(AuthError, match="refused"):
-        _upload(Dataset.from_folder(png_dir, name="half"), store)
+        _upload(Dataset.from_folder(png_dir, name="half"), store, layout="parquet")
     with pytest.raises(NotFoundError, match="never finished"):
         open_dataset(store, "o/half/1")  # the old manifest was withdrawn, the new one not written
 

@@ -22,6 +22,7 @@ from cloudml_edu.cli.cleanup import cleanup_command
 from cloudml_edu.cli.dataset import app as dataset_app
 from cloudml_edu.cli.doctor import doctor_command
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
+from cloudml_edu.cli.repair import repair_command
 from cloudml_edu.cli.report import compare_command, powerbi_app, report_command
 from cloudml_edu.cli.train import runs_app, train_command
 
@@ -113,6 +114,7 @@ app.command("compare")(compare_command)
 app.command("report")(report_command)
 app.add_typer(powerbi_app, name="powerbi", help="Export to and push to Power BI.")
 app.command("cleanup")(cleanup_command)
+app.command("repair")(repair_command)
 
 
 def without_debug(args: list[str]) -> tuple[list[str], bool]:

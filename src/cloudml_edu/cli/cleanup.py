@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,15 +71,11 @@ def cleanup_command(
 
 
 def _cleaners(ws: Workspace) -> dict[str, Any]:
-    """The cleanup module of each cloud the workspace configures."""
-    from cloudml_edu.backends import CLEANERS
+    """The cleanup (``billable``, ``remove``) of each target the workspace configures."""
+    from cloudml_edu.targets import configured_targets
 
-    sections = {"azureml": ws.config.azure_ml, "databricks": ws.config.databricks}
-    return {
-        target: importlib.import_module(path)
-        for target, path in CLEANERS.items()
-        if sections.get(target) is not None
-    }
+    found = configured_targets(ws.config)
+    return {t.name: t.load("cleanup") for t in found if t.cleanup is not None}
 
 
 def _billable(ws: Workspace) -> list[Billable]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -62,7 +63,7 @@ def upload_command(
     json_output: JsonOption = False,
 ) -> None:
     """Upload (incremental, resumable) and register a dataset version."""
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.manifest import check_layout, check_name
 
     chosen = check_layout(layout, argument="--layout")
@@ -153,20 +154,32 @@ def delete_command(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     version: VersionOption = "1",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete it even if runs trained on it.")
+    ] = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Delete a version: manifest first (it stops loading at once), then its objects."""
+    """Delete a version: manifest first (it stops loading at once), then its objects.
+
+    A version runs trained on is kept unless --force; one already gone is an error.
+    """
+    from cloudml_edu.backends import table_catalog
     from cloudml_edu.datasets import delete_version
+    from cloudml_edu.errors import CloudMLError, NotFoundError
 
     _check(name, version)
     ws = workspace_from_option(config)
     if not yes and not json_output:
         typer.confirm(f"delete {name} version {version} from {ws.store.url}?", abort=True)
-    from cloudml_edu.backends import table_catalog
-
+    progress = False if json_output else None
+    try:
+        deleted = delete_version(ws, name, version=version, force=force, progress=progress)
+    except NotFoundError:
+        with suppress(CloudMLError):  # a catalog row left behind goes too
+            table_catalog(ws).delete(name, version=version, schema=ws.schema)
+        raise
     table_catalog(ws).delete(name, version=version, schema=ws.schema)
-    deleted = delete_version(ws, name, version=version, progress=False if json_output else None)
     if json_output:
         print_json({"name": name, "version": version, "deleted_objects": deleted})
     else:

@@ -136,7 +136,8 @@ def list_command(config: ConfigOption = None, json_output: JsonOption = False) -
 
     try:
         found = [
-            (endpoint, endpoint.state) for endpoint in Endpoint.list(workspace_from_option(config))
+            (endpoint, str(endpoint.state))
+            for endpoint in Endpoint.list(workspace_from_option(config))
         ]
     except CloudMLError as exc:
         fail(exc)

@@ -25,7 +25,7 @@ from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError
 from cloudml_edu.report.selection import DEFAULT_STATUSES, STATUSES
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report.comparison import Comparison
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.workspace import Workspace
@@ -152,7 +152,7 @@ def _selected(
 def _registered_datasets(ws: Workspace, runs: list[TrainingRun]) -> list[Dataset]:
     """The datasets the runs trained on, for the report's dataset summary; a dataset not
     registered in this workspace (a folder, another student's) is left out with a note."""
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
     found = []
     for name in sorted({run.dataset for run in runs if run.dataset}):
@@ -346,7 +346,7 @@ def push_command(
 ) -> None:
     """Push the star schema to a Power BI push dataset (created once, rows replaced)."""
     from cloudml_edu.report.powerbi.export import build_star_schema, load_endpoints
-    from cloudml_edu.report.powerbi.push import PowerBIClient
+    from cloudml_edu.report.powerbi.push import PowerBIClient, check_group
 
     try:
         ws = workspace_from_option(config)
@@ -357,6 +357,7 @@ def push_command(
                 'no Power BI workspace: pass --group ID or add [powerbi] group_id = "..." to '
                 "cloudml.toml (the id is in the workspace URL, after /groups/)"
             )
+        check_group(group_id)  # before anything is read or sent
         push_name = name or (settings.dataset_name if settings else "cloudml-edu")
         runs = _selected(ws, run_ids, owner, all_owners, dataset, status, workspace, latest=False)
         schema = build_star_schema(runs, endpoints=load_endpoints(ws), prices=ws.config.prices)

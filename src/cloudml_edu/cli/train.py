@@ -31,6 +31,14 @@ def train_command(
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="designer, sdk or automl.")
     ] = "designer",
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Where to train: local, azureml, databricks (or a target a package adds); "
+            "default: the one configured target that offers the backend, else local.",
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help=_MODEL_HELP)] = None,
     family: Annotated[
         list[str] | None,
@@ -104,6 +112,7 @@ def train_command(
     trainer = Trainer(
         backend,
         workspace=ws,
+        target=target,
         max_trials=max_trials,
         timeout_minutes=timeout_minutes,
         primary_metric=primary_metric,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudml_edu._checks import check_flag, check_number, check_path, check_text
-from cloudml_edu._paths import ensure_dir
+from cloudml_edu._paths import ensure_dir, unsafe_reason, unsafe_relative
 from cloudml_edu.datasets.download import download_records
 from cloudml_edu.datasets.scan import scan_folder
 from cloudml_edu.datasets.sources import FolderSource, Source, StoreSource
@@ -73,7 +73,7 @@ class Dataset:
         root = Path(path).resolve()
         records, stamps = scan_folder(root, skip_invalid=skip_invalid, progress=progress)
         manifest = Manifest(name=name or root.name, records=tuple(records))
-        return cls(manifest, FolderSource(root, stamps))
+        return cls(manifest, FolderSource(root, stamps, own_folder=True))
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, folder: str | os.PathLike[str]) -> Dataset:
@@ -275,6 +275,9 @@ class Dataset:
 
         ws = resolve_workspace(workspace)
         entry = table_catalog(ws).get(name, version=version, schema=ws.schema)
+        if unsafe_reason(entry.prefix) is not None:
+            row = f"catalog row {entry.full_name} version {entry.version}"
+            raise unsafe_relative(entry.prefix, source=row)
         dataset = open_dataset(ws.store, entry.prefix)
         dataset.table = entry.full_name
         return dataset

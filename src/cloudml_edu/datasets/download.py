@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from cloudml_edu._paths import user_paths
+from cloudml_edu._paths import resolve_under, user_paths
 from cloudml_edu.datasets._transfer import bounded_map, transfer_bar
-from cloudml_edu.datasets.sources import Source
+from cloudml_edu.datasets.sources import Source, check_content
 from cloudml_edu.errors import DatasetError
 from cloudml_edu.manifest import ImageRecord
 from cloudml_edu.storage.base import file_md5
@@ -30,11 +29,7 @@ def download_records(
         record, data = item
         target = _target(root, record)
         partial = target.with_name(target.name + ".partial")
-        if hashlib.md5(data).hexdigest() != record.md5:
-            raise DatasetError(
-                f"{record.path} arrived corrupted (MD5 mismatch); run the download again",
-                bad_files=[record.path],
-            )
+        check_content(record, data, source=source.location)
         with user_paths(target, what="download target"):
             partial.write_bytes(data)
             partial.replace(target)
@@ -46,16 +41,14 @@ def download_records(
 
 
 def _target(root: Path, record: ImageRecord) -> Path:
-    target = (root / record.path).resolve()
-    if root not in target.parents:
-        raise DatasetError(f"{record.path!r} escapes the download folder", bad_files=[record.path])
+    target = resolve_under(root, record.path, source=f"download folder {root}")
     with user_paths(target.parent, what="download folder"):
         target.parent.mkdir(parents=True, exist_ok=True)
     return target
 
 
 def _has(root: Path, record: ImageRecord) -> bool:
-    target = root / record.path
+    target = resolve_under(root, record.path, source=f"download folder {root}")
     if target.is_dir():
         raise DatasetError(
             f"{target} is a folder where the download writes an image; move it away and "

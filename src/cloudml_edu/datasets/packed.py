@@ -15,7 +15,6 @@ whatever the dataset's size.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -65,7 +64,8 @@ def _groups(records: Sequence[ImageRecord], limit: int) -> list[list[ImageRecord
 
 def _write_shard(source: Source, group: list[ImageRecord], path: Path) -> str:
     """Write ``group`` to ``path`` in batches; returns the file's MD5.  Each image is checked
-    against its manifest MD5 (a file changed since it was scanned raises DatasetError)."""
+    against its manifest MD5 as the source reads it (a file changed since it was scanned
+    raises DatasetError)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -78,13 +78,7 @@ def _write_shard(source: Source, group: list[ImageRecord], path: Path) -> str:
         path, schema, compression=compression, use_dictionary=["label"],
         write_statistics=["label", "path", "width", "height"],
     ) as writer:  # fmt: skip
-        for record, data in source.iter_bytes(group):
-            if hashlib.md5(data).hexdigest() != record.md5:
-                raise DatasetError(
-                    f"{record.path} changed since the dataset was read; read the folder again "
-                    "with Dataset.from_folder and upload",
-                    bad_files=[record.path],
-                )
+        for record, data in source.iter_bytes(group):  # each checked against its MD5
             for name, value in zip(
                 COLUMNS,
                 (record.label, record.path, record.md5, record.width, record.height, data),

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cloudml_edu._images import check_image
+from cloudml_edu._paths import unsafe_reason
 from cloudml_edu._progress import track
 from cloudml_edu.errors import DatasetError
 from cloudml_edu.manifest import ImageRecord
@@ -28,7 +29,15 @@ def stamp_of(path: Path) -> Stamp:
 
 
 def scan_file(root: Path, relative: str) -> tuple[ImageRecord | None, str | None, Stamp]:
-    """Decode and hash one file: its record, or why it is unusable; and its stamp."""
+    """Decode and hash one file: its record, or why it is unusable; and its stamp.
+
+    A name no store could hold safely (a backslash, a control character) is unusable
+    too (see :func:`cloudml_edu._paths.unsafe_reason`).  Links in the user's own folder
+    are followed: the user chose them.
+    """
+    why = unsafe_reason(relative)
+    if why is not None:
+        return None, f"{relative}: the name {why}; rename the file", (0, 0)
     path = root / relative
     try:
         stamp = stamp_of(path)  # before reading: a change after this is noticed later

@@ -8,20 +8,48 @@ what its files hold now (:meth:`Source.current`, run before an upload).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from cloudml_edu._paths import resolve_under, unsafe_reason, unsafe_relative
 from cloudml_edu.datasets._transfer import bounded_map
 from cloudml_edu.datasets.scan import Stamp, scan_file, stamp_of
 from cloudml_edu.errors import DatasetError
 from cloudml_edu.manifest import ImageRecord, Layout, Manifest, file_key
 from cloudml_edu.storage.base import Store, file_md5
 
-__all__ = ["FolderSource", "Source", "StoreSource"]
+__all__ = ["FolderSource", "Source", "StoreSource", "check_content"]
 
 log = logging.getLogger(__name__)
+
+
+#: What helps when a stored version's image no longer matches its manifest.
+_STORED_FIX = (
+    "the stored copy was changed or damaged after the upload, so reading it again will not "
+    "help. Upload the images again from their original folder to a new version, or remove "
+    "that record from the manifest"
+)
+#: What helps when a file of the user's own folder changed since it was read.
+_FOLDER_FIX = (
+    "the file changed since the dataset was read. Read the folder again "
+    "(Dataset.from_folder, or rerun the command) and try again"
+)
+
+
+def check_content(record: ImageRecord, data: bytes, *, source: str, fix: str = _STORED_FIX) -> None:
+    """Raise DatasetError unless ``data`` hashes to ``record``'s MD5 (the manifest's):
+    every image is checked as it is read, so nothing trains on bytes its manifest does
+    not describe."""
+    actual = hashlib.md5(data).hexdigest()
+    if actual != record.md5:
+        raise DatasetError(
+            f"{record.path} in {source} does not match its manifest (MD5 {actual}, the "
+            f"manifest says {record.md5}): {fix}",
+            bad_files=[record.path],
+        )
 
 
 class Source(Protocol):
@@ -40,6 +68,11 @@ class Source(Protocol):
         """The store and key prefix of this complete version, or None (a local folder)."""
         ...
 
+    def local_file(self, record: ImageRecord) -> Path | None:
+        """Where ``record``'s image is on this machine (checked to stay inside the folder;
+        UnsafePathError otherwise), or None when there is no local folder."""
+        ...
+
     def current(self, records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
         """``records`` as the source holds them now: a file changed since it was read is
         read again (new MD5, size, shape); a missing or unusable one raises DatasetError."""
@@ -54,12 +87,26 @@ class FolderSource:
     """Images under a local folder, one sub-folder per class.
 
     ``stamps`` are each file's (size, mtime_ns) when it was read; without them,
-    :meth:`current` hashes every file to notice a change.
+    :meth:`current` hashes every file to notice a change.  ``own_folder``: the
+    user's own image folder, whose links (the user made them) are followed; any
+    other folder (a store's version, a job's input) is confined: a record that
+    leads outside it, through ``..`` or a link, raises UnsafePathError.
     """
 
-    def __init__(self, root: Path, stamps: Mapping[str, Stamp] | None = None) -> None:
+    def __init__(
+        self, root: Path, stamps: Mapping[str, Stamp] | None = None, *, own_folder: bool = False
+    ) -> None:
         self.root = root
         self._stamps = dict(stamps or {})
+        self._own_folder = own_folder
+
+    def local_file(self, record: ImageRecord) -> Path:
+        source = f"image folder {self.root}, record {record.path!r}"
+        if self._own_folder:
+            if unsafe_reason(record.path) is not None:
+                raise unsafe_relative(record.path, source=source, root=self.root)
+            return self.root / record.path
+        return resolve_under(self.root, record.path, source=source)
 
     @property
     def location(self) -> str:
@@ -75,7 +122,7 @@ class FolderSource:
         fresh: list[ImageRecord] = []
         problems: list[str] = []
         for record in records:
-            path = self.root / record.path
+            path = self.local_file(record)
             try:
                 unchanged = self._unchanged(record, path)
             except FileNotFoundError:
@@ -111,13 +158,15 @@ class FolderSource:
     def iter_bytes(self, records: Sequence[ImageRecord]) -> Iterator[tuple[ImageRecord, bytes]]:
         for record in records:
             try:
-                data = (self.root / record.path).read_bytes()
+                data = self.local_file(record).read_bytes()
             except FileNotFoundError as exc:
                 raise DatasetError(
                     f"{record.path} was deleted from {self.root} since the dataset was read; "
                     "restore it, or read the folder again with Dataset.from_folder",
                     bad_files=[record.path],
                 ) from exc
+            fix = _FOLDER_FIX if self._own_folder else _STORED_FIX
+            check_content(record, data, source=self.location, fix=fix)
             yield record, data
 
 
@@ -145,6 +194,13 @@ class StoreSource:
     def stored_at(self) -> tuple[Store, str]:
         return self.store, self.prefix
 
+    def local_file(self, record: ImageRecord) -> Path | None:
+        folder = self.local_folder()
+        if folder is None:
+            return None
+        source = f"{self.manifest.describe()}, record {record.path!r}"
+        return resolve_under(folder, record.path, source=source)
+
     def current(self, records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
         return tuple(records)  # a complete version is not rewritten: its objects were verified
 
@@ -153,11 +209,15 @@ class StoreSource:
         if self.layout == "parquet":
             from cloudml_edu.datasets.packed import read_shards
 
-            yield from read_shards(self.store, self.prefix, self.manifest, records)
+            for record, data in read_shards(self.store, self.prefix, self.manifest, records):
+                check_content(record, data, source=self.location)
+                yield record, data
             return
         reads = bounded_map(
             lambda r: self.store.get_bytes(file_key(self.prefix, r.path)),
             records,
             workers=self.store.max_concurrency,
         )
-        yield from zip(records, reads, strict=True)
+        for record, data in zip(records, reads, strict=True):
+            check_content(record, data, source=self.location)
+            yield record, data

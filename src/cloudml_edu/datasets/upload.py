@@ -7,6 +7,10 @@ store answered with, removes stale objects, and writes the manifest last.
 Interrupted anywhere (crash, Ctrl-C, network), the version has no manifest and
 never loads; a rerun sends only what is missing or different.
 
+A complete version is never changed: an upload of other images to it raises
+:class:`ConflictError` naming the next free version, before anything is written
+(the same images in another layout are fine: the content stays the same).
+
 Before anything else the upload claims the version: it creates ``_upload.json``
 (the images' fingerprint) only if absent, which the store decides atomically.  A
 second upload of *different* images to the same version meanwhile finds the claim
@@ -146,10 +150,9 @@ def _sync(
     """:func:`sync_version` once the version is claimed."""
     key = manifest_key(prefix)
     previous = read_manifest(store, prefix)
-    same = previous is not None and (previous.fingerprint(), previous.layout) == (
-        manifest.fingerprint(),
-        manifest.layout,
-    )
+    if previous is not None and previous.fingerprint() != manifest.fingerprint():
+        raise _version_taken(store, previous)
+    same = previous is not None and previous.layout == manifest.layout
     if previous is not None and not same:
         log.info("%s changed: withdrawing its manifest until the new upload is verified", prefix)
         store.delete(key)
@@ -189,6 +192,26 @@ def _sync(
     return manifest
 
 
+def _version_taken(store: Store, previous: Manifest) -> ConflictError:
+    """The refusal to change a complete version: it names the next free version."""
+    taken = {
+        info.key.split("/")[2]
+        for info in store.list(f"{previous.owner}/{previous.name}/")
+        if info.key.count("/") >= 3
+    }
+    numbers = [int(v) for v in taken if v.isdigit()]
+    free = str(max(numbers, default=1) + 1)
+    while free in taken:
+        free += ".1"
+    what = (
+        f"{previous.describe()} already holds other images (uploaded "
+        f"{previous.created:%Y-%m-%d %H:%M} UTC); a complete version is never changed, so "
+        "the runs trained on it stay reproducible. Nothing was written. Upload these images "
+        "as a new version: "
+    )
+    return ConflictError(what + f"version={free!r}", cli_message=what + f"--version {free}")
+
+
 def _send_files(
     source: Source,
     todo: Sequence[ImageRecord],
@@ -205,10 +228,10 @@ def _send_files(
     if folder is not None:
 
         def put(record: ImageRecord) -> tuple[ImageRecord, str]:
+            path = source.local_file(record)
+            assert path is not None  # a source with a local folder has local files
             try:
-                return record, store.put_file(
-                    file_key(prefix, record.path), folder / record.path, md5=record.md5
-                )
+                return record, store.put_file(file_key(prefix, record.path), path, md5=record.md5)
             except FileNotFoundError as exc:
                 raise DatasetError(
                     f"{record.path} was deleted from {folder} during the upload; restore it "

@@ -9,21 +9,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cloudml_edu._checks import check_flag
 from cloudml_edu._progress import track
 from cloudml_edu.datasets._transfer import bounded_map
 from cloudml_edu.datasets.core import Dataset, open_dataset
+from cloudml_edu.datasets.lineage import runs_using
 from cloudml_edu.datasets.upload import read_manifest
-from cloudml_edu.errors import ConfigError
+from cloudml_edu.errors import CloudMLError, ConfigError, ConflictError, NotFoundError
 from cloudml_edu.manifest import check_name, check_version, file_key, manifest_key, version_prefix
 
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SharedVersion",
@@ -72,7 +77,11 @@ def list_versions(workspace: Workspace, *, all_owners: bool = False) -> list[Ver
             count[1] += info.size
     found = []
     for (owner, name, version), (objects, size) in sorted(totals.items()):
-        manifest = read_manifest(store, version_prefix(owner, name, version))
+        try:
+            manifest = read_manifest(store, version_prefix(owner, name, version))
+        except CloudMLError as exc:  # one unsafe manifest never hides the other versions
+            log.warning("%s/%s/%s is listed as unusable: %s", owner, name, version, exc)
+            manifest = None
         found.append(
             VersionInfo(
                 owner=owner,
@@ -105,19 +114,45 @@ def download_version(
 
 
 def delete_version(
-    workspace: Workspace, name: str, *, version: str, progress: bool | None = None
+    workspace: Workspace,
+    name: str,
+    *,
+    version: str,
+    force: bool = False,
+    progress: bool | None = None,
 ) -> int:
     """Delete a version: its manifest first (so it stops loading at once), then every object.
 
-    Also forgets it in the catalog.  Succeeds when it is already gone; returns the
-    number of objects deleted.
+    Also forgets it in the catalog; returns the number of objects deleted besides the
+    manifest.  A version
+    a run trained on is kept unless ``force=True`` (the runs are named, and warned
+    about when forced); one that is not there raises :class:`NotFoundError`.
     """
     check_name(name)
     check_version(version)
+    check_flag(force, name="force")
     store = workspace.store
     prefix = version_prefix(workspace.owner, name, version)
-    store.delete(manifest_key(prefix))
     keys = [info.key for info in store.list(f"{prefix}/")]
+    if not keys:
+        raise NotFoundError(
+            f"dataset {name} version {version} is not in {store.url} (already deleted?); "
+            "`cloudml-edu dataset list` shows the versions there are"
+        )
+    used = runs_using(workspace, prefix)
+    if used:
+        shown = ", ".join(r[:8] for r in used[:10]) + (", ..." if len(used) > 10 else "")
+        what = f"dataset {name} version {version} was used by {len(used)} run(s) ({shown})"
+        if not force:
+            lost = f"{what}; deleting it leaves them unreproducible. Nothing was deleted. "
+            raise ConflictError(
+                lost + "Pass force=True to delete it anyway",
+                cli_message=lost + "Pass --force to delete it anyway",
+            )
+        log.warning("%s; deleting it anyway (force): they can no longer be retrained", what)
+    if manifest_key(prefix) in keys:
+        store.delete(manifest_key(prefix))
+        keys.remove(manifest_key(prefix))
     with track(f"deleting {prefix}", total=len(keys), progress=progress if keys else False) as bar:
         for _ in bounded_map(store.delete, keys, workers=store.max_concurrency):
             bar.advance()

@@ -13,8 +13,9 @@ pandas or MLflow.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cloudml_edu._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from cloudml_edu.report.comparison import Comparison, ComparisonRow, compare
@@ -42,30 +43,24 @@ __all__ = [
 ]
 
 _LAZY = {
-    "PROFILES": "profiles",
-    "BackendProfile": "profiles",
-    "Comparison": "comparison",
-    "ComparisonRow": "comparison",
-    "compare": "comparison",
-    "latest_per_backend": "selection",
-    "select_runs": "selection",
-    "Selection": "selection",
-    "Report": "html",
-    "write_report": "html",
-    "StarSchema": "powerbi.export",
-    "build_star_schema": "powerbi.export",
-    "export_powerbi": "powerbi.export",
-    "PowerBIClient": "powerbi.push",
+    "PROFILES": ".profiles",
+    "BackendProfile": ".profiles",
+    "Comparison": ".comparison",
+    "ComparisonRow": ".comparison",
+    "compare": ".comparison",
+    "latest_per_backend": ".selection",
+    "select_runs": ".selection",
+    "Selection": ".selection",
+    "Report": ".html",
+    "write_report": ".html",
+    "StarSchema": ".powerbi.export",
+    "build_star_schema": ".powerbi.export",
+    "export_powerbi": ".powerbi.export",
+    "PowerBIClient": ".powerbi.push",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cloudml_edu.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"cloudml_edu.report.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

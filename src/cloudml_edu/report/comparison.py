@@ -2,8 +2,8 @@
 
 Each row puts side by side what the lab asks students to weigh: quality
 (accuracy, F1 macro), time (wall clock), money (node-hours, estimated cost from
-:mod:`cloudml_edu.pricing`; for a local run, what its measured time would cost on
-Azure ML and on Databricks), transparency (how many steps, trials or job parts
+:mod:`cloudml_edu.pricing`; under a local run, one row per cloud target that offers
+its backend: what its measured time would cost there), transparency (how many steps, trials or job parts
 the student can open), usability (lines of user code and deployment steps, from
 :mod:`cloudml_edu.report.profiles`) and what the run left behind (artifacts in
 its MLflow run).  "Best" is marked only among runs of the same dataset.
@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.errors import ConfigError
 from cloudml_edu.metrics import lower_is_better
-from cloudml_edu.pricing import CloudCompute, cloud_estimates, estimate_cost
+from cloudml_edu.pricing import CloudCompute, TargetEstimate, estimate_cost, estimate_on
 from cloudml_edu.report.profiles import profile_of
+from cloudml_edu.targets import LOCAL, all_targets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,13 +64,11 @@ class ComparisonRow:
     node_hours: float
     cost_usd: float | None
     price_source: str
-    azureml_estimate_usd: float | None
-    databricks_estimate_usd: float | None
-    estimate_basis: str
     inspectable_steps: int
     user_code_lines: int | None
     deployment_steps: int | None
     artifacts: int | None
+    estimates: tuple[TargetEstimate, ...] = ()
 
 
 def _num(fmt: str) -> Callable[[Any], str]:
@@ -80,8 +79,13 @@ def _cost(value: Any) -> str:
     return "—" if value is None else f"${value:.4f}" if 0 < value < 0.01 else f"${value:.2f}"
 
 
-def _estimate(value: Any) -> str:
-    return "—" if value is None else "~" + _cost(value)
+def _estimate_cells(
+    estimate: TargetEstimate, columns: list[tuple[str, str, Callable[[Any], str]]]
+) -> list[str]:
+    """The cells of a target-estimate row: where, and what it would cost (~$, or — unpriced)."""
+    cost = "—" if estimate.usd is None else "~" + _cost(estimate.usd)
+    shown = {"backend": f"≈ {estimate.title} ({estimate.sku})", "cost_usd": cost}
+    return [shown.get(name, "") for name, _, _ in columns]
 
 
 #: Displayed columns: (field, header, formatter); the frame and JSON keep every field.
@@ -96,8 +100,6 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("wall_seconds", "wall s", _num(".1f")),
     ("node_hours", "node-h", _num(".3f")),
     ("cost_usd", "cost", _cost),
-    ("azureml_estimate_usd", "≈AML", _estimate),
-    ("databricks_estimate_usd", "≈DBX", _estimate),
     ("inspectable_steps", "inspect", _num("d")),
     ("user_code_lines", "code", _num("d")),
     ("deployment_steps", "deploy", _num("d")),
@@ -106,8 +108,9 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 #: What the short headers mean (printed under the terminal table, shown in the HTML).
 LEGEND = (
     "acc: accuracy; F1: F1 macro; wall s: run wall time; node-h: compute node-hours; "
-    "cost: estimated USD; ≈AML, ≈DBX: what a local run's measured time would cost on one "
-    "Azure ML / Databricks node (an estimate at list prices, docs/prices.md); inspect: steps/trials/job parts you can open; code: lines of user "
+    "cost: estimated USD; ≈ rows under a local run: what its measured time would cost on one "
+    "node of each target that offers its backend (~$, an estimate at list prices, "
+    "docs/prices.md); inspect: steps/trials/job parts you can open; code: lines of user "
     "code the native service needs; deploy: deployment steps; files: MLflow artifacts"
 )
 _NUMERIC = {name for name, _, _ in COLUMNS} - {"owner", "workspace", "dataset", "backend", "run_id"}
@@ -166,8 +169,10 @@ def _row(
     metrics, profile = run.metrics, profile_of(run.backend)
     cost, source = _cost_of(run, prices)
     files = artifact_files(run) if artifacts else None
-    local = run.target == "local" and run.ended is not None
-    what_if = cloud_estimates(run.seconds / 3600, compute, overrides=prices) if local else None
+    local = run.target == LOCAL and run.ended is not None
+    where = [t for t in all_targets().values() if t.price_basis and t.offers(run.backend)]
+    hours = run.seconds / 3600
+    estimates = [estimate_on(t, hours, compute, overrides=prices) for t in where] if local else []
     return ComparisonRow(
         run_id=run.id,
         owner=run.owner,
@@ -185,13 +190,11 @@ def _row(
         node_hours=0.0 if metrics is None else metrics.compute.node_hours,
         cost_usd=cost,
         price_source=source,
-        azureml_estimate_usd=what_if.azure_ml_usd if what_if else None,
-        databricks_estimate_usd=what_if.databricks_usd if what_if else None,
-        estimate_basis=what_if.basis if what_if else "",
         inspectable_steps=inspectable_steps(run),
         user_code_lines=None if profile is None else profile.user_code_lines,
         deployment_steps=None if profile is None else profile.deployment_steps,
         artifacts=None if files is None else len(files),
+        estimates=tuple(estimates),
     )
 
 
@@ -272,11 +275,12 @@ class Comparison:
         for name, header, _ in self._columns():
             table.add_column(header, justify="right" if name in _NUMERIC else "left", no_wrap=True)
         best = self._best_ids()
+        columns = self._columns()
         for row in self.rows:
             style = "bold green" if row.run_id in best else None
-            table.add_row(
-                *(fmt(getattr(row, name)) for name, _, fmt in self._columns()), style=style
-            )
+            table.add_row(*(fmt(getattr(row, name)) for name, _, fmt in columns), style=style)
+            for estimate in row.estimates:
+                table.add_row(*_estimate_cells(estimate, columns), style="dim")
         return table
 
     def print(self, console: Console | None = None) -> None:
@@ -306,13 +310,21 @@ class Comparison:
         best = self._best_ids()
         body = []
         for row in self.rows:
-            cells = "".join(
-                f'<td class="{"num" if name in _NUMERIC else "txt"}">{html.escape(fmt(getattr(row, name)))}</td>'
-                for name, _, fmt in columns
+            texts = [fmt(getattr(row, name)) for name, _, fmt in columns]
+            body.append(_tr(columns, texts, "best" if row.run_id in best else ""))
+            body.extend(
+                _tr(columns, _estimate_cells(e, columns), "estimate") for e in row.estimates
             )
-            mark = ' class="best"' if row.run_id in best else ""
-            body.append(f"<tr{mark}>{cells}</tr>")
         return f'<table class="comparison"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _tr(columns: list[tuple[str, str, Callable[[Any], str]]], texts: list[str], kind: str) -> str:
+    cells = "".join(
+        f'<td class="{"num" if name in _NUMERIC else "txt"}">{html.escape(text)}</td>'
+        for (name, _, _), text in zip(columns, texts, strict=True)
+    )
+    mark = f' class="{kind}"' if kind else ""
+    return f"<tr{mark}>{cells}</tr>"
 
 
 def compare(
@@ -326,8 +338,25 @@ def compare(
 
     ``prices`` overrides the recorded price table (``workspace.config.prices``);
     ``artifacts=False`` skips counting each run's MLflow artifacts (no MLflow import);
-    ``compute`` is the cloud compute local runs are priced on for the estimate columns
-    (``CloudCompute.from_config(ws.config)``; default: the course's Standard_DS3_v2).
+    ``compute`` is the node size per target local runs are priced on for the estimate rows
+    (``CloudCompute.from_config(ws.config)``; default: each target's own, Standard_DS3_v2).
     """
-    chosen = list(runs)
+    chosen = _checked_runs(runs)
     return Comparison([_row(run, prices, artifacts, compute) for run in chosen], chosen)
+
+
+def _checked_runs(runs: object) -> list[TrainingRun]:
+    """``runs`` as a list of TrainingRun (one run alone is fine); anything else is a
+    ConfigError naming what was given and how to get runs, before anything is read."""
+    from cloudml_edu.run import TrainingRun
+
+    how = "pass a list of runs, e.g. compare(TrainingRun.list(ws)) or compare([run1, run2])"
+    if isinstance(runs, TrainingRun):
+        return [runs]
+    if runs is None or isinstance(runs, str | bytes) or not isinstance(runs, Iterable):
+        raise ConfigError(f"compare() takes runs, got {type(runs).__name__}; {how}")
+    chosen = list(runs)
+    wrong = sorted({type(r).__name__ for r in chosen if not isinstance(r, TrainingRun)})
+    if wrong:
+        raise ConfigError(f"compare() takes TrainingRun objects, got {', '.join(wrong)}; {how}")
+    return chosen

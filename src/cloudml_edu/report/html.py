@@ -34,7 +34,7 @@ from cloudml_edu.report.settings import run_settings
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.report._artifacts import RunFiles
     from cloudml_edu.report.new_images import NewImage
     from cloudml_edu.report.summary import DatasetSummary
@@ -53,7 +53,7 @@ nav.toc ol{margin:.3rem 0;padding-left:1.3rem}nav.toc a{color:#0b5394}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
 th,td{border:1px solid #ccd;padding:.25rem .55rem;vertical-align:top}th{background:#eef3fa;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best{background:#e7f6e7;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best{background:#e7f6e7;font-weight:600}tr.estimate{color:#666}
 td.wrap{word-break:break-all;min-width:12rem}
 figure{display:inline-block;margin:.5rem 1rem .5rem 0;vertical-align:top;max-width:100%}
 figure img{max-width:100%;height:auto;border:1px solid #dde}figcaption{font-size:.8rem;color:#555}

@@ -9,7 +9,7 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
 __all__ = ["ClassSummary", "DatasetSummary", "summarize", "thumbnail"]
 

@@ -6,8 +6,9 @@ store is :mod:`cloudml_edu.manifest`; uploading, listing and sharing versions is
 so importing this package stays light.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cloudml_edu._lazy import lazy_attributes
 from cloudml_edu.storage.base import ObjectInfo, Store
 from cloudml_edu.storage.local import LocalStore
 
@@ -17,9 +18,4 @@ if TYPE_CHECKING:
 __all__ = ["BlobStore", "LocalStore", "ObjectInfo", "Store"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "BlobStore":
-        from cloudml_edu.storage.blob import BlobStore
-
-        return BlobStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"BlobStore": ".blob"}, globals())

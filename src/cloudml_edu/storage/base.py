@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from cloudml_edu._paths import unsafe_reason, unsafe_relative
 from cloudml_edu.errors import DatasetError
 
-__all__ = ["ObjectInfo", "Store", "check_md5", "file_md5"]
+__all__ = ["ObjectInfo", "Store", "check_key", "check_md5", "file_md5"]
+
+
+def check_key(key: str, *, store: str) -> str:
+    """``key`` if it is a plain relative key (no ``..``, NUL, leading ``/``...), else
+    UnsafePathError: a key built from data never reaches another folder of a store."""
+    if unsafe_reason(key) is not None:
+        raise unsafe_relative(key, source=f"object key in the store {store}")
+    return key
 
 
 def file_md5(path: Path) -> str:
@@ -30,7 +39,8 @@ def check_md5(path: Path, actual: str, expected: str) -> None:
     if actual != expected:
         raise DatasetError(
             f"{path} changed since the dataset was read (MD5 {actual} != {expected}); "
-            "upload again (changed files are read again before an upload starts)",
+            "nothing was stored under its name. Read the folder again (Dataset.from_folder, "
+            "or rerun `cloudml-edu dataset upload`) and upload",
             bad_files=[str(path)],
         )
 

@@ -36,7 +36,7 @@ from cloudml_edu.errors import (
     TimeoutError,
 )
 from cloudml_edu.storage._sdk_internals import pipeline_client
-from cloudml_edu.storage.base import ObjectInfo, check_md5
+from cloudml_edu.storage.base import ObjectInfo, check_key, check_md5
 from cloudml_edu.storage.retry import RETRY_STATUSES, RetrySettings, make_retry_policy
 
 if TYPE_CHECKING:
@@ -468,7 +468,7 @@ class BlobStore:
         from azure.core.rest import HttpRequest
 
         base, _, query = self._client.url.partition("?")
-        url = base + (f"/{quote(key)}" if key is not None else "")
+        url = base + (f"/{quote(check_key(key, store=self.url))}" if key is not None else "")
         extra = "&".join(filter(None, (query, urlencode(params))))
         headers["x-ms-version"] = self._client.api_version
         request = HttpRequest(
@@ -491,6 +491,7 @@ class BlobStore:
         whole file's MD5, computed while streaming and compared with ``md5`` first."""
         from azure.storage.blob import BlobBlock, ContentSettings
 
+        check_key(key, store=self.url)
         blob = self._client.get_blob_client(key)
         digest = hashlib.md5()
         ids: list[str] = []
@@ -530,6 +531,7 @@ class BlobStore:
 
     def download(self, key: str, dest: Path) -> None:
         """Stream ``key`` to ``dest`` (via ``dest.partial``, renamed when complete)."""
+        check_key(key, store=self.url)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".partial")
         try:

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from cloudml_edu._paths import resolve_under
 from cloudml_edu.errors import NotFoundError
 from cloudml_edu.storage.base import ObjectInfo, check_md5, file_md5
 
@@ -45,10 +46,7 @@ class LocalStore:
         return self._path(key)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
-            raise ValueError(f"key {key!r} escapes the store root")
-        return path
+        return resolve_under(self.root, key, source=f"object key in the store {self.root}")
 
     def _meta(self, key: str) -> Path:
         return self.root / _META_DIR / (key + _MD5_SUFFIX)

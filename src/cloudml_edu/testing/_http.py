@@ -10,6 +10,7 @@ scoring; jobs, SQL statements, serving...).  Users' tests see one API on every f
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     import responses
     from requests import PreparedRequest
 
-__all__ = ["Fault", "HttpFake", "Reply", "SentRequest", "Service", "json_reply"]
+__all__ = ["Fault", "HttpFake", "Reply", "SentRequest", "Service", "json_reply", "proto_double"]
 
 Reply = tuple[int, dict[str, str], str | bytes]
 
@@ -196,3 +197,13 @@ def _record(prepared: PreparedRequest) -> SentRequest:
     return SentRequest(
         str(prepared.method), url, parts.path, query, body, len(data), headers=headers, data=data
     )
+
+
+def proto_double(value: float) -> float | str:
+    """A double as MLflow's REST API (proto3 JSON) writes it: NaN and infinities quoted
+    (``"NaN"``, ``"Infinity"``), as Azure ML's and Databricks' tracking servers send them."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value

@@ -60,38 +60,56 @@ def _seed_tracking_store(root: Path, template: Path) -> None:
     shutil.copy(template / ".mlflow-ready", root / ".mlflow-ready")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "azurite: needs the Azurite blob emulator (azurite-blob, Node.js); mock_databricks "
+        "then keeps the workspace's storage there (abfss://) instead of a local folder",
+    )
+
+
 @pytest.fixture
 def mock_databricks(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    cloudml_azurite: Azurite,
     cloudml_tracking_template: Path,
     request: pytest.FixtureRequest,
 ) -> Iterator[FakeDatabricks]:
     """A fake Databricks workspace at the HTTP boundary; ``.workspace`` targets it.
 
     ``DATABRICKS_*`` variables are cleared and ``HOME`` points at an empty folder,
-    so no real credential or ``~/.databrickscfg`` is read.  Storage is a fresh
-    container on the session's Azurite.
+    so no real credential or ``~/.databrickscfg`` is read.  Storage is a local
+    folder (no Node.js needed); a test marked ``azurite`` gets a fresh
+    container on the session's Azurite instead (the lab's hive metastore tables
+    read ``abfss://``).  Submitted AutoML tasks run in a twin of the runtime (built
+    once per machine, see :mod:`cloudml_edu.testing.twins`).
     """
     import os
 
     from cloudml_edu.config import StorageConfig
     from cloudml_edu.testing.databricks import fake_databricks
+    from cloudml_edu.testing.twins import cache_root
 
     for name in list(os.environ):
         if name.startswith(("DATABRICKS_", "CLOUDML_DATABRICKS__")):
             monkeypatch.delenv(name)
+    # Twins, pyenv and pip's cache stay where they are while HOME moves.
+    monkeypatch.setenv("CLOUDML_TWIN_CACHE", str(cache_root()))
+    monkeypatch.setenv("PYENV_ROOT", os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv")))
+    monkeypatch.setenv(
+        "PIP_CACHE_DIR", os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
+    )
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
-    container = f"dbx{abs(hash(request.node.nodeid)) % 10**10:010d}"
-    storage = StorageConfig(
-        kind="azure_blob",
-        container=container,
-        connection_string=cloudml_azurite.connection_string,
-    )
+    storage = None
+    if request.node.get_closest_marker("azurite") is not None:
+        azurite: Azurite = request.getfixturevalue("cloudml_azurite")
+        container = f"dbx{abs(hash(request.node.nodeid)) % 10**10:010d}"
+        storage = StorageConfig(
+            kind="azure_blob", container=container, connection_string=azurite.connection_string
+        )
     root = tmp_path / "cloudml-workspace"
     _seed_tracking_store(root, cloudml_tracking_template)
     with fake_databricks(root, storage=storage) as fake:
@@ -106,15 +124,15 @@ def mock_azure_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     fake; ``.requests`` lists what was sent, ``.jobs`` the job bodies by name, and
     ``.script_job(statuses=..., metrics=..., error=...)`` decides how the next job goes.
     """
-    import cloudml_edu.backends.azureml.backend as azureml_backend
-    import cloudml_edu.backends.azureml.endpoints as azureml_endpoints
+    from cloudml_edu.backends.azureml.backend import AzureMLBackend
+    from cloudml_edu.backends.azureml.endpoints import AzureMLEndpointProvider
     from cloudml_edu.testing.azure_ml import FakeAzureML
 
     monkeypatch.setenv("CLOUDML_NO_PROGRESS", "1")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setattr(azureml_backend, "POLL_INTERVAL", 0.01)  # scripted jobs end at once
-    monkeypatch.setattr(azureml_endpoints, "POLL_INTERVAL", 0.01)
-    monkeypatch.setattr(azureml_endpoints, "POLL_MAX_INTERVAL", 0.05)
+    monkeypatch.setattr(AzureMLBackend, "poll_interval", 0.01)  # scripted jobs end at once
+    monkeypatch.setattr(AzureMLEndpointProvider, "poll_interval", 0.01)
+    monkeypatch.setattr(AzureMLEndpointProvider, "poll_max_interval", 0.05)
     for name in (
         "AZURE_CLIENT_ID",
         "AZURE_TENANT_ID",

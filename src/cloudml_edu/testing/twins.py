@@ -101,10 +101,10 @@ class Twin:
         env: Mapping[str, str] | None = None,
         timeout: float = 600.0,
         shell: bool = False,
-        input_text: str | None = None,
+        input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` (or, with ``shell=True``, ``bash -c argv[0]``) in the twin; output captured,
-        ``input_text`` (if any) sent to its stdin."""
+        ``input`` (if any) sent to its standard input."""
         command = ["bash", "-c", argv[0]] if shell else list(argv)
         try:
             return subprocess.run(
@@ -115,7 +115,7 @@ class Twin:
                 text=True,
                 timeout=timeout,
                 check=False,
-                input=input_text,
+                input=input,
             )
         except subprocess.TimeoutExpired as exc:
             raise TimeoutError(

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(data: Path, manifest_file: Path | None):  # type: ignore[no-untyped-def]
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
     manifest_file = manifest_file or data / MANIFEST_NAME
     if manifest_file.is_file():

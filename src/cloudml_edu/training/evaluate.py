@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cloudml_edu.metrics import ClassReport, Compute, Metrics
+from cloudml_edu.records.metrics import ClassReport, Compute, Metrics
 from cloudml_edu.training.scores import Scores, score
 
 __all__ = ["Scores", "evaluate", "score"]

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FeatureSpec", "featurize"]
+__all__ = ["FeatureSpec", "feature_columns", "featurize"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -43,6 +43,11 @@ class FeatureSpec:
         pixels = self.size * self.size * channels
         cells = (self.size // self.cell) ** 2
         return pixels + (cells * self.orientations if self.gradients else 0)
+
+
+def feature_columns(n_features: int) -> list[str]:
+    """``f0000``, ``f0001``...: the feature column names of a table of ``n_features``."""
+    return [f"f{i:04d}" for i in range(n_features)]
 
 
 def _pixels(data: bytes, spec: FeatureSpec) -> FloatArray:

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cloudml_edu.metrics import ARTIFACT_NAME, Compute, Metrics
+from cloudml_edu.records.metrics import ARTIFACT_NAME, Compute, Metrics
 from cloudml_edu.training.evaluate import Scores, evaluate, score
 from cloudml_edu.training.features import FeatureSpec, featurize
 from cloudml_edu.training.models import build_model
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.manifest import ImageRecord
 
 __all__ = ["Featurized", "Outcome", "featurize_dataset", "fit_model", "log_outcome", "train_model"]

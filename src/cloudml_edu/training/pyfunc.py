@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudml_edu.training.columns import INPUT_COLUMN
+from cloudml_edu.training.columns import INPUT_COLUMN, PROBA_PREFIX
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +36,7 @@ SHIPPED: tuple[str, ...] = (
     "_images.py",
     "training/columns.py",
     "training/features.py",
+    "training/frame.py",
     "training/scores.py",
     "training/served.py",
 )
@@ -42,29 +44,48 @@ SHIPPED: tuple[str, ...] = (
 REQUIREMENTS: tuple[str, ...] = ("mlflow", "numpy", "pandas", "pillow", "scikit-learn")
 
 
-def requirements() -> list[str]:
-    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``).
+def requirements(extra: list[str] | None = None) -> list[str]:
+    """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``), merged
+    with ``extra`` (a trained model's own requirements lines, which win for a package both name).
 
-    Where only ``mlflow-skinny`` is installed (Azure ML's job environments), the model
-    asks for that one: it loads and serves a pyfunc with fewer packages.
+    Where only ``mlflow-skinny`` is installed (Azure ML's job environment), the model asks for
+    that one: it loads and serves a pyfunc with fewer packages.
     """
     from importlib.metadata import PackageNotFoundError, version
 
-    pins = []
+    merged: dict[str, str] = {}
     for name in REQUIREMENTS:
         try:
-            pins.append(f"{name}=={version(name)}")
+            merged[_key(name)] = f"{name}=={version(name)}"
         except PackageNotFoundError:
             if name != "mlflow":
                 raise
-            pins.append(f"mlflow-skinny=={version('mlflow-skinny')}")
-    return pins
+            merged[_key(name)] = f"mlflow-skinny=={version('mlflow-skinny')}"
+    for line in extra or []:
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            merged[_key(line)] = line
+    return list(merged.values())
+
+
+def _key(requirement: str) -> str:
+    """The normalised distribution name of a requirement line (``Scikit_Learn==1`` -> ``scikit-learn``)."""
+    name = re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _model_options(
-    model: Any, spec: FeatureSpec, tmp: Path, example: bytes | None
+    model: Any,
+    spec: FeatureSpec,
+    tmp: Path,
+    example: bytes | None,
+    extra_requirements: list[str] | None = None,
 ) -> dict[str, Any]:
-    """What ``log_model`` and ``save_model`` are given: code, artifacts, signature, pins."""
+    """What ``log_model`` and ``save_model`` are given: code, artifacts, signature, pins.
+
+    The signature names the input and the output columns (Unity Catalog registers only
+    models with both).
+    """
     import joblib
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
@@ -73,13 +94,18 @@ def _model_options(
     joblib.dump(model, classifier)
     features = tmp / "features.json"
     features.write_text(json.dumps(spec.to_dict()))
+    outputs: list[Any] = [ColSpec("string", "label"), ColSpec("double", "score")]
+    outputs += [ColSpec("double", PROBA_PREFIX + str(c)) for c in getattr(model, "classes_", [])]
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", INPUT_COLUMN)]), outputs=Schema(outputs)
+    )
     return {
         "python_model": str(Path(__file__).with_name("_model_code.py")),
         "artifacts": {"classifier": str(classifier), "features": str(features)},
         "code_paths": [str(_code_package(tmp / "code"))],
-        "signature": ModelSignature(inputs=Schema([ColSpec("string", INPUT_COLUMN)])),
+        "signature": signature,
         "input_example": _example_frame(example) if example is not None else None,
-        "pip_requirements": requirements(),
+        "pip_requirements": requirements(extra_requirements),
     }
 
 
@@ -98,17 +124,27 @@ def save_model(model: Any, spec: FeatureSpec, path: Path, *, example: bytes | No
 
 
 def log_model(
-    model: Any, spec: FeatureSpec, *, example: bytes | None = None, name: str = "model"
+    model: Any,
+    spec: FeatureSpec,
+    *,
+    example: bytes | None = None,
+    name: str = "model",
+    extra_requirements: list[str] | None = None,
 ) -> str:
     """Log ``model`` as an MLflow pyfunc in the active run; returns its ``runs:/`` URI.
 
     ``example`` (one encoded image) becomes the model's input example, a ready
-    request for students.
+    request for students.  ``extra_requirements`` are what the classifier itself
+    needs at inference (a trained model's requirements). The signature names the
+    input and the output columns (Unity Catalog registers only models with both).
+    Works on MLflow 2 (the Databricks runtime's) and 3.
     """
     import mlflow
 
+    where = {"artifact_path": name} if mlflow.__version__.startswith("2.") else {"name": name}
     with tempfile.TemporaryDirectory() as tmp:
-        info = mlflow.pyfunc.log_model(name=name, **_model_options(model, spec, Path(tmp), example))
+        options = _model_options(model, spec, Path(tmp), example, extra_requirements)
+        info = mlflow.pyfunc.log_model(**where, **options)
     run = mlflow.active_run()
     return f"runs:/{run.info.run_id}/{name}" if run else str(info.model_uri)
 

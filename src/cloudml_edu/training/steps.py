@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cloudml_edu.errors import CloudMLError
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.training.fit import Featurized
 
 __all__ = ["STEPS", "main"]

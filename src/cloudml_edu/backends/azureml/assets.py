@@ -20,7 +20,7 @@ from cloudml_edu.backends.azureml.connection import owned_name, owner_tags, sett
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu import run_store
 from cloudml_edu.backends.azureml.connection import (
     OWNER_TAG,
     client_for,
@@ -20,9 +21,10 @@ from cloudml_edu.backends.azureml.connection import (
     settings,
     translate,
 )
+from cloudml_edu.backends.template import save_record
 from cloudml_edu.errors import ConfigError, NotFoundError
 from cloudml_edu.options import TrainOptions
-from cloudml_edu.run import RemoteJob, TrainingRun
+from cloudml_edu.records.run import RemoteJob, RunRecord
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.azureml.backend import AzureMLBackend
@@ -34,16 +36,15 @@ __all__ = ["JOB_BACKENDS", "attach_job"]
 JOB_BACKENDS = {"pipeline": "designer", "command": "sdk"}
 
 
-def attach_job(ws: Workspace, name: str) -> TrainingRun:
+def attach_job(ws: Workspace, name: str) -> RunRecord:
     """The run record of Azure ML job ``name``: made on first attach, refreshed after."""
-    from cloudml_edu.backends import open_backend
-
     name = name.strip()
     if not name:
         raise ConfigError("pass the job's name, as the studio shows it on the job's Overview tab")
-    for run in TrainingRun.list(ws):
+    for text in run_store.list_records(ws):
+        run = RunRecord.model_validate_json(text)
         if run.remote is not None and run.remote.service == "azureml" and run.remote.name == name:
-            return run.refresh(ws)
+            return _backend(run.backend, ws).refresh(run)
     client = client_for(ws)
     try:
         job = client.jobs.get(name)
@@ -61,17 +62,22 @@ def attach_job(ws: Workspace, name: str) -> TrainingRun:
         raise ConfigError(
             f"job {name} is a {job.type} job; attach a pipeline (Designer) or command job"
         )
-    backend: AzureMLBackend = open_backend(  # type: ignore[assignment]
-        backend_name, "azureml", ws, TrainOptions(), progress=None
-    )
+    backend = _backend(backend_name, ws)
     run = _record(ws, job, backend_name, _compute_of(job), _vm_size(ws, client, job))
     return backend.observe(run, job)
 
 
-def _record(ws: Workspace, job: Any, backend: str, compute: str, vm_size: str) -> TrainingRun:
-    """A new record in the workspace's run store for ``job`` (not yet observed)."""
-    from cloudml_edu import run_store
+def _backend(name: str, ws: Workspace) -> AzureMLBackend:
+    """The backend whose code reads a job of backend ``name`` (designer or sdk)."""
+    from cloudml_edu.backends.azureml.designer import AzureDesignerBackend
+    from cloudml_edu.backends.azureml.sdk import AzureSdkBackend
 
+    backend = AzureDesignerBackend if name == "designer" else AzureSdkBackend
+    return backend(ws, TrainOptions(), progress=None)
+
+
+def _record(ws: Workspace, job: Any, backend: str, compute: str, vm_size: str) -> RunRecord:
+    """A new record in the workspace's run store for ``job`` (not yet observed)."""
     dataset = _dataset_of(job)
     experiment = str(job.experiment_name or TrainOptions().experiment)
     run_id = run_store.create_record_run(
@@ -83,7 +89,7 @@ def _record(ws: Workspace, job: Any, backend: str, compute: str, vm_size: str) -
         tags={"cloudml.job": str(job.name), "cloudml.attached": "true"},
     )
     created = getattr(job.creation_context, "created_at", None)
-    run = TrainingRun(
+    run = RunRecord(
         id=run_id,
         backend=backend,
         target="azureml",
@@ -100,8 +106,8 @@ def _record(ws: Workspace, job: Any, backend: str, compute: str, vm_size: str) -
             details={"vm_size": vm_size, "display_name": str(job.display_name or job.name)},
         ),
         tracking_uri=ws.tracking_uri,
-    ).bind(ws)
-    run.save()
+    )
+    save_record(ws, run)
     return run
 
 

@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu._polling import Poller
 from cloudml_edu.backends.azureml import assets, known, service
 from cloudml_edu.backends.azureml.connection import (
     client_for,
@@ -23,14 +22,16 @@ from cloudml_edu.backends.azureml.connection import (
     settings,
     translate,
 )
-from cloudml_edu.errors import BackendError, CloudMLError, ConfigError, NotFoundError
-from cloudml_edu.run import Plan, PlanStep, RemoteJob, RunStatus, TrainingRun
+from cloudml_edu.backends.template import TrainingBackend
+from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
+from cloudml_edu.records.plan import Plan, PlanStep
+from cloudml_edu.records.run import RemoteJob, RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from cloudml_edu.backends.base import TrainOptions
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["STATUS", "AzureMLBackend", "Submission"]
@@ -68,20 +69,19 @@ class Submission:
         self.environment = environment
 
 
-class AzureMLBackend:
+class AzureMLBackend(TrainingBackend):
     """Base of the Azure ML backends; subclasses define ``name``, ``build_job``, ``job_steps``."""
 
-    name: ClassVar[str]
     target: ClassVar[str] = "azureml"
     job_type: ClassVar[str]
     startup_minutes: ClassVar[float] = STARTUP_MINUTES
+    poll_interval: float = POLL_INTERVAL
+    poll_max_interval: float = POLL_MAX_INTERVAL
 
     def __init__(
         self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
     ) -> None:
-        self.workspace = workspace
-        self.options = options
-        self.progress = progress
+        super().__init__(workspace, options, progress=progress)
         self.settings = settings(workspace)
 
     # ---- what subclasses provide ---------------------------------------------
@@ -102,7 +102,7 @@ class AzureMLBackend:
     def prepare(self, submission: Submission, *, trust_known: bool) -> None:
         """Register what the job refers to (the designer's components); nothing by default."""
 
-    def collect(self, run: TrainingRun) -> None:
+    def collect(self, run: RunRecord) -> None:
         """After the job ended: fill the run's steps (designer); nothing by default."""
 
     # ---- plan ------------------------------------------------------------------
@@ -123,22 +123,17 @@ class AzureMLBackend:
         return build_plan(self, dataset)  # plan.py is below this module: it imports nothing here
 
     # ---- fit ---------------------------------------------------------------------
-    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
-        """Ensure data, compute and code, submit the job, and return a poller on it."""
-        run = self._new_record(dataset)
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
+        """Ensure data, compute and code and submit the job (the template records a failure)."""
         job_name = owned_name(self.workspace, f"{self.name}-{uuid.uuid4().hex[:10]}", limit=60)
         job_name = job_name.replace("-", "_")
         try:
-            try:
-                submission, created = self._submit(dataset, job_name, trust_known=True)
-            except (NotFoundError, ConfigError):
-                if not known.forget(self.workspace):
-                    raise
-                # something this folder remembered is gone (a deleted cluster): ask for all
-                submission, created = self._submit(dataset, job_name, trust_known=False)
-        except CloudMLError as exc:
-            self._fail(run, str(exc))
-            raise
+            submission, created = self._submit(dataset, job_name, trust_known=True)
+        except (NotFoundError, ConfigError):
+            if not known.forget(self.workspace):
+                raise
+            # something this folder remembered is gone (a deleted cluster): ask for all
+            submission, created = self._submit(dataset, job_name, trust_known=False)
         run.remote = RemoteJob(
             service="azureml",
             name=str(created.name),
@@ -149,8 +144,6 @@ class AzureMLBackend:
             details={"vm_size": self.settings.vm_size},
         )
         run.status = STATUS.get(run.remote.status, "NotStarted")
-        self._save(run)
-        return self.poller(run)
 
     def _submit(
         self, dataset: Dataset, job_name: str, *, trust_known: bool
@@ -170,22 +163,7 @@ class AzureMLBackend:
         except Exception as exc:
             raise translate(exc, action=f"submit job {job_name}", ws=self.workspace) from exc
 
-    def poller(self, run: TrainingRun) -> Poller[TrainingRun]:
-        """A poller following ``run``'s job until it ends."""
-        return Poller(
-            run,
-            refresh=self.refresh,
-            status_of=lambda r: r.status,
-            terminal=TERMINAL,
-            describe=_describe,
-            finish=self._finish,
-            cancel=self.cancel,
-            progress=self.progress,
-            interval=POLL_INTERVAL,
-            max_interval=POLL_MAX_INTERVAL,
-        )
-
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask Azure ML for the job's status; once it has ended, read its outcome; save."""
         remote = _remote(run)
         if run.status in TERMINAL:
@@ -196,7 +174,7 @@ class AzureMLBackend:
             raise translate(exc, action=f"read job {remote.name}", ws=self.workspace) from exc
         return self.observe(run, job)
 
-    def observe(self, run: TrainingRun, job: Any) -> TrainingRun:
+    def observe(self, run: RunRecord, job: Any) -> RunRecord:
         """Update ``run`` from ``job`` (as ``jobs.get`` returned it); read the outcome once it ended."""
         remote = _remote(run)
         native = _status_text(job.status)
@@ -206,10 +184,10 @@ class AzureMLBackend:
             run.status = STATUS.get(native, "Running")
             if run.status in TERMINAL:
                 self._collect_outcome(run)
-            self._save(run)
+            self.save(run)
         return run
 
-    def cancel(self, run: TrainingRun) -> None:
+    def cancel(self, run: RunRecord, /) -> None:
         """Ask Azure ML to cancel the job (``jobs.begin_cancel``)."""
         remote = _remote(run)
         try:
@@ -217,21 +195,23 @@ class AzureMLBackend:
         except Exception as exc:
             raise translate(exc, action=f"cancel job {remote.name}", ws=self.workspace) from exc
 
-    def _finish(self, run: TrainingRun) -> TrainingRun:
-        """The end of a wait: the run when Completed, else BackendError with the job's error."""
-        if run.status != "Completed":
-            remote = _remote(run)
-            raise BackendError(
-                f"Azure ML job {remote.name} {remote.status}: {run.error}; open it in the studio "
-                f"for its logs: {remote.url}"
-            )
-        return run
+    def failure_message(self, record: RunRecord) -> str:
+        """The job's error and where its logs are (the studio page)."""
+        remote = record.remote
+        if remote is None:  # it failed before it was submitted
+            return super().failure_message(record)
+        return (
+            f"Azure ML job {remote.name} {remote.status}: {record.error}; open it in the studio "
+            f"for its logs: {remote.url}"
+        )
 
-    def _collect_outcome(self, run: TrainingRun) -> None:
+    def describe(self, record: RunRecord, elapsed: float, /) -> str:
+        remote = record.remote
+        where = f"job {remote.name} {remote.status}" if remote else record.status
+        return f"Azure ML {record.backend} {where}, {elapsed:.0f} s"
+
+    def _collect_outcome(self, run: RunRecord) -> None:
         """Real start/end times, and the job's error or its metrics, model and cost."""
-        from cloudml_edu.metrics import Compute
-        from cloudml_edu.pricing import estimate_cost
-
         remote = _remote(run)
         details = service.job_details(self.workspace, remote.name)
         remote.started = _parse_time(details.get("startTimeUtc")) or remote.started
@@ -242,58 +222,44 @@ class AzureMLBackend:
             run.error = self.failure(run, details) or f"the job ended {remote.status}"
             return
         self.collect(run)
-        metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        try:
+            metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+        except BackendError as exc:  # no usable score: the run ends Failed, not Running
+            run.status, run.error = "Failed", str(exc)
+            return
         seconds = (remote.ended - remote.started).total_seconds() if remote.started else 0.0
-        node_hours = max(seconds, 0.0) / 3600 * remote.nodes
         vm_size = str(remote.details.get("vm_size") or self.settings.vm_size)
         sku = "serverless" if remote.compute == "serverless" else vm_size
-        cost = estimate_cost(vm_size, node_hours, overrides=self.workspace.config.prices)
-        run.metrics = metrics.model_copy(
-            update={
-                "compute": Compute(sku=sku, nodes=remote.nodes, node_hours=round(node_hours, 4)),
-                "cost_usd": cost,
-            }
+        run.metrics = self.priced(
+            metrics, sku=sku, nodes=remote.nodes, seconds=seconds, price_sku=vm_size
         )
         # a hand-built job's model is wherever its author put it: deploy it from the studio
         run.model = None if remote.attached else self.model_uri(run)
 
-    def failure(self, run: TrainingRun, details: dict[str, Any]) -> str:
+    def failure(self, run: RunRecord, details: dict[str, Any]) -> str:
         """The job's own error (run history); the designer reads its failed step's."""
         return service.error_of(details)
 
-    def model_uri(self, run: TrainingRun) -> str:
+    def cost_usd(self, node_hours: float, *, sku: str) -> float:
+        """``node_hours`` of VM size ``sku`` at the recorded (or configured) price."""
+        from cloudml_edu.pricing import estimate_cost
+
+        return estimate_cost(sku, node_hours, overrides=self.workspace.config.prices)
+
+    def model_uri(self, run: RunRecord) -> str:
         """Where the job's MLflow model is: its ``model`` output (type ``mlflow_model``)."""
         return f"azureml://jobs/{_remote(run).name}/outputs/model"
 
-    def metrics_run(self, run: TrainingRun) -> str:
+    def metrics_run(self, run: RunRecord) -> str:
         """The MLflow run holding the metrics: the job itself (the designer: its evaluate step)."""
         return _remote(run).name
-
-    # ---- the record ----------------------------------------------------------------
-    def _new_record(self, dataset: Dataset) -> TrainingRun:
-        """A run record in the workspace's store (listed with local runs)."""
-        return TrainingRun.create(
-            self.workspace,
-            backend=self.name,
-            target=self.target,
-            dataset=dataset.name,
-            options=self.options,
-            plan=self.plan(dataset),
-        )
-
-    def _save(self, run: TrainingRun) -> None:
-        run.bind(self.workspace).save()
-
-    def _fail(self, run: TrainingRun, message: str) -> None:
-        run.status, run.error, run.ended = "Failed", message, datetime.now(UTC)
-        self._save(run)
 
     def tags(self, **extra: str) -> dict[str, str]:
         """Tags of the job: owner, library version, backend."""
         return owner_tags(self.workspace, **{"cloudml.backend": self.name}, **extra)
 
 
-def _remote(run: TrainingRun) -> RemoteJob:
+def _remote(run: RunRecord) -> RemoteJob:
     if run.remote is None:
         raise BackendError(f"run {run.id} has no Azure ML job; it was not submitted")
     return run.remote
@@ -308,9 +274,3 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _describe(run: TrainingRun, elapsed: float) -> str:
-    remote = run.remote
-    where = f"job {remote.name} {remote.status}" if remote else run.status
-    return f"Azure ML {run.backend} {where}, {elapsed:.0f} s"

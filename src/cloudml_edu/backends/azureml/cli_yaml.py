@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from cloudml_edu.backends.azureml import assets, serving
+from cloudml_edu.backends.azureml import assets, entities
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["SCHEMAS", "plan_files"]
@@ -69,10 +69,10 @@ def plan_files(
     files["data.yml"] = _document("data.yml", assets.data_entity(ws, dataset))
     if not _serverless(ws):
         files["compute.yml"] = _document("compute.yml", assets.cluster_entity(ws))
-    files["endpoint.yml"] = _document("endpoint.yml", serving.endpoint_entity(ws, endpoint))
+    files["endpoint.yml"] = _document("endpoint.yml", entities.endpoint_entity(ws, endpoint))
     files["deployment.yml"] = _document(
         "deployment.yml",
-        serving.deployment_entity(ws, endpoint=endpoint, model=endpoint_model),
+        entities.deployment_entity(ws, endpoint=endpoint, model=endpoint_model),
         header=[
             f"serves the latest version of model {endpoint}: register the job's model first",
             f"billed while the endpoint exists: {serving_price}",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._encoding import read_config_text
 from cloudml_edu._http import error_class
 from cloudml_edu._secrets import redact
 from cloudml_edu.errors import (
@@ -115,8 +116,8 @@ def scope_of(ws: Workspace) -> Scope:
                 "Azure portal into .azureml/"
             )
         try:
-            data = json.loads(found.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(read_config_text(found, what="Azure ML config.json"))
+        except ValueError as exc:
             raise ConfigError(f"{found} is not a readable Azure ML config.json: {exc}") from exc
         for key in ids:
             ids[key] = ids[key] or str(data.get(key) or "")

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cloudml_edu.backends.azureml import known, service
 from cloudml_edu.backends.azureml.backend import STATUS, AzureMLBackend, Submission
 from cloudml_edu.backends.azureml.connection import client_for, scope_of, translate
-from cloudml_edu.run import PlanStep, StepRecord
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import StepRecord
 from cloudml_edu.training.models import default_model
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.base import TrainOptions
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.records.run import RunRecord
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["COMPONENT_DIR", "STEPS", "AzureDesignerBackend", "component_version"]
@@ -177,7 +178,7 @@ class AzureDesignerBackend(AzureMLBackend):
             setattr(job, key, value)
         return job
 
-    def collect(self, run: TrainingRun) -> None:
+    def collect(self, run: RunRecord) -> None:
         """List the pipeline's steps (``jobs.list(parent_job_name=)``) with status, outputs, link."""
         assert run.remote is not None
         try:
@@ -208,15 +209,15 @@ class AzureDesignerBackend(AzureMLBackend):
         evaluate = [c for c in children if str(c.display_name).lower().startswith("evaluate")]
         run.remote.details["evaluate_job"] = evaluate[0].name if evaluate else run.remote.name
 
-    def metrics_run(self, run: TrainingRun) -> str:
+    def metrics_run(self, run: RunRecord) -> str:
         assert run.remote is not None
         return str(run.remote.details.get("evaluate_job", run.remote.name))
 
-    def model_uri(self, run: TrainingRun) -> str:
+    def model_uri(self, run: RunRecord) -> str:
         """The evaluate step's ``mlflow_model`` output."""
         return f"azureml://jobs/{self.metrics_run(run)}/outputs/mlflow_model"
 
-    def failure(self, run: TrainingRun, details: dict[str, Any]) -> str:
+    def failure(self, run: RunRecord, details: dict[str, Any]) -> str:
         """The failed step's own error (with its traceback), else the pipeline's."""
         assert run.remote is not None
         try:

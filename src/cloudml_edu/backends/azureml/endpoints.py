@@ -15,17 +15,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu._polling import Poller
-from cloudml_edu.backends.azureml import serving
+from cloudml_edu._polling import Following, Poller
+from cloudml_edu.backends.azureml import entities
 from cloudml_edu.backends.azureml.connection import client_for, settings, translate
-from cloudml_edu.backends.base import EndpointRecord, EndpointState
 from cloudml_edu.errors import CloudMLError, ServiceError, TimeoutError
+from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 from cloudml_edu.scoring import envelope, post_json
 
 if TYPE_CHECKING:
     import requests
 
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.records.run import RunRecord
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["POLL_INTERVAL", "AzureMLEndpointProvider", "delete_endpoint", "finish"]
@@ -41,10 +41,13 @@ _STAGES = {
 _FAILED = ("Failed", "Canceled")
 
 
-class AzureMLEndpointProvider:
-    """Managed online endpoints of the workspace's ``[azure_ml]``."""
+class AzureMLEndpointProvider(Following[EndpointRecord]):
+    """Managed online endpoints of the workspace's ``[azure_ml]`` (and how a deploy is followed)."""
 
     target: ClassVar[str] = "azureml"
+    terminal: tuple[str, ...] = ("live",)
+    poll_interval: float = POLL_INTERVAL
+    poll_max_interval: float = POLL_MAX_INTERVAL
 
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
         self.workspace = workspace
@@ -53,16 +56,16 @@ class AzureMLEndpointProvider:
 
     # ---- deploy -------------------------------------------------------------------------
     def begin_deploy(
-        self, *, name: str, model_uri: str, run: TrainingRun | None, progress: bool | None
+        self, *, name: str, model_uri: str, run: RunRecord | None, progress: bool | None
     ) -> Poller[EndpointRecord]:
         """Register the model and ask for the endpoint; the poller ends when it is live."""
         from cloudml_edu.pricing import price_of
 
         ws, cfg = self.workspace, settings(self.workspace)
-        azure_name = serving.endpoint_name(ws, name)
+        azure_name = entities.endpoint_name(ws, name)
         hourly = price_of(cfg.instance_type, overrides=ws.config.prices).usd_per_hour
         client = client_for(ws)
-        model = serving.model_entity(
+        model = entities.model_entity(
             ws, name=azure_name, model_uri=model_uri, run_id=run.id if run else None
         )
         try:
@@ -80,32 +83,27 @@ class AzureMLEndpointProvider:
             hourly_usd=hourly,
             details={
                 "endpoint": azure_name,
-                "deployment": serving.DEPLOYMENT,
+                "deployment": entities.DEPLOYMENT,
                 "model": f"azureml:{registered.name}:{registered.version}",
                 "instance_type": cfg.instance_type,
                 "stage": "endpoint",
             },
         )
         try:
-            client.online_endpoints.begin_create_or_update(serving.endpoint_entity(ws, azure_name))
+            client.online_endpoints.begin_create_or_update(entities.endpoint_entity(ws, azure_name))
         except Exception as exc:
             error = translate(exc, action=f"create endpoint {azure_name}", ws=ws)
             self._remove_after(record, error)
-        return Poller(
-            record,
-            refresh=self._advance,
-            status_of=lambda r: str(r.details["stage"]),
-            terminal=("live",),
-            describe=lambda r, elapsed: (
-                f"Azure ML endpoint {azure_name}: {_STAGES[str(r.details['stage'])]}, "
-                f"{elapsed:.0f} s"
-            ),
-            progress=progress,
-            interval=POLL_INTERVAL,
-            max_interval=POLL_MAX_INTERVAL,
-        )
+        return Poller(record, self, progress=progress)
 
-    def _advance(self, record: EndpointRecord) -> EndpointRecord:
+    def status_of(self, record: EndpointRecord, /) -> str:
+        return str(record.details["stage"])
+
+    def describe(self, record: EndpointRecord, elapsed: float, /) -> str:
+        stage = _STAGES[str(record.details["stage"])]
+        return f"Azure ML endpoint {record.details['endpoint']}: {stage}, {elapsed:.0f} s"
+
+    def refresh(self, record: EndpointRecord, /) -> EndpointRecord:
         """One look at the current stage; start the next one when it has succeeded."""
         ws, client = self.workspace, client_for(self.workspace)
         details = dict(record.details)
@@ -115,25 +113,28 @@ class AzureMLEndpointProvider:
                 state = _state_of(client.online_endpoints.get(azure_name))
                 self._check(state, f"endpoint {azure_name}", record)
                 if state == "Succeeded":
-                    deployment = serving.deployment_entity(
+                    deployment = entities.deployment_entity(
                         ws, endpoint=azure_name, model=str(details["model"])
                     )
                     client.online_deployments.begin_create_or_update(deployment)
                     details["stage"] = "deployment"
             elif stage == "deployment":
-                found = client.online_deployments.get(serving.DEPLOYMENT, azure_name)
+                found = client.online_deployments.get(entities.DEPLOYMENT, azure_name)
                 state = _state_of(found)
-                self._check(state, f"deployment {serving.DEPLOYMENT} of {azure_name}", record)
+                self._check(state, f"deployment {entities.DEPLOYMENT} of {azure_name}", record)
                 if state == "Succeeded":
                     endpoint = client.online_endpoints.get(azure_name)
-                    endpoint.traffic = {serving.DEPLOYMENT: 100}
+                    endpoint.traffic = {entities.DEPLOYMENT: 100}
                     client.online_endpoints.begin_create_or_update(endpoint)
                     details["stage"] = "traffic"
             elif stage == "traffic":
                 endpoint = client.online_endpoints.get(azure_name)
                 state = _state_of(endpoint)
                 self._check(state, f"traffic update of {azure_name}", record)
-                if state == "Succeeded" and (endpoint.traffic or {}).get(serving.DEPLOYMENT) == 100:
+                if (
+                    state == "Succeeded"
+                    and (endpoint.traffic or {}).get(entities.DEPLOYMENT) == 100
+                ):
                     details["stage"] = "live"
                     return record.model_copy(
                         update={"details": details, "url": str(endpoint.scoring_uri)}
@@ -159,7 +160,7 @@ class AzureMLEndpointProvider:
         """The last lines of the deployment's container log, or '' when they cannot be read."""
         try:
             text = client_for(self.workspace).online_deployments.get_logs(
-                serving.DEPLOYMENT, azure_name, lines=20
+                entities.DEPLOYMENT, azure_name, lines=20
             )
         except Exception:
             return ""
@@ -184,7 +185,7 @@ class AzureMLEndpointProvider:
         client, azure_name = client_for(self.workspace), str(record.details["endpoint"])
         try:
             endpoint = client.online_endpoints.get(azure_name)
-            deployment = client.online_deployments.get(serving.DEPLOYMENT, azure_name)
+            deployment = client.online_deployments.get(entities.DEPLOYMENT, azure_name)
         except ResourceNotFoundError:
             return "dead"
         except Exception as exc:
@@ -192,7 +193,7 @@ class AzureMLEndpointProvider:
         states = {_state_of(endpoint), _state_of(deployment)}
         if states & set(_FAILED):
             return "failed"
-        if states == {"Succeeded"} and (endpoint.traffic or {}).get(serving.DEPLOYMENT):
+        if states == {"Succeeded"} and (endpoint.traffic or {}).get(entities.DEPLOYMENT):
             return "live"
         return "creating"
 
@@ -205,7 +206,7 @@ class AzureMLEndpointProvider:
             envelope([[image] for image in images], target="azureml"),
             headers={
                 "Authorization": f"Bearer {self._key(azure_name)}",
-                "azureml-model-deployment": serving.DEPLOYMENT,
+                "azureml-model-deployment": entities.DEPLOYMENT,
             },
             timeout=timeout,
             name=record.name,
@@ -215,7 +216,7 @@ class AzureMLEndpointProvider:
             ),
             when_failed=(
                 f"the deployment's log has the details: `az ml online-deployment get-logs "
-                f"--name {serving.DEPLOYMENT} --endpoint-name {azure_name}`"
+                f"--name {entities.DEPLOYMENT} --endpoint-name {azure_name}`"
             ),
         )
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from cloudml_edu.backends.azureml.assets import dataset_location
 from cloudml_edu.backends.azureml.cli_yaml import plan_files
-from cloudml_edu.backends.azureml.serving import endpoint_name
-from cloudml_edu.run import Plan, PlanStep
+from cloudml_edu.backends.azureml.entities import endpoint_name
+from cloudml_edu.records.plan import Plan, PlanStep
 
 if TYPE_CHECKING:
     from cloudml_edu.backends.azureml.backend import AzureMLBackend
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
 __all__ = ["build_plan"]
 
@@ -45,7 +45,7 @@ def _environment_step(environment: str, code: str, *, own: bool) -> PlanStep:
 
 def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
     """What ``fit`` would create and run on Azure ML, and what it would cost."""
-    from cloudml_edu.pricing import estimate_cost, price_of
+    from cloudml_edu.pricing import price_of
 
     cfg, ws = backend.settings, backend.workspace
     submission = backend.offline_submission(dataset)
@@ -78,7 +78,7 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
     ]
     minutes = round(backend.startup_minutes + max(1.0, len(dataset) / 1000), 1)
     price = price_of(cfg.vm_size, overrides=ws.config.prices)
-    cost = estimate_cost(cfg.vm_size, minutes / 60, overrides=ws.config.prices)
+    cost = backend.cost_usd(minutes / 60, sku=cfg.vm_size)
     summary = (
         f"{backend.name} on Azure ML for dataset {dataset.name}: ~{minutes:.1f} min on 1 x "
         f"{cfg.vm_size}, estimated ${cost:.2f} at {price.describe()}"

@@ -18,10 +18,10 @@ from cloudml_edu.backends.azureml.connection import (
     settings,
     translate,
 )
-from cloudml_edu.errors import NotFoundError, ServiceError
+from cloudml_edu.errors import BackendError, NotFoundError
 
 if TYPE_CHECKING:
-    from cloudml_edu.metrics import Metrics
+    from cloudml_edu.records.metrics import Metrics
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["error_of", "job_details", "read_metrics", "tracking_uri"]
@@ -60,7 +60,7 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
     from mlflow.store.tracking.rest_store import RestStore
     from mlflow.utils.rest_utils import MlflowHostCreds
 
-    from cloudml_edu.metrics import Metrics
+    from cloudml_edu.records.metrics import Metrics
 
     uri, token = tracking_uri(ws), _token(ws)
     store = RestStore(lambda: MlflowHostCreds(uri, token=token))  # type: ignore[no-untyped-call]
@@ -73,8 +73,8 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
         ) from exc
     try:
         return Metrics.from_native(dict(found.data.metrics))
-    except ValueError as exc:
-        raise ServiceError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
+    except ValueError as exc:  # BackendError (no usable accuracy) goes through as it is
+        raise BackendError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
 
 
 def job_details(ws: Workspace, name: str) -> dict[str, Any]:

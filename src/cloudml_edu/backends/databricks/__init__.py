@@ -3,6 +3,6 @@
 The only package that imports ``databricks.sdk``, always inside functions, so
 ``import cloudml_edu`` stays light.  Modules: :mod:`.connection` (one
 ``WorkspaceClient`` per workspace, errors), :mod:`.tables` (SQL on a warehouse),
-:mod:`.automl` (the ``automl`` backend), :mod:`.serving` (the ``databricks``
+:mod:`.automl` (the ``automl`` backend), :mod:`.endpoint` (the ``databricks``
 endpoint provider and what ``cloudml-edu cleanup`` removes).
 """

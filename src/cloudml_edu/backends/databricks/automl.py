@@ -1,15 +1,20 @@
 """The ``automl`` backend on Databricks: AutoML on a feature table, as a one-time job run.
 
-``begin_fit`` (1) turns the images into a feature table with the local
-backends' featurizer and split (:mod:`cloudml_edu.training.tabular`), writes it
-as Parquet to the workspace's blob container and registers it as a hive
-metastore table; (2) uploads :mod:`.automl_task` to the Databricks workspace;
+``begin_fit`` (0) checks, before anything is billed, who the student is, their
+Unity Catalog privileges (or, for the lab's hive metastore tables, the
+warehouse and the cluster's storage access) and the registry; (1) turns the
+images into a feature table with the local backends' featurizer and split
+(:mod:`cloudml_edu.training.tabular`) and uploads it as Parquet to a Unity
+Catalog volume (or the blob container + a hive metastore table); past
+``[databricks] spark_featurize_above`` images it uploads the images and the
+cluster featurizes them; (2) uploads the task and the few modules it needs as
+workspace files (:mod:`.task_code`; nothing is installed over the runtime);
 (3) submits a one-time run (``POST /api/2.2/jobs/runs/submit``) on a
-single-node, single-user Runtime ML cluster.  The poller follows
-``jobs/runs/get``; at the end the task's output (``get-output`` of the *task*
-run) names the best trial, whose MLflow run gives the metrics.  The feature
-table and the task file are content-addressed and remembered, so a second fit
-of the same data sends neither again.
+single-node, single-user cluster of the configured LTS ML runtime.  The poller
+follows ``jobs/runs/get``; at the end the task's output (``get-output`` of the
+*task* run) names the best trial, whose MLflow run gives the metrics, and the
+registered model.  Features and code are content-addressed and remembered, so a
+second fit of the same data sends neither again.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu.backends.databricks import memo
+from cloudml_edu.backends.databricks import known, unity
+from cloudml_edu.backends.databricks.cluster import cluster_spec, reads_account
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -29,30 +35,25 @@ from cloudml_edu.backends.databricks.connection import (
     require_sdk,
     translate_error,
 )
+from cloudml_edu.backends.databricks.environment import runtime
 from cloudml_edu.backends.databricks.tables import (
     create_table_sql,
     run_sql,
     schema_sql,
     storage_location,
 )
+from cloudml_edu.backends.databricks.task_code import TASK, code_digest, task_files
+from cloudml_edu.backends.template import TrainingBackend
 from cloudml_edu.catalog import table_name
 from cloudml_edu.errors import BackendError, ConfigError
-from cloudml_edu.metrics import Compute, Metrics
 from cloudml_edu.pricing import DBU_PER_NODE_HOUR, estimate_cost, price_of
-from cloudml_edu.run import (
-    TERMINAL,
-    Plan,
-    PlanStep,
-    RemoteJob,
-    RunStatus,
-    TrainingRun,
-    TrialRecord,
-)
+from cloudml_edu.records.metrics import Metrics
+from cloudml_edu.records.plan import Plan, PlanStep
+from cloudml_edu.records.run import TERMINAL, RemoteJob, RunRecord, RunStatus, TrialRecord
 
 if TYPE_CHECKING:
-    from cloudml_edu._polling import Poller
     from cloudml_edu.config import DatabricksConfig
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
@@ -72,7 +73,6 @@ AUTOML_METRICS = {
 MIN_AUTOML_MINUTES = 5
 #: Cluster start, AutoML's data checks and model registration, on top of the search.
 OVERHEAD_MINUTES = 8.0
-TASK_FILE = Path(__file__).with_name("automl_task.py")
 RESULT_MARKER = "CLOUDML_RESULT "
 _RUNNING = {"RUNNING", "TERMINATING"}
 _ENDED = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
@@ -99,8 +99,8 @@ def automl_minutes(options: TrainOptions, *, warn: bool = True) -> int:
         )
     if options.primary_metric == "f1_macro":
         log.warning(
-            "Databricks AutoML ranks by its f1, a weighted average over classes; "
-            "f1_macro is reported as None for Databricks runs"
+            "Databricks AutoML ranks trials by its f1, a weighted average over classes; "
+            "the run's f1_macro is computed from the best model's test predictions"
         )
     if options.families:
         log.warning("Databricks AutoML chooses its own model families; families is ignored")
@@ -128,7 +128,7 @@ def _status(life_cycle: str, result: str | None) -> RunStatus:
     return "Running" if life_cycle in _RUNNING else "NotStarted"
 
 
-class DatabricksAutoML:
+class DatabricksAutoML(TrainingBackend):
     """Databricks AutoML on the images' feature table, started and followed from here."""
 
     name: ClassVar[str] = "automl"
@@ -137,11 +137,11 @@ class DatabricksAutoML:
     def __init__(
         self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
     ) -> None:
-        self.workspace = workspace
-        self.options = options
-        self.progress = progress
+        super().__init__(workspace, options, progress=progress)
+        self.poll_interval, self.poll_max_interval = Timing.interval, Timing.max_interval
         self.settings = databricks_config(workspace)
         require_sdk()
+        self.runtime = runtime(self.settings.runtime)
         self.minutes = automl_minutes(options, warn=False)
         price_of(self.settings.node_type_id, overrides=workspace.config.prices)  # fail early
         self.dbu_per_node_hour = _dbu_rate(self.settings)
@@ -165,14 +165,26 @@ class DatabricksAutoML:
         table = f"{dataset.name}_features_{self._feature_key(dataset)}"
         return table_name(table, schema=self.workspace.schema)  # ConfigError for a bad name
 
+    def _on_cluster(self, dataset: Dataset) -> bool:
+        """Whether the cluster featurizes (past ``spark_featurize_above`` images)."""
+        return len(dataset) > self.settings.spark_featurize_above
+
+    def _volume_folder(self, dataset: Dataset) -> str:
+        kind = "images" if self._on_cluster(dataset) else "features"
+        return unity.volume_path(
+            self.workspace, self.settings, kind, dataset.name, self._feature_key(dataset)
+        )
+
     def _source(self, dataset: Dataset) -> str:
-        """What the task reads: the registered table, or the Parquet folder without a warehouse."""
+        """What the task reads: a volume folder, the hive table, or its Parquet folder."""
+        if self.settings.features == "volume":
+            return self._volume_folder(dataset)
         if self.settings.warehouse_id:
             return self._feature_table(dataset)
         return storage_location(self.workspace, self._feature_prefix(dataset))
 
     def _table_sql(self, dataset: Dataset) -> list[str]:
-        if not self.settings.warehouse_id:
+        if self.settings.features != "hive_metastore" or not self.settings.warehouse_id:
             return []
         location = storage_location(self.workspace, self._feature_prefix(dataset))
         properties = {"cloudml.owner": self.workspace.owner, "cloudml.dataset": dataset.name}
@@ -181,42 +193,40 @@ class DatabricksAutoML:
             create_table_sql(self._feature_table(dataset), location, properties),
         ]
 
-    def _task_path(self) -> str:
-        from cloudml_edu import __version__
+    def _code_dir(self) -> str:
+        """The workspace folder of the task and its modules, named by their content."""
+        return f"{self.settings.workspace_dir}/{self.workspace.owner}/code-{code_digest()}"
 
-        digest = hashlib.sha256(TASK_FILE.read_bytes()).hexdigest()[:8]
-        folder = f"{self.settings.workspace_dir}/{self.workspace.owner}"
-        return f"{folder}/automl_task-{__version__}-{digest}.py"
+    def _task_path(self) -> str:
+        return f"{self._code_dir()}/{TASK}"
 
     def _model_name(self, dataset: Dataset) -> str:
-        return f"cloudml_{self.workspace.schema.removeprefix('cloudml_')}_{dataset.name}".replace(
-            "-", "_"
+        return unity.model_name(self.workspace, self.settings, dataset.name)
+
+    def _cluster(self, single_user: str) -> dict[str, Any]:
+        s = self.settings
+        return cluster_spec(
+            spark_version=s.spark_version or self.runtime.spark_version,
+            node_type_id=s.node_type_id,
+            single_user=single_user,
+            owner=self.workspace.owner,
+            extra=self.options.backend_options.get("new_cluster", {}),
         )
 
     def submit_body(self, dataset: Dataset, *, single_user: str) -> dict[str, Any]:
-        """The ``jobs/runs/submit`` body: one task on a single-node, single-user ML cluster."""
-        from cloudml_edu import __version__
-
+        """The ``jobs/runs/submit`` body: one task on a single-node, single-user ML cluster,
+        nothing installed (the code comes as workspace files)."""
         s, o = self.settings, self.options
-        cluster: dict[str, Any] = {
-            "spark_version": s.spark_version,
-            "node_type_id": s.node_type_id,
-            "num_workers": 0,
-            "data_security_mode": "SINGLE_USER",
-            "single_user_name": single_user,
-            "spark_conf": {
-                "spark.databricks.cluster.profile": "singleNode",
-                "spark.master": "local[*, 4]",
-            },
-            "custom_tags": {"ResourceClass": "SingleNode", "cloudml-owner": self.workspace.owner},
-        }
-        cluster.update(o.backend_options.get("new_cluster", {}))
+        cluster = self._cluster(single_user)
         parameters = {
+            "--code-dir": f"/Workspace{self._code_dir()}",
             "--source": self._source(dataset),
+            "--input": "images" if self._on_cluster(dataset) else "features",
             "--primary-metric": AUTOML_METRICS[o.primary_metric],
             "--timeout-minutes": str(self.minutes),
             "--experiment-dir": f"{s.workspace_dir}/{self.workspace.owner}/experiments",
             "--model-name": self._model_name(dataset),
+            "--registry-uri": "databricks-uc" if s.registry == "unity-catalog" else "databricks",
             "--feature-spec": json.dumps(o.feature_spec().to_dict()),
         }
         body: dict[str, Any] = {
@@ -231,20 +241,18 @@ class DatabricksAutoML:
                         "parameters": [x for pair in parameters.items() for x in pair],
                     },
                     "new_cluster": cluster,
-                    "libraries": [
-                        {"pypi": {"package": s.library or f"cloudml-edu=={__version__}"}}
-                    ],
                 }
             ],
         }
         body.update({k: v for k, v in o.backend_options.items() if k != "new_cluster"})
         return body
 
-    def _cost(self, minutes: float) -> float:
+    def cost_usd(self, node_hours: float, *, sku: str) -> float:
+        """``node_hours`` of node type ``sku``: the VM's price plus its DBUs."""
         s = self.settings
         return estimate_cost(
-            s.node_type_id,
-            minutes / 60,
+            sku,
+            node_hours,
             overrides=self.workspace.config.prices,
             dbu_per_node_hour=self.dbu_per_node_hour,
             dbu_rate=s.dbu_rate,
@@ -258,24 +266,39 @@ class DatabricksAutoML:
         minutes = self.minutes + OVERHEAD_MINUTES
         vm = price_of(s.node_type_id, overrides=self.workspace.config.prices)
         dbu = price_of(s.dbu_rate, overrides=self.workspace.config.prices)
+        where = "on the cluster (Spark pandas UDF)" if self._on_cluster(dataset) else "here"
         steps = [
             PlanStep(
                 name="featurize",
-                action="turn the images into a feature table (same featurizer and split as locally)",
-                detail={
-                    "features": self.options.feature_spec().to_dict(),
-                    "parquet": storage_location(self.workspace, self._feature_prefix(dataset)),
-                },
+                action=f"turn the images into a feature table {where} (same featurizer and split as locally)",
+                detail={"features": self.options.feature_spec().to_dict(), "images": len(dataset)},
             ),
-            PlanStep(
-                name="register",
-                action="register the feature table in the hive metastore (SQL warehouse)",
-                detail={"sql": self._table_sql(dataset), "warehouse_id": s.warehouse_id},
-            ),
+        ]
+        if s.features == "volume":
+            steps.append(
+                PlanStep(
+                    name="store",
+                    action="upload the table as Parquet to your Unity Catalog volume (Files API)",
+                    detail={"path": self._source(dataset) + "/part-00000.parquet"},
+                )
+            )
+        else:
+            steps.append(
+                PlanStep(
+                    name="register",
+                    action="write Parquet to the blob container and register a hive metastore table",
+                    detail={
+                        "parquet": storage_location(self.workspace, self._feature_prefix(dataset)),
+                        "sql": self._table_sql(dataset),
+                        "warehouse_id": s.warehouse_id,
+                    },
+                )
+            )
+        steps += [
             PlanStep(
                 name="upload",
-                action="upload the AutoML task to the workspace",
-                detail={"path": self._task_path()},
+                action="upload the task and the modules it imports as workspace files (nothing installed)",
+                detail={"folder": self._code_dir(), "files": sorted(task_files())},
             ),
             PlanStep(
                 name="submit",
@@ -295,43 +318,38 @@ class DatabricksAutoML:
             compute_sku=s.node_type_id,
             nodes=1,
             estimated_minutes=round(minutes, 1),
-            estimated_cost_usd=self._cost(minutes),
+            estimated_cost_usd=self.cost_usd(minutes / 60, sku=s.node_type_id),
             price_source=f"{vm.describe()} + {self.dbu_per_node_hour:g} DBU/node-hour at {dbu.describe()}",
         )
 
     # ---- starting ------------------------------------------------------------------
-    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
-        """Featurize and upload (unless already there), submit, and return a poller of the run."""
-        from databricks.sdk.service.jobs import SubmitTask
-
-        from cloudml_edu._polling import Poller
-
+    def prepare_inputs(self, dataset: Dataset) -> dict[str, Any]:
+        """Featurize and upload (unless already there): the run's record starts after this."""
         if len(dataset) == 0:
             raise ConfigError(f"dataset {dataset.name} has no images; nothing to train on")
         client = client_for(self.workspace)
-        plan = self.plan(dataset)
         single_user = self._single_user(client)  # also checks the credentials, before featurizing
-        self._ensure_features(dataset)
+        self._preflight(client, single_user)
+        self._ensure_features(client, dataset)
         self._ensure_task(client)
-        body = self.submit_body(dataset, single_user=single_user)
         train, test = dataset.split(test_size=self.options.test_size, seed=self.options.seed)
-        run = TrainingRun.create(
-            self.workspace,
-            backend=self.name,
-            target=self.target,
-            dataset=dataset.name,
-            options=self.options,
-            plan=plan,
-            remote=RemoteJob(
-                service="databricks",
-                name="",
-                url="",
-                status="SUBMITTING",
-                compute=self.settings.node_type_id,
-                nodes=1,
-                details={"images": {"train+validate": len(train), "test": len(test)}},
-            ),
+        remote = RemoteJob(
+            service="databricks",
+            name="",
+            url="",
+            status="SUBMITTING",
+            compute=self.settings.node_type_id,
+            nodes=1,
+            details={"images": {"train+validate": len(train), "test": len(test)}},
         )
+        return {"remote": remote}
+
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
+        """Submit the one-time run (the template records a failure)."""
+        from databricks.sdk.service.jobs import SubmitTask
+
+        client = client_for(self.workspace)
+        body = self.submit_body(dataset, single_user=self._single_user(client))
         body["idempotency_token"] = run.id  # a retried submit starts no second run
         try:
             submitted = client.jobs.submit(
@@ -339,78 +357,97 @@ class DatabricksAutoML:
                 tasks=[SubmitTask.from_dict(t) for t in body["tasks"]],
             )
         except Exception as exc:
-            run.status, run.error, run.ended = "Failed", f"submit: {exc}", datetime.now(UTC)
-            run.save()
             raise translate_error(exc, action="submit the AutoML run", where=self._where) from exc
         run.remote = _remote(run).model_copy(
             update={"name": str(submitted.run_id), "status": "PENDING"}
-        )
-        run.save()
-        return Poller(
-            run,
-            refresh=self.refresh,
-            status_of=lambda r: r.status,
-            terminal=TERMINAL,
-            describe=_describe,
-            finish=_finish,
-            cancel=self.cancel,
-            progress=self.progress,
-            interval=Timing.interval,
-            max_interval=Timing.max_interval,
         )
 
     def _single_user(self, client: Any) -> str:
         """``[databricks] single_user_name``, else the signed-in user (asked once, remembered)."""
         if self.settings.single_user_name:
             return self.settings.single_user_name
-        known = memo.recall(self.workspace).get("user")
-        if isinstance(known, str):
-            return known
+        remembered = known.recall(self.workspace).get("user")
+        if isinstance(remembered, str):
+            return remembered
         try:
             user = str(client.current_user.me().user_name)
         except Exception as exc:
             raise translate_error(exc, action="read the signed-in user", where=self._where) from exc
-        memo.remember(self.workspace, user=user)
+        known.remember(self.workspace, user=user)
         return user
 
-    def _ensure_features(self, dataset: Dataset) -> None:
-        """Write the feature table to the blob container and register it, unless already done."""
+    def _preflight(self, client: Any, user: str) -> None:
+        """What Databricks would refuse after billing, asked first: registry, grants, storage."""
+        s = self.settings
+        unity.check_registry(client, s, self._where)
+        if s.registry == "unity-catalog" or s.features == "volume":
+            unity.check_privileges(client, self.workspace, s, user)
+        if s.features == "hive_metastore":
+            location = storage_location(self.workspace, "x")  # ConfigError without Azure Blob
+            account = location.split("@", 1)[1].split(".", 1)[0]
+            if not reads_account(self._cluster(user), account):
+                raise ConfigError(
+                    f"the job cluster has no credentials for storage account {account}: pass "
+                    'backend_options={"new_cluster": {"spark_conf": {"fs.azure.account.key.'
+                    f'{account}.dfs.core.windows.net": "{{{{secrets/<scope>/<key>}}}}"}}}} '
+                    '(you; a workspace admin creates the secret scope), or use [databricks] features = "volume"'
+                )
+
+    def _table_bytes(self, dataset: Dataset) -> bytes:
+        """The Parquet the task reads: features, or (featurized on the cluster) the images."""
         import io
 
-        from cloudml_edu.training.tabular import feature_frame
+        from cloudml_edu.training.tabular import feature_frame, image_frame
 
+        o = self.options
+        if self._on_cluster(dataset):
+            frame = image_frame(dataset, test_size=o.test_size, seed=o.seed)
+        else:
+            frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+
+    def _ensure_features(self, client: Any, dataset: Dataset) -> None:
+        """Upload the table (volume, or blob container + hive table), unless already done."""
+        if self.settings.features == "volume":
+            path = self._source(dataset) + "/part-00000.parquet"
+            if known.has(self.workspace, path):
+                return
+            unity.ensure_volume(client, self.workspace, self.settings, self._where)
+            unity.upload_file(client, path, self._table_bytes(dataset), self._where)
+            known.remember(self.workspace, uploaded=path)
+            return
         key = self._feature_prefix(dataset) + "/part-00000.parquet"
         store = self.workspace.store
         storage_location(self.workspace, key)  # ConfigError without Azure Blob
-        if store.info(key) is not None and memo.has(self.workspace, key):
+        if store.info(key) is not None and known.has(self.workspace, key):
             return
-        o = self.options
-        frame = feature_frame(dataset, o.feature_spec(), test_size=o.test_size, seed=o.seed)
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        store.put_bytes(key, buffer.getvalue())
+        store.put_bytes(key, self._table_bytes(dataset))
         for statement in self._table_sql(dataset):
             run_sql(self.workspace, statement)
-        memo.remember(self.workspace, uploaded=key)
+        known.remember(self.workspace, uploaded=key)
 
     def _ensure_task(self, client: Any) -> None:
-        """Upload the task file (content-addressed name) unless this workspace already has it."""
+        """Upload the task and its modules (a content-addressed folder) unless already there."""
         from databricks.sdk.service.workspace import ImportFormat
 
-        path = self._task_path()
-        if memo.has(self.workspace, path):
+        folder = self._code_dir()
+        if known.has(self.workspace, folder):
             return
         try:
-            client.workspace.mkdirs(path.rsplit("/", 1)[0])
-            client.workspace.upload(
-                path, TASK_FILE.read_bytes(), format=ImportFormat.AUTO, overwrite=True
-            )
+            files = task_files()
+            for sub in sorted({f"{folder}/{name}".rsplit("/", 1)[0] for name in files}):
+                client.workspace.mkdirs(sub)
+            for name, content in sorted(files.items()):
+                path = f"{folder}/{name}"
+                client.workspace.upload(path, content, format=ImportFormat.AUTO, overwrite=True)
         except Exception as exc:
-            raise translate_error(exc, action=f"upload {path}", where=self._where) from exc
-        memo.remember(self.workspace, uploaded=path)
+            raise translate_error(exc, action=f"upload {folder}", where=self._where) from exc
+        known.remember(self.workspace, uploaded=folder)
 
     # ---- following ------------------------------------------------------------------
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask Databricks for the run's state; at the end, read the task's output and metrics."""
         remote = _remote(run)
         run_id = int(remote.name)
@@ -443,7 +480,7 @@ class DatabricksAutoML:
                 run.error = self._task_error(task_run, result, state, run.remote.url)
             run.ended = datetime.now(UTC)
         run.status = status
-        run.bind(self.workspace).save()
+        self.save(run)
         return run
 
     def _output(self, task_run: int) -> Any:
@@ -459,9 +496,10 @@ class DatabricksAutoML:
     def _task_error(self, task_run: int, result: str | None, state: Any, url: str) -> str:
         output = self._output(task_run)
         detail = output.error or (state.state_message if state else "") or "no error text"
-        return f"Databricks run ended {result}: {detail}; see {url}"
+        fix = next((advice for pattern, advice in _TASK_ADVICE if re.search(pattern, detail)), "")
+        return f"Databricks run ended {result}: {detail}; {fix}see {url}"
 
-    def _collect(self, run: TrainingRun, task_run: int, seconds: float) -> None:
+    def _collect(self, run: RunRecord, task_run: int, seconds: float) -> None:
         """Trials and model from the task's output, metrics from the best trial's MLflow run."""
         output = self._output(task_run)
         lines = [x for x in (output.logs or "").splitlines() if x.startswith(RESULT_MARKER)]
@@ -471,25 +509,17 @@ class DatabricksAutoML:
                 f"in {_remote(run).url}"
             )
         result = json.loads(lines[-1][len(RESULT_MARKER) :])
-        client = client_for(self.workspace)
-        try:
-            best = client.experiments.get_run(result["best_run_id"]).run
-            found = best.data.metrics if best and best.data else None
-        except Exception as exc:
-            raise translate_error(
-                exc, action="read the best trial's metrics", where="Databricks MLflow"
-            ) from exc
-        native = {m.key: m.value for m in found or [] if m.key and m.value is not None}
-        node_hours = seconds / 3600
-        compute = Compute(sku=self.settings.node_type_id, nodes=1, node_hours=round(node_hours, 4))
-        metrics = Metrics.from_native(native)
+        metrics = self.priced(
+            self._test_metrics(result) or self._trial_metrics(result["best_run_id"]),
+            sku=self.settings.node_type_id,
+            nodes=1,
+            seconds=seconds,
+        )
         images = _remote(run).details.get("images", {})
         run.metrics = metrics.model_copy(
             update={
                 "n_train": int(images.get("train+validate", 0)),
                 "n_test": int(images.get("test", 0)),
-                "compute": compute,
-                "cost_usd": self._cost(seconds / 60),
                 "train_seconds": seconds,
             }
         )
@@ -506,7 +536,37 @@ class DatabricksAutoML:
         ]
         run.model = f"models:/{result['model_name']}/{result['model_version']}"
 
-    def cancel(self, run: TrainingRun) -> None:
+    def _test_metrics(self, result: dict[str, Any]) -> Metrics | None:
+        """Every metric, from the registered model's own probabilities on the test split."""
+        import numpy as np
+
+        from cloudml_edu.training.evaluate import evaluate
+        from cloudml_edu.training.scores import Scores
+
+        test = result.get("test")
+        if not test:
+            return None
+        labels = list(test["labels"])
+        probabilities = np.asarray(test["probabilities"], dtype=np.float64)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)  # sent rounded to 6 places
+        predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+        scores = Scores(labels=labels, predicted=predicted, probabilities=probabilities)
+        return evaluate(test["truth"], scores, n_train=0, train_seconds=0.0)
+
+    def _trial_metrics(self, run_id: str) -> Metrics:
+        """AutoML's scalars of the best trial's MLflow run (``test_*``, else ``val_*``)."""
+        try:
+            best = client_for(self.workspace).experiments.get_run(run_id).run
+            found = best.data.metrics if best and best.data else None
+        except Exception as exc:
+            raise translate_error(
+                exc, action="read the best trial's metrics", where="Databricks MLflow"
+            ) from exc
+        return Metrics.from_native(
+            {m.key: m.value for m in found or [] if m.key and m.value is not None}
+        )
+
+    def cancel(self, run: RunRecord, /) -> None:
         """Ask Databricks to cancel the run (the poller refreshes it afterwards)."""
         run_id = int(_remote(run).name)
         try:
@@ -514,22 +574,36 @@ class DatabricksAutoML:
         except Exception as exc:
             raise translate_error(exc, action=f"cancel run {run_id}", where=self._where) from exc
 
+    def describe(self, run: RunRecord, elapsed: float, /) -> str:
+        remote = _remote(run)
+        return (
+            f"automl on Databricks: {remote.status.lower()} after {elapsed:.0f} s "
+            f"({remote.url or 'starting'})"
+        )
 
-def _describe(run: TrainingRun, elapsed: float) -> str:
-    remote = _remote(run)
-    return (
-        f"automl on Databricks: {remote.status.lower()} after {elapsed:.0f} s "
-        f"({remote.url or 'starting'})"
-    )
-
-
-def _finish(run: TrainingRun) -> TrainingRun:
-    if run.status != "Completed":
-        raise BackendError(f"automl run {run.id[:8]} on Databricks {run.status}: {run.error}")
-    return run
+    def failure_message(self, record: RunRecord) -> str:
+        return f"automl run {record.id[:8]} on Databricks {record.status}: {record.error}"
 
 
-def _remote(run: TrainingRun) -> RemoteJob:
+#: What to do about errors only the running task can meet (the rest is checked before submitting).
+_TASK_ADVICE = (
+    (
+        r"Failure to initialize configuration for storage account|fs\.azure\.account",
+        "the cluster cannot read the storage account: add its key to backend_options "
+        "new_cluster.spark_conf as {{secrets/<scope>/<key>}} (you; an admin makes the scope), ",
+    ),
+    (
+        r"FEATURE_DISABLED|Model Registry is disabled",
+        'the legacy registry is disabled: remove [databricks] registry = "workspace" (you), ',
+    ),
+    (
+        r"PERMISSION_DENIED|does not have .* on",
+        "a Unity Catalog grant is missing: `cloudml-edu doctor` names it (a workspace admin grants it), ",
+    ),
+)
+
+
+def _remote(run: RunRecord) -> RemoteJob:
     if run.remote is None or run.remote.service != "databricks":
         raise ConfigError(f"run {run.id} was not started on Databricks; it has no Databricks run")
     return run.remote

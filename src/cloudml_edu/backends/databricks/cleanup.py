@@ -15,7 +15,7 @@ from cloudml_edu.backends.databricks.connection import (
     databricks_config,
     translate_error,
 )
-from cloudml_edu.backends.databricks.serving import OWNER_TAG, delete_endpoint
+from cloudml_edu.backends.databricks.endpoint import OWNER_TAG, delete_endpoint
 
 if TYPE_CHECKING:
     from cloudml_edu.workspace import Workspace

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cloudml_edu._http import error_class
 from cloudml_edu._lazy import require
 from cloudml_edu._secrets import redact
+from cloudml_edu.config import setting_name
 from cloudml_edu.errors import AuthError, CloudMLError, ConfigError, ServiceError, ThrottledError
 
 if TYPE_CHECKING:
@@ -187,7 +188,8 @@ def client_for(ws: Workspace) -> WorkspaceClient:
     except ValueError as exc:
         raise ConfigError(
             f"cannot set up the Databricks client for {cfg.host or cfg.profile}: "
-            f"{redact(str(exc)).splitlines()[0]}; check [databricks] in your config"
+            f"{redact(str(exc)).splitlines()[0]}; check {setting_name('databricks', 'host')} "
+            "and the rest of [databricks] in your config"
         ) from exc
     client = WorkspaceClient(config=sdk_config)
     with _lock:
@@ -249,6 +251,6 @@ def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLEr
             )
         return ServiceError(
             f"{action}: could not reach {where} within the retry bound ({detail}); check "
-            "[databricks] host and your network"
+            f"{setting_name('databricks', 'host')} and your network"
         )
     return ServiceError(f"{action}: {where} failed: {detail}; run it again later")

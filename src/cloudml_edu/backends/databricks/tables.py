@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from cloudml_edu._polling import wait_until
+from cloudml_edu.backends.databricks import known
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DatabricksTables",
+    "catalog_for",
     "create_table_sql",
     "quote",
     "run_sql",
@@ -41,6 +43,26 @@ __all__ = [
 
 #: Longest wait for one statement, unless the caller passes its own.
 STATEMENT_TIMEOUT = 300.0
+#: Longest wait for a stopped or starting warehouse (a classic one takes minutes).
+WAREHOUSE_START_TIMEOUT = 900.0
+# Refusals of the hive metastore, and what to say (who fixes it).
+_HIVE_REFUSALS = (
+    (
+        re.compile(r"HIVE_METASTORE_DISABLED|hive metastore is disabled|legacy access", re.I),
+        "this account has the hive_metastore (legacy access) disabled: ask an account admin to "
+        'enable legacy features, or use [databricks] features = "volume" (you)',
+    ),
+    (
+        re.compile(r"ANY[_ ]FILE", re.I),
+        "you lack SELECT and MODIFY ON ANY FILE (legacy table ACLs): ask a workspace admin to "
+        "run GRANT SELECT, MODIFY ON ANY FILE TO `{user}`",
+    ),
+    (
+        re.compile(r"INSUFFICIENT_PERMISSIONS|PERMISSION_DENIED|does not have \w+ privilege", re.I),
+        "you lack a hive_metastore privilege ({message}): ask a workspace admin to run "
+        "GRANT USAGE, CREATE ON CATALOG hive_metastore TO `{user}`",
+    ),
+)
 _TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"}
 # Words in a warehouse's error when it cannot read the storage account.
 _STORAGE_DENIED = re.compile(
@@ -106,6 +128,8 @@ def run_sql(
     where = f"SQL warehouse {cfg.warehouse_id}"
     from databricks.sdk.service.sql import ExecuteStatementRequestOnWaitTimeout
 
+    ensure_warehouse(ws)
+
     try:
         response = client.statement_execution.execute_statement(
             statement=statement,
@@ -142,6 +166,10 @@ def run_sql(
         error = response.status.error if response.status else None
         message = (error.message if error else None) or state_of()
         first = statement.split(" (", 1)[0][:120]
+        for pattern, advice in _HIVE_REFUSALS:
+            if pattern.search(message):
+                user = cfg.single_user_name or str(known.recall(ws).get("user", "<you>"))
+                raise ConfigError(advice.format(user=user, message=message.split(".")[0]))
         if _STORAGE_DENIED.search(message):
             raise ConfigError(
                 f"{where} cannot read the storage account ({message}); grant the warehouse "
@@ -152,6 +180,70 @@ def run_sql(
         raise BackendError(f"SQL statement {first!r} {state_of()}: {message}")
     rows = response.result.data_array if response.result else None
     return [list(row) for row in rows or []]
+
+
+def warehouse_state(ws: Workspace) -> str:
+    """The configured warehouse's state (``RUNNING``, ``STOPPED``, ``STARTING``...)."""
+    cfg = databricks_config(ws)
+    try:
+        found = client_for(ws).warehouses.get(cfg.warehouse_id or "")
+    except Exception as exc:
+        raise translate_error(
+            exc, action="read the SQL warehouse", where=f"warehouse {cfg.warehouse_id}"
+        ) from exc
+    return found.state.value if found.state else "STOPPED"
+
+
+def ensure_warehouse(ws: Workspace, *, timeout: float = WAREHOUSE_START_TIMEOUT) -> None:
+    """Start the warehouse if it is stopped and wait (bounded) until it runs, so a statement
+    never spends its own bound on the warehouse's start."""
+    cfg = databricks_config(ws)
+    where = f"SQL warehouse {cfg.warehouse_id}"
+    state = warehouse_state(ws)
+    if state == "RUNNING":
+        return
+    if state in ("DELETED", "DELETING"):
+        raise ConfigError(
+            f"{where} is {state.lower()}: set [databricks] warehouse_id to a warehouse you can "
+            "use (SQL Warehouses lists them)"
+        )
+    if state in ("STOPPED", "STOPPING"):
+        try:
+            client_for(ws).warehouses.start(cfg.warehouse_id or "")
+        except Exception as exc:
+            if _status_code(exc) == 403:
+                raise ConfigError(
+                    f"you may not start {where}: ask a workspace admin for CAN USE on it, or to start it"
+                ) from exc
+            raise translate_error(exc, action=f"start {where}", where=where) from exc
+
+    def running(elapsed: float) -> bool:
+        nonlocal state
+        state = warehouse_state(ws)
+        return state == "RUNNING"
+
+    wait_until(
+        running,
+        timeout=timeout,
+        describe=lambda elapsed: (
+            f"{where}: {state.lower()} ({elapsed:.0f} s; a start takes minutes)"
+        ),
+        interval=Timing.interval,
+        max_interval=Timing.max_interval,
+    )
+
+
+def _status_code(exc: BaseException) -> int:
+    from databricks.sdk import errors
+
+    return 403 if isinstance(exc, errors.PermissionDenied) else 0
+
+
+def catalog_for(ws: Workspace) -> DatabricksTables | None:
+    """The hive metastore tables of ``ws`` when ``[databricks]`` names a SQL warehouse, else
+    None (datasets stay in the local catalog); the ``catalog`` of the databricks target."""
+    settings = ws.config.databricks
+    return DatabricksTables(ws) if settings is not None and settings.warehouse_id else None
 
 
 class DatabricksTables:

@@ -19,12 +19,13 @@ from cloudml_edu._progress import track
 from cloudml_edu.backends.local.common import LOCAL_COMPUTE, LocalBackend
 from cloudml_edu.backends.local.tracking import active_run, child_run
 from cloudml_edu.errors import BackendError, ConfigError
-from cloudml_edu.metrics import lower_is_better
 from cloudml_edu.options import PrimaryMetric
-from cloudml_edu.run import PlanStep, TrainingRun, TrialRecord
+from cloudml_edu.records.metrics import lower_is_better
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import RunRecord, TrialRecord
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.training.fit import Featurized, Outcome
 
 __all__ = ["AutoMLBackend", "trial_configs"]
@@ -88,7 +89,7 @@ class AutoMLBackend(LocalBackend):
             PlanStep(name="evaluate", action="evaluate the best trial on the test split"),
         ]
 
-    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
         """Search here and now: the run has ended when this returns."""
         from cloudml_edu.training.fit import featurize_dataset
 
@@ -106,7 +107,7 @@ class AutoMLBackend(LocalBackend):
             self.complete(run, outcome, test_set=test)
 
     def _search(
-        self, run: TrainingRun, dataset: Dataset, inner: Featurized, valid: Featurized
+        self, run: RunRecord, dataset: Dataset, inner: Featurized, valid: Featurized
     ) -> Outcome:
 
         o = self.options
@@ -155,7 +156,7 @@ class AutoMLBackend(LocalBackend):
         if best is None:
             run.status, run.ended = "Failed", datetime.now(UTC)
             run.error = "every trial failed"
-            run.save()
+            self.save(run)
             errors = "; ".join(f"{t.family}: {t.error}" for t in run.trials[:3])
             raise BackendError(
                 f"automl run {run.id}: every trial failed ({errors}); check the data and families"

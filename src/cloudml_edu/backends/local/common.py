@@ -1,9 +1,10 @@
 """Plumbing shared by the local backends: options, the run's record, failure handling.
 
-A local backend's ``begin_fit`` makes the run's record in the workspace's run
-store, then calls ``execute``: the designer and automl backends train right
-there (their poller is done when returned), the sdk backend starts its job
-process and returns at once.
+A local backend fills in :class:`~cloudml_edu.backends.template.TrainingBackend`:
+the template's ``begin_fit`` makes the run's record in the workspace's run
+store, then calls ``start``: the designer and automl backends train right there
+(their poller is done when returned), the sdk backend starts its job process
+and returns at once.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from cloudml_edu.backends.template import TrainingBackend
 from cloudml_edu.errors import BackendError, CloudMLError, NotFoundError
-from cloudml_edu.metrics import Compute
-from cloudml_edu.run import TERMINAL, Plan, PlanStep, TrainingRun, run_poller
+from cloudml_edu.records.metrics import Compute
+from cloudml_edu.records.plan import Plan, PlanStep
+from cloudml_edu.records.run import TERMINAL, RunRecord, RunStatus
 from cloudml_edu.run_store import load_record
+from cloudml_edu.targets import STORED
 
 if TYPE_CHECKING:
-    from cloudml_edu._polling import Poller
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.training.fit import Outcome
     from cloudml_edu.workspace import Workspace
@@ -33,18 +36,17 @@ log = logging.getLogger(__name__)
 LOCAL_COMPUTE = Compute(sku="local", nodes=1, node_hours=0.0)
 
 
-class LocalBackend:
-    """Base of the local backends: subclasses define ``plan_steps`` and ``execute``."""
+class LocalBackend(TrainingBackend):
+    """Base of the local backends: subclasses define ``plan_steps`` and ``start``."""
 
-    name: ClassVar[str]
     target: ClassVar[str] = "local"
+    first_status: ClassVar[RunStatus] = "Running"
+    cancel_on_interrupt: bool = True  # Ctrl-C stops work on this machine at once
 
     def __init__(
         self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
     ) -> None:
-        self.workspace = workspace
-        self.options = options
-        self.progress = progress
+        super().__init__(workspace, options, progress=progress)
         if options.backend_options:
             log.warning(
                 "backend_options %s are for cloud adapters; the local %s backend ignores them",
@@ -55,10 +57,6 @@ class LocalBackend:
     def plan_steps(self, dataset: Dataset) -> list[PlanStep]:
         raise NotImplementedError
 
-    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
-        """Train (or start training) ``run`` on ``dataset``."""
-        raise NotImplementedError
-
     def estimated_minutes(self, dataset: Dataset) -> float:
         """A rough wall-time estimate on this machine (about 1 s per 1,000 images per fit)."""
         return max(0.1, len(dataset) / 1000 / 60)
@@ -66,7 +64,7 @@ class LocalBackend:
     def plan(self, dataset: Dataset) -> Plan:
         return Plan(
             backend=self.name,
-            target="local",
+            target=self.target,
             dataset=dataset.name,
             steps=self.plan_steps(dataset),
             compute_sku="local",
@@ -76,67 +74,40 @@ class LocalBackend:
             price_source="local compute: no charge",
         )
 
-    def begin_fit(self, dataset: Dataset) -> Poller[TrainingRun]:
-        """Make the run's record, train or start the job, and return the run's poller."""
-        plan = self.plan(dataset)  # checks the options before anything is written
-        run = TrainingRun.create(
-            self.workspace,
-            backend=self.name,
-            target=self.target,
-            dataset=dataset.name,
-            options=self.options,
-            plan=plan,
-            status="Running",
-        )
-        try:
-            self.execute(run, dataset)
-        except KeyboardInterrupt:
-            self.interrupted(run)
-            raise
-        return run_poller(
-            run, self, progress=self.progress, describe=self.describe, cancel_on_interrupt=True
-        )
-
-    def interrupted(self, run: TrainingRun) -> None:
-        """Ctrl-C inside ``begin_fit``: stop what runs on this machine, record the run Canceled."""
-        if run.status in TERMINAL:
-            return
-        self.cancel(run)  # the sdk job, if started; a no-op for in-process training
-        if run.status not in TERMINAL:
+    def interrupted(self, record: RunRecord) -> None:
+        """Ctrl-C inside ``begin_fit``: as the template does, and end the MLflow run KILLED."""
+        running = record.status not in TERMINAL
+        super().interrupted(record)  # cancels the sdk job, if started
+        if running and record.status == "Canceled":
             import mlflow
 
-            run.status, run.ended = "Canceled", datetime.now(UTC)
-            run.error = "interrupted (Ctrl-C) before it ended"
-            mlflow.MlflowClient(self.workspace.tracking_uri).set_terminated(run.id, "KILLED")
-            run.save()
+            mlflow.MlflowClient(self.workspace.tracking_uri).set_terminated(record.id, "KILLED")
 
-    def describe(self, run: TrainingRun, elapsed: float) -> str:
-        """The live status line while waiting on ``run``."""
-        return f"{self.name} run {run.id[:8]} {run.status.lower()}, {elapsed:.0f} s"
-
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Designer and automl runs end inside ``begin_fit``: take what another process stored."""
         if run.status not in TERMINAL:
             self.adopt_stored(run)
         return run
 
-    def cancel(self, run: TrainingRun) -> None:
+    def cancel(self, run: RunRecord, /) -> None:
         """Designer and automl runs end inside ``begin_fit``: there is nothing left to stop."""
 
-    def adopt_stored(self, run: TrainingRun) -> bool:
+    def adopt_stored(self, run: RunRecord) -> bool:
         """Copy the stored record into ``run`` when it has ended there; True if it had."""
         try:
-            stored = TrainingRun.model_validate_json(load_record(self.workspace, run.id))
+            stored = RunRecord.model_validate_json(
+                load_record(self.workspace, run.id), context=STORED
+            )
         except NotFoundError:
             return False
         if stored.status not in TERMINAL:
             return False
-        for field in TrainingRun.model_fields:
+        for field in RunRecord.model_fields:
             if field != "tracking_uri":
                 setattr(run, field, getattr(stored, field))
         return True
 
-    def complete(self, run: TrainingRun, outcome: Outcome, *, test_set: Dataset) -> None:
+    def complete(self, run: RunRecord, outcome: Outcome, *, test_set: Dataset) -> None:
         """Log the outcome and the model, then mark the run Completed and record it."""
         from cloudml_edu.training.fit import log_outcome
 
@@ -144,18 +115,15 @@ class LocalBackend:
             run.model = log_outcome(outcome, test_set=test_set)
         run.metrics = outcome.metrics
         run.status, run.ended = "Completed", datetime.now(UTC)
-        run.save()
+        self.save(run)
 
     @contextmanager
-    def failing_as(self, run: TrainingRun, what: str) -> Iterator[None]:
+    def failing_as(self, run: RunRecord, what: str) -> Iterator[None]:
         """Mark ``run`` Failed and raise BackendError naming ``what`` when the block fails."""
         try:
             yield
         except Exception as exc:
-            run.status = "Failed"
-            run.ended = datetime.now(UTC)
-            run.error = f"{what}: {exc}"
-            run.save()
+            self.fail(run, f"{what}: {exc}")
             if isinstance(exc, CloudMLError):
                 raise
             raise BackendError(

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 from cloudml_edu._progress import track
 from cloudml_edu.backends.local.common import LOCAL_COMPUTE, LocalBackend
 from cloudml_edu.backends.local.tracking import active_run
-from cloudml_edu.run import PlanStep, StepRecord, TrainingRun
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import RunRecord, StepRecord
 from cloudml_edu.training.models import default_model
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.options import TrainOptions
     from cloudml_edu.workspace import Workspace
 
@@ -101,7 +102,7 @@ class DesignerBackend(LocalBackend):
             "train": {"family": o.model, **o.model_params()},
         }
 
-    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
         """Run the graph here and now: the run has ended when this returns."""
         from cloudml_edu.training.evaluate import evaluate, score
         from cloudml_edu.training.fit import Outcome, featurize_dataset, train_model

@@ -1,6 +1,6 @@
 """The local endpoint provider: one MLflow model server on 127.0.0.1 per endpoint.
 
-A server runs in its own session (see :mod:`cloudml_edu.backends.local.serving`)
+A server runs in its own session (see :mod:`cloudml_edu.backends.local.server`)
 and outlives the process that deployed it; the record keeps its pid, port, log
 and processes (with start times, so a reused pid is never taken for it) in
 ``EndpointRecord.details``.
@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from cloudml_edu._polling import Poller
-from cloudml_edu.backends.base import EndpointRecord, EndpointState
-from cloudml_edu.backends.local.serving import (
+from cloudml_edu._polling import Following, Poller
+from cloudml_edu.backends.local.server import (
     HOST,
     ProcessRef,
     abort,
@@ -29,12 +28,13 @@ from cloudml_edu.backends.local.serving import (
     stop,
 )
 from cloudml_edu.errors import ConfigError, ServiceError
+from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 from cloudml_edu.scoring import envelope, post_json
 
 if TYPE_CHECKING:
     import requests
 
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.records.run import RunRecord
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["LocalDetails", "LocalEndpointProvider"]
@@ -49,10 +49,16 @@ class LocalDetails(BaseModel):
     processes: list[ProcessRef] = []  # the server and its uvicorn child, once it answered
 
 
-class LocalEndpointProvider:
-    """Serves a model with ``mlflow models serve``; the server answers at ``http://127.0.0.1:<port>``."""
+class LocalEndpointProvider(Following[EndpointRecord]):
+    """Serves a model with ``mlflow models serve``; the server answers at ``http://127.0.0.1:<port>``.
+
+    Also how a deploy's poller follows a server this instance started until ``/ping`` answers.
+    """
 
     target: ClassVar[str] = "local"
+    terminal: tuple[str, ...] = ("live",)
+    poll_interval: float = 0.1
+    poll_max_interval: float = 0.5
 
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
         self.workspace = workspace
@@ -61,7 +67,7 @@ class LocalEndpointProvider:
         self._started: dict[str, subprocess.Popen[bytes]] = {}  # servers this instance started
 
     def begin_deploy(
-        self, *, name: str, model_uri: str, run: TrainingRun | None, progress: bool | None
+        self, *, name: str, model_uri: str, run: RunRecord | None, progress: bool | None
     ) -> Poller[EndpointRecord]:
         """Start the server and return at once; the poller ends when ``/ping`` answers 200."""
         ws = self.workspace
@@ -79,7 +85,7 @@ class LocalEndpointProvider:
         details = LocalDetails(pid=process.pid, port=port, log_path=str(log_path))
         record = EndpointRecord(
             name=name,
-            target="local",
+            target=self.target,
             model_uri=model_uri,
             run_id=run.id if run is not None else None,
             url=url,
@@ -87,26 +93,26 @@ class LocalEndpointProvider:
             created=datetime.now(UTC),
             details=details.model_dump(mode="json"),
         )
-        return Poller(
-            record,
-            refresh=lambda value: self._check_ready(process, value),
-            status_of=lambda value: "live" if _details(value).processes else "creating",
-            terminal=("live",),
-            describe=lambda value, elapsed: (
-                f"starting endpoint {name} on {url} ({elapsed:.0f} s, log: {log_path})"
-            ),
-            progress=progress,
-            interval=0.1,
-            max_interval=0.5,
-        )
+        return Poller(record, self, progress=progress)
 
-    def _check_ready(
-        self, process: subprocess.Popen[bytes], record: EndpointRecord
-    ) -> EndpointRecord:
+    def status_of(self, record: EndpointRecord, /) -> str:
+        return "live" if _details(record).processes else "creating"
+
+    def describe(self, record: EndpointRecord, elapsed: float, /) -> str:
+        log_path = _details(record).log_path
+        return f"starting endpoint {record.name} on {record.url} ({elapsed:.0f} s, log: {log_path})"
+
+    def refresh(self, record: EndpointRecord, /) -> EndpointRecord:
         """The record with the server's processes once ``/ping`` answers; ServiceError if it exited."""
         import requests
 
         details = _details(record)
+        process = self._started.get(record.name)
+        if process is None:
+            raise ServiceError(
+                f"endpoint {record.name!r} was not started by this provider; "
+                "find it with Endpoint.get and read its state"
+            )
         code = process.poll()
         if code is not None:
             log = Path(details.log_path)
@@ -134,7 +140,7 @@ class LocalEndpointProvider:
         return post_json(
             self._http(),
             f"{record.url}/invocations",
-            envelope([[image] for image in images], target="local"),
+            envelope([[image] for image in images], target=self.target),
             timeout=timeout,
             name=record.name,
             when_down=(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -18,21 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from cloudml_edu._paths import resolve_under
 from cloudml_edu._polling import wait_until
 from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.local.common import LocalBackend
-from cloudml_edu.errors import TimeoutError
+from cloudml_edu.errors import BackendError, TimeoutError, UnsafePathError
 from cloudml_edu.manifest import MANIFEST_NAME
-from cloudml_edu.run import TERMINAL, JobRecord, PlanStep, TrainingRun
+from cloudml_edu.records.plan import PlanStep
+from cloudml_edu.records.run import TERMINAL, JobRecord, RunRecord
 from cloudml_edu.run_store import experiment_id
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
 
 __all__ = ["SdkBackend"]
 
 LOG_TAIL_LINES = 15
-#: Seconds a canceled job gets to stop after SIGTERM, then again after SIGKILL.
+#: Seconds a canceled job gets to stop after it is asked to (SIGTERM), then again after a kill.
 CANCEL_GRACE_SECONDS = 10.0
 
 
@@ -70,14 +71,22 @@ class SdkBackend(LocalBackend):
         ]
 
     def _job_input(self, dataset: Dataset, workdir: Path) -> tuple[Path, Path]:
-        """A folder of image files the job can read, and the manifest describing them."""
+        """A folder of image files the job can read, and the manifest describing them.
+
+        Every image is read and checked against its manifest MD5 first (a changed or
+        damaged one fails here, before the job starts), and every record's path is
+        resolved inside the folder (:func:`~cloudml_edu._paths.resolve_under`).
+        """
         local = dataset.source.local_folder()
         if local is not None:
             files = local
+            for _ in dataset.iter_bytes():  # each read is checked (path and MD5)
+                pass
         else:  # a remote store or packed shards: materialize the images for the local job
             files = workdir / "inputs" / "files"
             for record, data in dataset.iter_bytes():
-                target = files / record.path
+                source = f"{dataset.manifest.describe()}, record {record.path!r}"
+                target = resolve_under(files, record.path, source=source)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
         manifest = workdir / "inputs" / MANIFEST_NAME
@@ -85,7 +94,7 @@ class SdkBackend(LocalBackend):
         manifest.write_text(dataset.manifest.model_dump_json())
         return files, manifest
 
-    def execute(self, run: TrainingRun, dataset: Dataset) -> None:
+    def start(self, run: RunRecord, dataset: Dataset) -> None:
         """Start the job in its own process group and record its pid; return at once."""
         workdir = self.workspace.runs_dir / run.id
         workdir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +117,8 @@ class SdkBackend(LocalBackend):
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=workdir,
-                start_new_session=True,  # its own process group: cancel stops it and its children
+                start_new_session=True,  # POSIX: Ctrl-C at the terminal does not reach the job
+                creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),  # Windows: same
             )
         self._jobs[run.id] = process
         run.job = JobRecord(
@@ -117,12 +127,12 @@ class SdkBackend(LocalBackend):
             pid=process.pid,
             process_started=_process_started(process.pid),
         )
-        run.save()
+        self.save(run)
 
-    def describe(self, run: TrainingRun, elapsed: float) -> str:
-        return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run)}"
+    def describe(self, run: RunRecord, elapsed: float, /) -> str:
+        return f"sdk job {run.id[:8]} {elapsed:.0f} s: {_last_line(run, self.workspace.runs_dir)}"
 
-    def refresh(self, run: TrainingRun) -> TrainingRun:
+    def refresh(self, run: RunRecord, /) -> RunRecord:
         """Ask the job's process (this process's child, or any process by pid) whether it ended.
 
         Once ended: Completed if the job finished its MLflow run and logged
@@ -138,14 +148,16 @@ class SdkBackend(LocalBackend):
         run.job.seconds = round(run.seconds, 3)
         run.ended = datetime.now(UTC)
         if exit_code not in (None, 0):
-            self._fail(run, f"job exited with code {exit_code}:\n{_tail(run)}")
+            self._fail(
+                run, f"job exited with code {exit_code}:\n{_tail(run, self.workspace.runs_dir)}"
+            )
         else:
             self._collect(run)
-        run.save()
+        self.save(run)
         return run
 
-    def cancel(self, run: TrainingRun) -> None:
-        """Stop the job's process group (SIGTERM, then SIGKILL after 10 s); mark the run Canceled."""
+    def cancel(self, run: RunRecord, /) -> None:
+        """Stop the job's process tree (terminate, then kill after 10 s); mark the run Canceled."""
         if run.status in TERMINAL or run.job is None:
             return
         child = self._jobs.pop(run.id, None)  # this process's child: poll it to reap it
@@ -156,8 +168,8 @@ class SdkBackend(LocalBackend):
             def ended(elapsed: float) -> bool:
                 return child.poll() is not None if child else _job_process(job) is None
 
-            for signum in (signal.SIGTERM, signal.SIGKILL):
-                _signal_group(process.pid, signum)
+            for kill in (False, True):
+                _stop_tree(process, kill=kill)
                 try:
                     wait_until(
                         ended,
@@ -169,15 +181,15 @@ class SdkBackend(LocalBackend):
                     )
                     break
                 except TimeoutError:
-                    if signum == signal.SIGKILL:
+                    if kill:
                         raise
         run.job.exit_code = child.poll() if child else None
         run.status, run.ended = "Canceled", datetime.now(UTC)
         run.error = "canceled by the user"
         self._client().set_terminated(run.id, status="KILLED")
-        run.save()
+        self.save(run)
 
-    def _job_state(self, run: TrainingRun) -> tuple[bool, int | None]:
+    def _job_state(self, run: RunRecord) -> tuple[bool, int | None]:
         """(still running, exit code if known): this process's child, else the pid on record."""
         child = self._jobs.get(run.id)
         if child is not None:
@@ -193,33 +205,41 @@ class SdkBackend(LocalBackend):
 
         return mlflow.MlflowClient(tracking_uri=self.workspace.tracking_uri)
 
-    def _fail(self, run: TrainingRun, error: str) -> None:
+    def _fail(self, run: RunRecord, error: str) -> None:
         run.status, run.error = "Failed", error
         self._client().set_terminated(run.id, status="FAILED")
 
-    def _collect(self, run: TrainingRun) -> None:
+    def _collect(self, run: RunRecord) -> None:
         """Read the metrics the job logged; Failed when it did not finish its MLflow run."""
         import mlflow
 
-        from cloudml_edu.metrics import ARTIFACT_NAME, Metrics
+        from cloudml_edu.records.metrics import ARTIFACT_NAME, Metrics
 
         client = self._client()
         if client.get_run(run.id).info.status != "FINISHED":
-            self._fail(run, f"the job ended before finishing its MLflow run:\n{_tail(run)}")
+            self._fail(
+                run,
+                f"the job ended before finishing its MLflow run:\n{_tail(run, self.workspace.runs_dir)}",
+            )
             return
         try:
             path = mlflow.artifacts.download_artifacts(
                 run_id=run.id,
                 artifact_path=ARTIFACT_NAME,
-                dst_path=str(self.workspace.runs_dir / run.id),
+                dst_path=str(resolve_under(self.workspace.runs_dir, run.id, source="run record")),
                 tracking_uri=self.workspace.tracking_uri,
             )
         except Exception as exc:
             self._fail(
-                run, f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run)}"
+                run,
+                f"the job finished but logged no {ARTIFACT_NAME} ({exc}):\n{_tail(run, self.workspace.runs_dir)}",
             )
             return
-        run.metrics = Metrics.model_validate_json(Path(path).read_text())
+        try:
+            run.metrics = Metrics.model_validate_json(Path(path).read_text())
+        except (BackendError, ValueError) as exc:  # no usable score: Failed, never Running
+            self._fail(run, f"the job logged metrics that cannot be read: {exc}")
+            return
         run.model = f"runs:/{run.id}/model"
         run.status = "Completed"
 
@@ -247,19 +267,34 @@ def _job_process(job: JobRecord) -> psutil.Process | None:
     return process
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    """Send ``signum`` to the job's process group (its leader is the job, see ``start_new_session``)."""
-    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-        os.killpg(pid, signum)
+def _stop_tree(process: psutil.Process, *, kill: bool) -> None:
+    """Terminate (or kill) the job and every process it started, children first (any OS)."""
+    with contextlib.suppress(psutil.Error):  # it ended meanwhile
+        members = [process, *process.children(recursive=True)]
+        for member in reversed(members):
+            with contextlib.suppress(psutil.Error):
+                if kill:
+                    member.kill()
+                else:
+                    member.terminate()
 
 
-def _tail(run: TrainingRun) -> str:
-    if run.job is None or not Path(run.job.log_path).is_file():
+def _tail(run: RunRecord, runs_dir: Path) -> str:
+    """The last lines of the job's log, read from the run's own folder in this workspace
+    (never from the path the record names: a copied workspace reads its own copy, and a
+    record naming a file elsewhere reads nothing else)."""
+    if run.job is None:
         return ""
-    lines = Path(run.job.log_path).read_text(errors="replace").splitlines()
+    try:
+        log = resolve_under(runs_dir, f"{run.id}/job.log", source=f"run record {run.id!r}")
+    except UnsafePathError:
+        return ""
+    if not log.is_file():
+        return ""
+    lines = log.read_text(errors="replace").splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
-def _last_line(run: TrainingRun) -> str:
-    tail = _tail(run).splitlines()
+def _last_line(run: RunRecord, runs_dir: Path) -> str:
+    tail = _tail(run, runs_dir).splitlines()
     return tail[-1][:80] if tail else "starting"

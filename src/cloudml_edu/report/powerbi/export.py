@@ -35,7 +35,7 @@ from cloudml_edu.report.powerbi.features import (
 from cloudml_edu.report.powerbi.schema import ALL_LABELS, RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.storage.base import Store
     from cloudml_edu.workspace import Workspace

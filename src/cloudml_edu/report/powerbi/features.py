@@ -25,7 +25,7 @@ import numpy.typing as npt
 from cloudml_edu.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from cloudml_edu.dataset import Dataset
+    from cloudml_edu.datasets import Dataset
     from cloudml_edu.run import TrainingRun
     from cloudml_edu.storage.base import Store
 

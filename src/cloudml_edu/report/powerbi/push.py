@@ -13,11 +13,13 @@ Power BI stops creating new push datasets on 2027-10-31; the Parquet export
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import requests
 from tenacity import (
@@ -28,10 +30,17 @@ from tenacity import (
     stop_after_delay,
 )
 
-from cloudml_edu._http import error_for_status, retry_after
+from cloudml_edu._http import error_class, error_for_status, retry_after
 from cloudml_edu._secrets import install_log_filter, redact, register_secret
 from cloudml_edu.config import Timeouts
-from cloudml_edu.errors import AuthError, ServiceError, TimeoutError
+from cloudml_edu.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    QuotaError,
+    ServiceError,
+    TimeoutError,
+)
 from cloudml_edu.report.powerbi.schema import RELATIONSHIPS, TABLES, ColumnType
 
 if TYPE_CHECKING:
@@ -47,6 +56,7 @@ __all__ = [
     "PowerBIClient",
     "PushResult",
     "RateLimiter",
+    "check_group",
     "dataset_definition",
 ]
 
@@ -185,7 +195,8 @@ class PowerBIClient:
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen settings
     ) -> None:
         install_log_filter()
-        self.group_id = group_id
+        self.group_id = check_group(group_id)
+        self._group_guid = group_id.lower() if _GUID.fullmatch(group_id) else None
         self._credential = credential
         self._session = session or requests.Session()
         self._sleep, self._clock = sleep, clock
@@ -198,7 +209,21 @@ class PowerBIClient:
 
     @property
     def base(self) -> str:
-        return f"{API}/groups/{self.group_id}"
+        """The workspace's API root; a workspace given by name is looked up once."""
+        if self._group_guid is None:
+            self._group_guid = self._find_group(self.group_id)
+        return f"{API}/groups/{self._group_guid}"
+
+    def _find_group(self, name: str) -> str:
+        condition = quote("name eq '" + name.replace("'", "''") + "'", safe="")
+        found = self._request("GET", f"groups?$filter={condition}", scoped=False)
+        groups = found.json().get("value", [])
+        if len(groups) != 1:
+            raise NotFoundError(
+                f"no single Power BI workspace named {name!r} among yours ({len(groups)} "
+                "found); pass its id (the GUID in the workspace URL, after /groups/)"
+            )
+        return str(groups[0]["id"])
 
     def _bearer(self) -> str:
         if self._token is None or self._token[1] - 60 < time.time():
@@ -218,13 +243,17 @@ class PowerBIClient:
             self._token = (str(token.token), float(token.expires_on))
         return self._token[0]
 
-    def _request(self, method: str, path: str, *, body: Any = None) -> requests.Response:
-        """Send one call; retry 429 always, and 5xx or connection errors only when idempotent.
+    def _request(
+        self, method: str, path: str, *, body: Any = None, scoped: bool = True
+    ) -> requests.Response:
+        """Send one call; retry 429 always (unless its body says a quota is used up: then
+        at once QuotaError), and 5xx or connection errors only when idempotent.
 
         A POST (create dataset, append rows) that failed with 5xx may have been applied:
         it is not retried; pushing again clears and reposts, so it is safe to rerun.
+        ``scoped``: under the workspace (``groups/<id>/``), else under ``myorg/``.
         """
-        url = f"{self.base}/{path}"
+        url = f"{self.base if scoped else API}/{path}"
         idempotent = method != "POST"
         bounds = self._timeouts
         deadline = self._clock() + bounds.total
@@ -251,6 +280,8 @@ class PowerBIClient:
                 raise ServiceError(
                     redact(f"cannot reach Power BI ({exc}); check the network")
                 ) from exc
+            if response.status_code == 429 and error_class(429, response.text) is QuotaError:
+                return response  # a used-up quota does not come back by waiting: no retries
             if response.status_code == 429 or (idempotent and response.status_code >= 500):
                 raise _RetryableError(response)
             return response
@@ -283,6 +314,14 @@ class PowerBIClient:
                 f"Power BI refused {method} {path} (HTTP {status}): check that your account or "
                 "service principal is a member of the Power BI workspace (Contributor or above) "
                 "and that the tenant setting 'Allow service principals to use Power BI APIs' is on"
+            )
+        if status >= 400 and error_class(status, response.text) is QuotaError:
+            raise QuotaError(
+                redact(
+                    f"Power BI {method} {path} refused: a quota is used up (HTTP {status}: "
+                    f"{response.text[:300]}); delete push datasets you no longer need in the "
+                    "Power BI workspace, or use the Parquet export (`cloudml-edu powerbi export`)"
+                )
             )
         if status >= 400:
             raise error_for_status(
@@ -335,6 +374,23 @@ class PowerBIClient:
             result.rows[table] = len(rows)
         log.info("pushed %d rows in %d POSTs to %s", sum(result.rows.values()), result.posts, name)
         return result
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_GROUP_NAME = re.compile(r"[^\W][\w .()&'+,-]{0,255}")
+
+
+def check_group(group: object) -> str:
+    """A Power BI workspace: its id (a GUID) or its name; anything that could reach another
+    API (``../../admin/groups``, ``?``, ``#``) is a ConfigError, before anything is sent."""
+    if isinstance(group, str) and (_GUID.fullmatch(group) or _GROUP_NAME.fullmatch(group)):
+        return group
+    what = f"a Power BI workspace is given by its id or its name, got {group!r}"
+    example = "the GUID in the workspace URL, after /groups/"
+    raise ConfigError(
+        f"{what}; pass group_id=<{example}> or the workspace's name",
+        cli_message=f"{what}; pass --group <{example}> or the workspace's name",
+    )
 
 
 def _batches(rows: Sequence[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:

@@ -94,7 +94,7 @@ class ScoringService:
         done = twin.run(
             ["python", "-c", _PREDICT, str(folder)],
             cwd=self.fake.scratch,
-            input_text=json.dumps(body),
+            input=json.dumps(body),
         )
         if done.returncode != 0:
             return {"error": done.stderr.strip()[-2000:]}

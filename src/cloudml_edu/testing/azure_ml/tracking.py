@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cloudml_edu.testing._http import proto_double
+
 __all__ = ["TrackingServer", "TrackingStore"]
 
 Answer = tuple[int, Any]  # status, JSON payload (None: empty body)
@@ -33,7 +35,10 @@ class _Run:
     tags: dict[str, str] = field(default_factory=dict)
 
     def view(self) -> dict[str, Any]:
-        latest = [history[-1] for history in self.metrics.values()]
+        latest = [
+            {**history[-1], "value": proto_double(history[-1]["value"])}
+            for history in self.metrics.values()
+        ]
         return {
             "info": dict(self.info),
             "data": {

@@ -1,4 +1,5 @@
-"""What this workspace already sent to a Databricks host: uploaded files and the signed-in user.
+"""What this workspace knows a Databricks host has: files it uploaded, the signed-in user
+(the Databricks twin of ``backends/azureml/known.py``).
 
 Kept in ``<workspace root>/databricks-memo.json`` per host, so a second fit of the
 same data sends no feature table, SQL or task file again, and does not ask who

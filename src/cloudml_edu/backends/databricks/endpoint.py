@@ -1,7 +1,8 @@
 """The ``databricks`` endpoint provider: Model Serving of the registered image model.
 
 A Databricks ``automl`` run registers a pyfunc model that wraps the featurizer
-and AutoML's best model (see :mod:`.automl_task`), so the endpoint takes
+and AutoML's best model (see :mod:`.automl_task`), in Unity Catalog
+(``catalog.schema.model``) or the legacy registry, so the endpoint takes
 base64 images like every other target.  Deploying creates the serving endpoint
 (scale to zero on, tagged with the owner) or, since there is no
 create-or-update call, updates the config of the one that exists; the poller
@@ -15,8 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu._polling import Poller
-from cloudml_edu.backends.base import EndpointRecord, EndpointState
+from cloudml_edu._polling import Following, Poller
 from cloudml_edu.backends.databricks.connection import (
     Timing,
     client_for,
@@ -25,11 +25,12 @@ from cloudml_edu.backends.databricks.connection import (
     translate_error,
 )
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
+from cloudml_edu.records.endpoint import EndpointRecord, EndpointState
 
 if TYPE_CHECKING:
     import requests
 
-    from cloudml_edu.run import TrainingRun
+    from cloudml_edu.records.run import RunRecord
     from cloudml_edu.workspace import Workspace
 
 __all__ = ["OWNER_TAG", "DatabricksEndpointProvider", "delete_endpoint", "endpoint_config"]
@@ -53,7 +54,7 @@ def endpoint_config(name: str, model_uri: str, *, workload_size: str = "Small") 
         "name": name,
         "served_entities": [
             {
-                "name": f"{model}-{version}"[:63],
+                "name": re.sub(r"[^A-Za-z0-9_-]", "_", f"{model}-{version}")[-63:],
                 "entity_name": model,
                 "entity_version": version,
                 "workload_size": workload_size,
@@ -63,12 +64,14 @@ def endpoint_config(name: str, model_uri: str, *, workload_size: str = "Small") 
     }
 
 
-class DatabricksEndpointProvider:
-    """Serves registered models on Databricks Model Serving."""
+class DatabricksEndpointProvider(Following[EndpointRecord]):
+    """Serves registered models on Databricks Model Serving (and follows a deploy)."""
 
     target: ClassVar[str] = "databricks"
+    terminal = frozenset({"live", "failed", "dead"})
 
     def __init__(self, workspace: Workspace, *, session: requests.Session | None = None) -> None:
+        self.poll_interval, self.poll_max_interval = Timing.interval, Timing.max_interval
         self.workspace = workspace
         self.settings = databricks_config(workspace)
         require_sdk()
@@ -79,7 +82,7 @@ class DatabricksEndpointProvider:
         return self.settings.host or "Databricks"
 
     def begin_deploy(
-        self, *, name: str, model_uri: str, run: TrainingRun | None, progress: bool | None
+        self, *, name: str, model_uri: str, run: RunRecord | None, progress: bool | None
     ) -> Poller[EndpointRecord]:
         """Create the endpoint, or update its served model when it exists; poll until READY."""
         from databricks.sdk import errors
@@ -130,22 +133,22 @@ class DatabricksEndpointProvider:
                 "page": f"{self._where}/ml/endpoints/{name}",
             },
         )
-        return Poller(
-            record,
-            refresh=self._refresh,
-            status_of=lambda r: str(r.details["state"]),
-            terminal={"live", "failed", "dead"},
-            describe=lambda r, elapsed: (
-                f"serving endpoint {r.name}: {r.details['state']} after {elapsed:.0f} s "
-                "(a first deployment takes several minutes)"
-            ),
-            finish=_finish,
-            progress=progress,
-            interval=Timing.interval,
-            max_interval=Timing.max_interval,
+        return Poller(record, self, progress=progress)
+
+    def status_of(self, record: EndpointRecord, /) -> str:
+        return str(record.details["state"])
+
+    def describe(self, record: EndpointRecord, elapsed: float, /) -> str:
+        return (
+            f"serving endpoint {record.name}: {record.details['state']} after {elapsed:.0f} s "
+            "(a first deployment takes several minutes)"
         )
 
-    def _refresh(self, record: EndpointRecord) -> EndpointRecord:
+    def finish(self, record: EndpointRecord, /) -> EndpointRecord:
+        """The record once live; BackendError if the deployment failed, NotFoundError if gone."""
+        return _finish(record)
+
+    def refresh(self, record: EndpointRecord, /) -> EndpointRecord:
         state, message = self._state(record)
         return record.model_copy(
             update={"details": {**record.details, "state": state, "message": message}}
