@@ -10,7 +10,7 @@ from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT, conda_file
 
 
 @pytest.mark.parametrize(
-    "package", ["numpy", "pillow", "scikit-learn", "scipy", "joblib", "pydantic"]
+    "package", ["numpy", "pillow", "scikit-learn", "scipy", "joblib", "pydantic", "filelock"]
 )
 def test_pins_are_the_local_labs(package: str) -> None:
     """A model trained in the cloud loads here: the same scikit-learn, numpy, Pillow..."""

@@ -41,6 +41,7 @@ JOB_ENVIRONMENT = EnvironmentSpec(
         "pyarrow==25.0.1",
         "rich==15.0.0",
         "pyyaml==6.0.4",
+        "filelock==4.3.2",  # the snapshot's _locks (the twin found it missing after a merge)
         "mlflow-skinny==2.22.5",
         "azureml-mlflow==1.62.0.post6",
     ),
