@@ -224,8 +224,12 @@ def code_snapshot(ws: Workspace) -> Path:
 
 
 def _needed_files() -> set[str]:
-    """Paths (relative to the package) of the entry modules and every module they import."""
-    todo = list(ENTRY_MODULES)
+    """Paths (relative to the package) of the entry modules, the files a saved model ships
+    (:data:`cloudml_edu.training.pyfunc.SHIPPED`), and every module they import."""
+    from cloudml_edu.training.pyfunc import SHIPPED
+
+    shipped = ["cloudml_edu." + rel.removesuffix(".py").replace("/", ".") for rel in SHIPPED]
+    todo = [*ENTRY_MODULES, *shipped]
     seen: set[str] = set()
     files: set[str] = set()
     while todo:
