@@ -8,10 +8,14 @@ they read, list and ask, and never create or start anything billed.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["Check", "CheckStatus"]
+if TYPE_CHECKING:
+    from cloudml_edu.workspace import Workspace
+
+__all__ = ["Check", "CheckStatus", "run_checks"]
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 
@@ -48,3 +52,50 @@ class Check:
             "detail": self.detail,
             "next_step": self.next_step,
         }
+
+
+#: Config section -> target name, for the targets a workspace configures.
+_TARGETS = {"azure_ml": "azureml", "databricks": "databricks"}
+
+
+def configured_targets(workspace: Workspace) -> list[str]:
+    """The cloud targets whose section the workspace's config has."""
+    return [t for section, t in _TARGETS.items() if getattr(workspace.config, section, None)]
+
+
+def run_checks(
+    workspace: Workspace, *, targets: list[str] | None = None, cheap: bool = False
+) -> list[Check]:
+    """Every configured target's checks (``cloudml_edu.backends.<target>.doctor:checks``).
+
+    ``cheap`` runs only a target's ``cheap_checks`` (sign-in, tenant, roles: what
+    ``train`` asks before submitting), when it has them.  A target without a doctor
+    module is skipped; one whose checks raise gives a failed check naming the error,
+    so one broken target never hides another's lines.
+    """
+    found: list[Check] = []
+    for target in targets if targets is not None else configured_targets(workspace):
+        try:
+            module = importlib.import_module(f"cloudml_edu.backends.{target}.doctor")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"cloudml_edu.backends.{target}.doctor":
+                continue
+            found.append(
+                Check(
+                    target,
+                    "install",
+                    "fail",
+                    str(exc),
+                    f"pip install 'cloudml-edu[{_EXTRA.get(target, target)}]'",
+                )
+            )
+            continue
+        run = getattr(module, "cheap_checks", None) if cheap else None
+        try:
+            found.extend((run or module.checks)(workspace))
+        except Exception as exc:  # a check that breaks is a failed check, not a crash
+            found.append(Check(target, "doctor", "fail", f"{type(exc).__name__}: {exc}"))
+    return found
+
+
+_EXTRA = {"azureml": "azure", "databricks": "databricks"}

@@ -110,19 +110,25 @@ class AzureMLConfig(_Section):
     from the portal) is in ``config_file`` or in ``.azureml/``, ``aml_config/`` or the
     current folder or a parent.  Credentials: ``DefaultAzureCredential`` (``az login``,
     managed identity, or a service principal through ``AZURE_CLIENT_ID``,
-    ``AZURE_TENANT_ID`` and ``AZURE_CLIENT_SECRET``).
+    ``AZURE_TENANT_ID`` and ``AZURE_CLIENT_SECRET``); ``tenant_id`` asks for tokens of the
+    subscription's tenant (a guest account's home tenant is refused).  Jobs run on serverless
+    compute unless ``serverless = false`` (then ``compute``, created when missing: creating
+    compute needs more than the AzureML Data Scientist role).  ``environment``: None is the
+    library's own job environment (registered once per content digest); a name
+    (``azureml:<name>:<version>``) runs jobs on that one instead.
     """
 
     subscription_id: str = ""
     resource_group: str = ""
     workspace_name: str = ""
     config_file: str | None = None
+    tenant_id: str | None = None
     compute: str = "cpu-cluster"
-    serverless: bool = False
+    serverless: bool = True
     vm_size: str = "Standard_DS3_v2"
     max_instances: int = Field(default=2, ge=1, le=100)
     idle_seconds: int = Field(default=600, ge=60, le=86400)
-    environment: str = "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
+    environment: str | None = None
     instance_type: str = "Standard_DS3_v2"
     mlflow_tracking_uri: str | None = None
     retry_total: int = Field(default=3, ge=0, le=10)

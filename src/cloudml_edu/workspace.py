@@ -26,6 +26,7 @@ from cloudml_edu.targets import LOCAL, cloud_targets
 
 if TYPE_CHECKING:
     from cloudml_edu.catalog import Catalog
+    from cloudml_edu.checks import Check
     from cloudml_edu.storage.base import Store
 
 __all__ = ["Workspace", "resolve_workspace"]
@@ -161,6 +162,15 @@ class Workspace:
     def _store_lock(self) -> AbstractContextManager[None]:
         """The lock held while the workspace's SQLite stores are created (bounded wait)."""
         return file_lock(self.root / ".stores.lock", timeout=STORE_LOCK_TIMEOUT)
+
+    def check(self) -> list[Check]:
+        """Preflight checks of every configured cloud target (sign-in, roles, quota...).
+
+        Costs nothing; ``cloudml-edu doctor`` prints them one line each.
+        """
+        from cloudml_edu.checks import run_checks
+
+        return run_checks(self)
 
     @property
     def artifact_root(self) -> Path:

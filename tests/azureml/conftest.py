@@ -17,3 +17,12 @@ def images(tmp_path: Path) -> Path:
         for i in range(8):
             Image.new("L", (8, 8), color=c * 80 + i).save(root / label / f"{i}.png")
     return root
+
+
+@pytest.fixture
+def with_cluster(mock_azure_ml):
+    """``serverless = false`` (jobs on the ``cpu-cluster`` cluster), signed in with a role
+    that may create it (Contributor: an instructor's, not the student's default)."""
+    mock_azure_ml.settings["serverless"] = False
+    mock_azure_ml.roles.add("Contributor")
+    return mock_azure_ml

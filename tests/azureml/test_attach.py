@@ -75,7 +75,7 @@ def test_attached_runs_are_listed_and_compared_with_the_librarys(mock_azure_ml, 
 
     assert {r.id for r in TrainingRun.list(ws)} == {ours.id, attached.id}
     table = compare(TrainingRun.list(ws), artifacts=False)
-    assert sorted(row.accuracy for row in table.rows) == [0.8, 0.9]
+    assert sorted(row.accuracy for row in table.rows) == sorted([0.8, ours.metrics.accuracy])
 
     again = TrainingRun.from_job(ws, "by_hand_1")  # no second record
     assert again.id == attached.id and len(TrainingRun.list(ws)) == 2
@@ -83,7 +83,12 @@ def test_attached_runs_are_listed_and_compared_with_the_librarys(mock_azure_ml, 
 
 def test_a_hand_built_command_job_and_a_running_one(mock_azure_ml):
     ws = mock_azure_ml.workspace
-    mock_azure_ml.add_job("cmd_1", command="python train.py", statuses=["Running", "Completed"])
+    mock_azure_ml.add_job(
+        "cmd_1",
+        command="python train.py",
+        statuses=["Running", "Completed"],
+        metrics={"accuracy": 0.9},  # what its own script logged
+    )
     run = TrainingRun.from_job(ws, "cmd_1")
     assert (run.backend, run.status, run.metrics) == ("sdk", "Running", None)
     assert run.wait(timeout=30).status == "Completed"

@@ -22,15 +22,18 @@ def cli(mock_azure_ml, monkeypatch):
 
 
 @pytest.fixture
-def leftovers(mock_azure_ml, images):
-    """The owner's endpoint and idle cluster, a busy cluster, and another owner's endpoint."""
+def leftovers(with_cluster, mock_azure_ml, images):
+    """The owner's endpoint and idle cluster (made by a fit with serverless = false), a busy
+    cluster, and another owner's endpoint."""
+    from cloudml_edu.backends.azureml.serving import endpoint_name
+
     ws = mock_azure_ml.workspace
     run = Trainer("sdk", workspace=ws).fit(Dataset.from_folder(images, progress=False))
     Endpoint.deploy(run, workspace=ws, name="digits")
     mock_azure_ml.add_compute("busy", tags={"cloudml.owner": "student"}, nodes=1)
     mock_azure_ml.add_compute("bobs", tags={"cloudml.owner": "bob"})
     mock_azure_ml.resources["onlineEndpoints/bob-digits"] = {
-        **mock_azure_ml.resources["onlineEndpoints/student-digits"],
+        **mock_azure_ml.resources[f"onlineEndpoints/{endpoint_name(ws, 'digits')}"],
         "name": "bob-digits",
         "tags": {"cloudml.owner": "bob"},
     }
@@ -42,13 +45,13 @@ def test_dry_run_lists_what_would_go(cli, leftovers, mock_azure_ml):
     assert done.exit_code == 0, done.output
     found = json.loads(done.output)["found"]
     assert [(f["kind"], f["name"]) for f in found] == [
-        ("endpoint", "student-digits"),
+        ("endpoint", "student-digits-5231ea"),
         ("cluster", "cpu-cluster"),
     ]
     assert found[0]["hourly_usd"] == 0.293 and "1 x Standard_DS3_v2" in found[0]["detail"]
     assert mock_azure_ml.sent("DELETE") == []
     table = cli("--dry-run").output
-    assert "student-digits" in table and "$0.29/hour" in table
+    assert "student-digits-5231ea" in table and "$0.29/hour" in table
 
 
 def test_yes_removes_them_with_their_records(cli, leftovers, mock_azure_ml):

@@ -24,7 +24,8 @@ def test_designer_submits_pipeline_of_registered_components(mock_azure_ml, image
     assert split_inputs["dataset"]["value"] == "${{parent.inputs.dataset}}"
     assert split_inputs["test_size"]["value"] == "0.2"
     assert "/components/cloudml_edu_train/versions/0.1.0-" in nodes["train"]["componentId"]
-    assert props["settings"]["default_compute"].endswith("/computes/cpu-cluster")
+    # azure-ai-ml 1.35 sends serverless as an ARM id of compute "serverless"
+    assert props["settings"]["default_compute"].endswith("/computes/serverless")
     assert props["inputs"]["dataset"]["jobInputType"] == "uri_folder"
     assert run.status == "Completed" and run.metrics is not None
     assert [s.name for s in run.steps] == [

@@ -29,12 +29,14 @@ def test_deploy_sends_model_endpoint_deployment_and_traffic(mock_azure_ml, run):
     mock_azure_ml.script_deployment(["Creating", "Creating", "Succeeded"])
     endpoint = Endpoint.deploy(run, workspace=ws, name="digits")
 
-    model = _put(mock_azure_ml, "/models/student-digits/versions/1")["properties"]
+    model = _put(mock_azure_ml, "/models/student-digits-5231ea/versions/1")["properties"]
     assert model["modelType"] == "mlflow_model"
-    assert model["modelUri"].endswith(f"/jobs/{run.remote.name}/outputs/artifacts/paths/model/")
+    assert model["modelUri"].endswith(f"/jobs/{run.remote.name}/outputs/model")
     assert model["tags"]["cloudml.owner"] == "student" and model["tags"]["cloudml.run"] == run.id
     puts = [
-        r for r in mock_azure_ml.sent("PUT") if r.path.endswith("/onlineEndpoints/student-digits")
+        r
+        for r in mock_azure_ml.sent("PUT")
+        if r.path.endswith("/onlineEndpoints/student-digits-5231ea")
     ]
     created, traffic = puts[0].body, puts[-1].body
     assert created["properties"]["authMode"] == "Key"
@@ -44,14 +46,14 @@ def test_deploy_sends_model_endpoint_deployment_and_traffic(mock_azure_ml, run):
     props = deployment["properties"]
     assert props["endpointComputeType"] == "Managed"
     assert props["instanceType"] == "Standard_DS3_v2"
-    assert props["model"].endswith("/models/student-digits/versions/1")
+    assert props["model"].endswith("/models/student-digits-5231ea/versions/1")
     assert "environmentId" not in props and "codeConfiguration" not in props  # MLflow no-code
     assert deployment["sku"]["capacity"] == 1
 
     assert endpoint.target == "azureml" and endpoint.state == "live"
-    assert endpoint.url == "https://student-digits.eastus.inference.ml.azure.com/score"
+    assert endpoint.url == "https://student-digits-5231ea.eastus.inference.ml.azure.com/score"
     assert endpoint.record.hourly_usd == 0.293
-    assert endpoint.record.details["endpoint"] == "student-digits"
+    assert endpoint.record.details["endpoint"] == "student-digits-5231ea"
     saved = (ws.endpoints_dir / "digits.json").read_text()
     assert ENDPOINT_KEY not in saved and "key" not in json.loads(saved)["details"]
 
@@ -87,7 +89,7 @@ def test_a_failed_deployment_is_deleted_with_its_log(mock_azure_ml, run):
         Endpoint.deploy(run, workspace=ws, name="digits")
     assert "instance_type" in str(caught.value)
     assert mock_azure_ml.endpoints == {}  # nothing left billing
-    assert mock_azure_ml.sent("DELETE", "/onlineEndpoints/student-digits")
+    assert mock_azure_ml.sent("DELETE", "/onlineEndpoints/student-digits-5231ea")
     assert Endpoint.list(ws) == []
 
 
@@ -98,7 +100,7 @@ def test_no_quota_for_the_endpoint_is_a_quota_error_and_nothing_is_left(mock_azu
     with pytest.raises(QuotaError, match="cleanup"):
         Endpoint.deploy(run, workspace=mock_azure_ml.workspace, name="digits")
     assert mock_azure_ml.endpoints == {}
-    assert mock_azure_ml.sent("DELETE", "/onlineEndpoints/student-digits")
+    assert mock_azure_ml.sent("DELETE", "/onlineEndpoints/student-digits-5231ea")
 
 
 def test_delete_and_state(mock_azure_ml, run):
@@ -141,3 +143,33 @@ def test_the_fake_outlives_no_background_poller_of_the_sdk(mock_azure_ml):
     mock_azure_ml.stop()
     alive = [t.name for t in threading.enumerate() if t.name.startswith("LROPoller")]
     assert alive == []
+
+
+def test_endpoint_names_do_not_collide_across_a_class(mock_azure_ml):
+    """Names are unique per Azure region: each student's carries a hash of owner and workspace."""
+    from cloudml_edu.backends.azureml.serving import endpoint_name
+
+    from cloudml_edu.testing.azure_ml import FakeAzureML
+
+    ours = endpoint_name(mock_azure_ml.workspace, "digits")
+    assert ours == "student-digits-5231ea" and len(ours) <= 32
+    other = FakeAzureML(root=mock_azure_ml.root / "bob", owner="bob").workspace
+    assert endpoint_name(other, "digits").startswith("bob-digits-")
+    assert endpoint_name(other, "digits")[-6:] != ours[-6:]
+
+
+def test_a_name_taken_in_the_region_is_refused_like_azure(mock_azure_ml, run):
+    from cloudml_edu.backends.azureml.serving import endpoint_name
+
+    from cloudml_edu.errors import CloudMLError
+
+    mock_azure_ml.region_endpoint_names.add(endpoint_name(mock_azure_ml.workspace, "digits"))
+    with pytest.raises(CloudMLError, match="unique within a region"):
+        Endpoint.deploy(run, workspace=mock_azure_ml.workspace, name="digits")
+
+
+def test_an_endpoint_needs_its_vcpus_plus_the_20_percent_reserve(mock_azure_ml, run):
+    mock_azure_ml.quota["standardDSv2Family"] = 6  # a DS3_v2 (4 vCPUs) x1 reserves 2 x 4 = 8
+    with pytest.raises(QuotaError, match="Additional needed: 8"):
+        Endpoint.deploy(run, workspace=mock_azure_ml.workspace, name="digits")
+    assert mock_azure_ml.endpoints == {}

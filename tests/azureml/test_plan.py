@@ -30,7 +30,7 @@ def _load(folder: Path):
     )
 
 
-def test_sdk_plan_writes_a_command_job_the_cli_can_load(mock_azure_ml, ds, tmp_path):
+def test_sdk_plan_writes_a_command_job_the_cli_can_load(with_cluster, mock_azure_ml, ds, tmp_path):
     from azure.ai.ml import load_compute, load_data
 
     plan = Trainer("sdk", workspace=mock_azure_ml.workspace, image_size=8).plan(ds)
@@ -51,14 +51,16 @@ def test_sdk_plan_writes_a_command_job_the_cli_can_load(mock_azure_ml, ds, tmp_p
     assert "--image-size 8" in job.command
     assert job.compute == "cpu-cluster"
     assert job.inputs["data"].path.startswith("student-images:1-")  # the loader drops azureml:
-    assert job.environment.startswith("azureml://registries/azureml/environments/sklearn")
+    from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT
+
+    assert job.environment == f"{JOB_ENVIRONMENT.name}:{JOB_ENVIRONMENT.version}"
     assert Path(job.code).is_dir() and (Path(job.code) / "cloudml_edu" / "training").is_dir()
     assert job.tags["cloudml.owner"] == "student"
-    assert endpoint.name == "student-images" and endpoint.auth_mode == "key"
+    assert endpoint.name == "student-images-5231ea" and endpoint.auth_mode == "key"
     assert endpoint.tags["cloudml.owner"] == "student"
-    assert deployment.name == "blue" and deployment.endpoint_name == "student-images"
+    assert deployment.name == "blue" and deployment.endpoint_name == "student-images-5231ea"
     assert deployment.instance_type == "Standard_DS3_v2" and deployment.instance_count == 1
-    assert str(deployment.model).startswith("student-images@latest")
+    assert str(deployment.model).startswith("student-images-5231ea@latest")
     data = load_data(tmp_path / "plan" / "data.yml")
     assert data.type == "uri_folder" and str(data.path).endswith("images")
     compute = load_compute(tmp_path / "plan" / "compute.yml")
@@ -73,7 +75,9 @@ def test_sdk_plan_writes_a_command_job_the_cli_can_load(mock_azure_ml, ds, tmp_p
     assert "files" not in saved
 
 
-def test_designer_plan_writes_the_pipeline_and_its_six_components(mock_azure_ml, ds, tmp_path):
+def test_designer_plan_writes_the_pipeline_and_its_six_components(
+    with_cluster, mock_azure_ml, ds, tmp_path
+):
     from azure.ai.ml import load_component
 
     plan = Trainer("designer", workspace=mock_azure_ml.workspace).plan(ds)

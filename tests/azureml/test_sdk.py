@@ -14,14 +14,22 @@ def ds(images):
 
 
 def test_command_job_body(mock_azure_ml, ds):
+    from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT
+
     run = Trainer("sdk", workspace=mock_azure_ml.workspace, image_size=8).fit(ds)
     ((name, body),) = mock_azure_ml.jobs.items()
     props = body["properties"]
     assert props["jobType"] == "Command"
-    assert "python -m cloudml_edu.training --data ${{inputs.data}}" in props["command"]
+    assert props["command"].startswith("python -m cloudml_edu.training --data ${{inputs.data}}")
     assert "--image-size 8" in props["command"]
-    assert props["computeId"].endswith("/workspaces/ws-course/computes/cpu-cluster")
-    assert props["environmentId"].startswith("azureml://registries/azureml/environments/sklearn")
+    assert "--model-out ${{outputs.model}}" in props["command"]
+    assert props["outputs"]["model"]["jobOutputType"] == "mlflow_model"
+    assert "computeId" not in props  # serverless: the student's role needs no compute
+    assert props["identity"]["identityType"] == "UserIdentity"  # data read as the student
+    assert props["environmentId"].endswith(
+        f"/environments/{JOB_ENVIRONMENT.name}/versions/{JOB_ENVIRONMENT.version}"
+    )
+    assert mock_azure_ml.sent("PUT", f"/environments/{JOB_ENVIRONMENT.name}/versions/")
     assert props["inputs"]["data"]["jobInputType"] == "uri_folder"
     assert "/data/student-images/versions/" in props["inputs"]["data"]["uri"]
     assert props["tags"]["cloudml.owner"] == "student"
@@ -29,8 +37,22 @@ def test_command_job_body(mock_azure_ml, ds):
     assert run.remote.url.startswith("https://ml.azure.com/runs/")
     assert run.metrics is not None and run.metrics.compute.node_hours > 0
     assert run.metrics.cost_usd > 0
-    compute = mock_azure_ml.sent("PUT", "/computes/cpu-cluster")[0].body["properties"]
+
+
+def test_a_cluster_is_created_with_min_zero_nodes(with_cluster, ds):
+    Trainer("sdk", workspace=with_cluster.workspace, image_size=8).fit(ds)
+    (body,) = with_cluster.jobs.values()
+    assert body["properties"]["computeId"].endswith("/workspaces/ws-course/computes/cpu-cluster")
+    compute = with_cluster.sent("PUT", "/computes/cpu-cluster")[0].body["properties"]
     assert compute["properties"]["scaleSettings"]["minNodeCount"] == 0
+
+
+def test_the_student_role_cannot_create_a_cluster(mock_azure_ml, ds):
+    mock_azure_ml.settings["serverless"] = False  # AzureML Data Scientist only
+    with pytest.raises(AuthError, match="cannot create or delete compute") as caught:
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert "serverless = true" in str(caught.value) and "AuthorizationFailed" in str(caught.value)
+    assert mock_azure_ml.jobs == {}
 
 
 def test_second_fit_uploads_nothing_and_reuses_assets(mock_azure_ml, ds):
@@ -56,7 +78,7 @@ def test_second_fit_uploads_nothing_and_reuses_assets(mock_azure_ml, ds):
     ]
 
 
-def test_a_cluster_deleted_since_is_recreated(mock_azure_ml, ds):
+def test_a_cluster_deleted_since_is_recreated(with_cluster, mock_azure_ml, ds):
     ws = mock_azure_ml.workspace
     Trainer("sdk", workspace=ws).fit(ds)
     del mock_azure_ml.resources["computes/cpu-cluster"]  # deleted in the studio
@@ -123,7 +145,7 @@ def test_429_forever_is_throttled(mock_azure_ml, ds):
     assert len(mock_azure_ml.sent("PUT", "/jobs/")) == 4  # 1 + retry_total 3
 
 
-def test_quota_exceeded_is_quota_error(mock_azure_ml, ds):
+def test_quota_exceeded_is_quota_error(with_cluster, mock_azure_ml, ds):
     mock_azure_ml.fail(
         "PUT", "/computes/", 400, code="QuotaExceeded", message="Not enough cores quota"
     )
@@ -152,3 +174,10 @@ def test_ctrl_c_while_waiting_offers_cancel(mock_azure_ml, ds, monkeypatch):
         poller.result(timeout=60)
     (cancel,) = mock_azure_ml.sent("POST", "/cancel")
     assert cancel.path.endswith(f"/jobs/{poller.value.remote.name}/cancel")
+
+
+def test_data_read_with_the_students_identity_needs_blob_reader(mock_azure_ml, ds):
+    mock_azure_ml.storage_roles.clear()
+    with pytest.raises(BackendError, match="AuthorizationPermissionMismatch") as caught:
+        Trainer("sdk", workspace=mock_azure_ml.workspace).fit(ds)
+    assert "Storage Blob Data Reader" in str(caught.value)

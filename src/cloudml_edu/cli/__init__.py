@@ -20,6 +20,7 @@ from cloudml_edu._version import __version__
 from cloudml_edu.cli import _common
 from cloudml_edu.cli.cleanup import cleanup_command
 from cloudml_edu.cli.dataset import app as dataset_app
+from cloudml_edu.cli.doctor import doctor_command
 from cloudml_edu.cli.endpoint import deploy_command, endpoint_app, predict_command
 from cloudml_edu.cli.handin import handin_command
 from cloudml_edu.cli.init import init_command
@@ -119,6 +120,7 @@ def demo_command(
         console.print(f"{what:<15}{command}", soft_wrap=True, markup=False, highlight=False)
 
 
+app.command("doctor")(doctor_command)
 app.command("train")(train_command)
 app.add_typer(runs_app, name="runs")
 app.add_typer(dataset_app, name="dataset", help="Upload and manage image datasets.")

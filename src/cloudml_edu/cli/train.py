@@ -13,6 +13,7 @@ from cloudml_edu.training.models import DESIGNER_ALGORITHMS, FAMILIES
 
 if TYPE_CHECKING:
     from cloudml_edu.run import TrainingRun
+    from cloudml_edu.workspace import Workspace
 
 __all__ = ["runs_app", "train_command"]
 
@@ -168,12 +169,26 @@ def train_command(
             for path in written:
                 console.print(f"wrote {path}", highlight=False)
         return
+    _preflight(ws, str(trainer._backend.target))
     run = trainer.fit(data)
     if json_output:
         print_json(run.model_dump(mode="json"))
     else:
         console.print(run.summary())
         console.print(f"model: {run.model}")
+
+
+def _preflight(ws: Workspace, target: str) -> None:
+    """The target's cheap checks (sign-in, tenant, workspace, roles) before anything is billed."""
+    from cloudml_edu.checks import run_checks
+    from cloudml_edu.errors import AuthError
+
+    if target == "local":
+        return
+    failed = [c for c in run_checks(ws, targets=[target], cheap=True) if not c.ok]
+    if failed:
+        lines = "; ".join(f"{c.name}: {c.detail} -> {c.next_step}" for c in failed)
+        raise AuthError(f"{target} is not ready ({lines}); `cloudml-edu doctor` lists every check")
 
 
 runs_app = typer.Typer(

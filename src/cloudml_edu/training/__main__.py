@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--color-mode", choices=["L", "RGB"], default="L")
     parser.add_argument("--no-gradients", action="store_true")
     parser.add_argument("--no-model", action="store_true", help="skip logging the MLflow model")
+    parser.add_argument(
+        "--model-out", type=Path, help="save the MLflow model in this folder (a job output)"
+    )
     return parser
 
 
@@ -77,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
                 train_x, test_x, spec=spec, family=args.model, params=params, seed=args.seed
             )
             say(f"accuracy {outcome.metrics.accuracy:.4f} in {outcome.metrics.train_seconds:.2f} s")
-            log_outcome(outcome, test_set=test, log_model=not args.no_model)
+            log_outcome(
+                outcome, test_set=test, log_model=not args.no_model, model_dir=args.model_out
+            )
         say("done")
         return 0
     except (DatasetError, json.JSONDecodeError) as exc:

@@ -115,10 +115,18 @@ def _predictions_csv(outcome: Outcome) -> str:
 
 
 def log_outcome(
-    outcome: Outcome, *, test_set: Dataset | None = None, log_model: bool = True
+    outcome: Outcome,
+    *,
+    test_set: Dataset | None = None,
+    log_model: bool = True,
+    model_dir: Path | None = None,
 ) -> str | None:
     """Log params, metrics, ``metrics.json``, predictions, test features, misclassified images and
-    the pyfunc model to the active MLflow run; returns the model URI (or None)."""
+    the pyfunc model to the active MLflow run; returns the model URI (or None).
+
+    With ``model_dir`` the model is saved there instead (a job output on Azure ML) and
+    its path returned.
+    """
     import mlflow
 
     params = {
@@ -145,10 +153,13 @@ def log_outcome(
     if not log_model:
         return None
     from cloudml_edu.training.pyfunc import log_model as log_pyfunc
+    from cloudml_edu.training.pyfunc import save_model
 
     example = None
     if test_set is not None and test_set.records:
         example = next(iter(test_set.source.iter_bytes(test_set.records[:1])))[1]
+    if model_dir is not None:
+        return str(save_model(outcome.model, outcome.spec, model_dir, example=example))
     return log_pyfunc(outcome.model, outcome.spec, example=example)
 
 

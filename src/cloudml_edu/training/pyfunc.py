@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from cloudml_edu.training.features import FeatureSpec
 
-__all__ = ["REQUIREMENTS", "SHIPPED", "log_model", "requirements"]
+__all__ = ["REQUIREMENTS", "SHIPPED", "log_model", "requirements", "save_model"]
 
 #: The files of ``cloudml_edu`` a served model imports (and carries), relative to the package.
 SHIPPED: tuple[str, ...] = (
@@ -46,10 +46,21 @@ REQUIREMENTS: tuple[str, ...] = ("mlflow", "numpy", "pandas", "pillow", "scikit-
 
 def requirements(extra: list[str] | None = None) -> list[str]:
     """:data:`REQUIREMENTS` pinned to the versions installed here (``name==version``), merged
-    with ``extra`` (a trained model's own requirements lines, which win for a package both name)."""
-    from importlib.metadata import version
+    with ``extra`` (a trained model's own requirements lines, which win for a package both name).
 
-    merged = {_key(name): f"{name}=={version(name)}" for name in REQUIREMENTS}
+    Where only ``mlflow-skinny`` is installed (Azure ML's job environment), the model asks for
+    that one: it loads and serves a pyfunc with fewer packages.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    merged: dict[str, str] = {}
+    for name in REQUIREMENTS:
+        try:
+            merged[_key(name)] = f"{name}=={version(name)}"
+        except PackageNotFoundError:
+            if name != "mlflow":
+                raise
+            merged[_key(name)] = f"mlflow-skinny=={version('mlflow-skinny')}"
     for line in extra or []:
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
@@ -61,6 +72,55 @@ def _key(requirement: str) -> str:
     """The normalised distribution name of a requirement line (``Scikit_Learn==1`` -> ``scikit-learn``)."""
     name = re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0]
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _model_options(
+    model: Any,
+    spec: FeatureSpec,
+    tmp: Path,
+    example: bytes | None,
+    extra_requirements: list[str] | None = None,
+) -> dict[str, Any]:
+    """What ``log_model`` and ``save_model`` are given: code, artifacts, signature, pins.
+
+    The signature names the input and the output columns (Unity Catalog registers only
+    models with both).
+    """
+    import joblib
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    classifier = tmp / "classifier.joblib"
+    joblib.dump(model, classifier)
+    features = tmp / "features.json"
+    features.write_text(json.dumps(spec.to_dict()))
+    outputs: list[Any] = [ColSpec("string", "label"), ColSpec("double", "score")]
+    outputs += [ColSpec("double", PROBA_PREFIX + str(c)) for c in getattr(model, "classes_", [])]
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", INPUT_COLUMN)]), outputs=Schema(outputs)
+    )
+    return {
+        "python_model": str(Path(__file__).with_name("_model_code.py")),
+        "artifacts": {"classifier": str(classifier), "features": str(features)},
+        "code_paths": [str(_code_package(tmp / "code"))],
+        "signature": signature,
+        "input_example": _example_frame(example) if example is not None else None,
+        "pip_requirements": requirements(extra_requirements),
+    }
+
+
+def save_model(model: Any, spec: FeatureSpec, path: Path, *, example: bytes | None = None) -> Path:
+    """Save ``model`` as an MLflow pyfunc folder at ``path`` (an empty job output, say).
+
+    This is how a job on Azure ML hands over its model: to a named output of type
+    ``mlflow_model``, which is registered from ``azureml://jobs/<job>/outputs/<name>``.
+    It works the same under MLflow 2 and 3, unlike ``log_model``.
+    """
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.pyfunc.save_model(path=str(path), **_model_options(model, spec, Path(tmp), example))
+    return path
 
 
 def log_model(
@@ -79,31 +139,12 @@ def log_model(
     input and the output columns (Unity Catalog registers only models with both).
     Works on MLflow 2 (the Databricks runtime's) and 3.
     """
-    import joblib
     import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
 
-    outputs: list[Any] = [ColSpec("string", "label"), ColSpec("double", "score")]
-    outputs += [ColSpec("double", PROBA_PREFIX + str(c)) for c in getattr(model, "classes_", [])]
-    signature = ModelSignature(
-        inputs=Schema([ColSpec("string", INPUT_COLUMN)]), outputs=Schema(outputs)
-    )
     where = {"artifact_path": name} if mlflow.__version__.startswith("2.") else {"name": name}
     with tempfile.TemporaryDirectory() as tmp:
-        classifier = Path(tmp, "classifier.joblib")
-        joblib.dump(model, classifier)
-        features = Path(tmp, "features.json")
-        features.write_text(json.dumps(spec.to_dict()))
-        info = mlflow.pyfunc.log_model(
-            **where,
-            python_model=str(Path(__file__).with_name("_model_code.py")),
-            artifacts={"classifier": str(classifier), "features": str(features)},
-            code_paths=[str(_code_package(Path(tmp, "code")))],
-            signature=signature,
-            input_example=_example_frame(example) if example is not None else None,
-            pip_requirements=requirements(extra_requirements),
-        )
+        options = _model_options(model, spec, Path(tmp), example, extra_requirements)
+        info = mlflow.pyfunc.log_model(**where, **options)
     run = mlflow.active_run()
     return f"runs:/{run.info.run_id}/{name}" if run else str(info.model_uri)
 

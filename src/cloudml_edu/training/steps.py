@@ -4,7 +4,8 @@ Each Azure ML component of the designer backend runs one of these, with its
 inputs and outputs as folders; the steps are the local designer's
 (``prepare -> split -> featurize -> train -> score -> evaluate``) built on the
 same functions (:mod:`cloudml_edu.training.fit`, :mod:`~.evaluate`).  The
-evaluate step logs metrics and the MLflow model to its own MLflow run.
+evaluate step logs metrics to its own MLflow run and saves the MLflow model to
+its ``mlflow_model`` output (``--model-out``).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def run_step(step: str, a: argparse.Namespace) -> None:
         outcome = Outcome(model, spec, a.model_family, params, metrics, scores, test_x)
         outcome.extra_params["pipeline.steps"] = len(STEPS)
         with mlflow.start_run():
-            log_outcome(outcome, test_set=parts["test"])
+            log_outcome(outcome, test_set=parts["test"], model_dir=a.model_out)
         (out / "metrics.json").write_text(metrics.artifact())
 
 
@@ -119,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cloudml_edu.training.steps")
     parser.add_argument("step", choices=STEPS)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--model-out", type=Path, help="evaluate: save the MLflow model here")
     for name in ("dataset", "split", "features", "model", "scores"):
         parser.add_argument(f"--{name}", type=Path)
     parser.add_argument("--test-size", type=float, default=0.2)

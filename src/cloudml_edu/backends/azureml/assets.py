@@ -32,6 +32,8 @@ __all__ = [
     "dataset_location",
     "ensure_compute",
     "ensure_data",
+    "ensure_environment",
+    "job_environment",
 ]
 
 #: The modules jobs run; the snapshot holds them and every cloudml_edu module they import.
@@ -152,6 +154,51 @@ def ensure_compute(
     return cfg.compute
 
 
+def job_environment(ws: Workspace) -> str:
+    """The environment jobs run on: ``[azure_ml] environment``, else the library's own
+    (``azureml:cloudml-edu-job:<digest>``)."""
+    from cloudml_edu.backends.azureml.environment import environment_id
+
+    return settings(ws).environment or environment_id()
+
+
+def ensure_environment(ws: Workspace, client: MLClient, *, trust_known: bool) -> str:
+    """The job environment's id, registered first when it is the library's own and missing.
+
+    Registering is one request; Azure ML builds the image when the first job uses it
+    (minutes, once per digest), and every later job reuses the image.
+    """
+    from azure.ai.ml.entities import Environment
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT, conda_file
+
+    found = job_environment(ws)
+    if settings(ws).environment or (trust_known and known.is_known(ws, "environment", found)):
+        return found
+    spec = JOB_ENVIRONMENT
+    try:
+        client.environments.get(spec.name, version=spec.version)
+    except ResourceNotFoundError:
+        entity = Environment(
+            name=spec.name,
+            version=spec.version,
+            image=spec.image,
+            conda_file=conda_file(spec),
+            description="cloudml-edu job environment: Python "
+            f"{spec.python}, {len(spec.pins)} exact pins",
+            tags=owner_tags(ws),
+        )
+        try:
+            client.environments.create_or_update(entity)
+        except Exception as exc:
+            raise translate(exc, action=f"register environment {spec.name}", ws=ws) from exc
+    except Exception as exc:
+        raise translate(exc, action=f"look up environment {spec.name}", ws=ws) from exc
+    known.remember(ws, "environment", found)
+    return found
+
+
 def code_snapshot(ws: Workspace) -> Path:
     """A folder with only the code jobs run: ``cloudml_edu/training`` and what it imports.
 
@@ -177,8 +224,12 @@ def code_snapshot(ws: Workspace) -> Path:
 
 
 def _needed_files() -> set[str]:
-    """Paths (relative to the package) of the entry modules and every module they import."""
-    todo = list(ENTRY_MODULES)
+    """Paths (relative to the package) of the entry modules, the files a saved model ships
+    (:data:`cloudml_edu.training.pyfunc.SHIPPED`), and every module they import."""
+    from cloudml_edu.training.pyfunc import SHIPPED
+
+    shipped = ["cloudml_edu." + rel.removesuffix(".py").replace("/", ".") for rel in SHIPPED]
+    todo = [*ENTRY_MODULES, *shipped]
     seen: set[str] = set()
     files: set[str] = set()
     while todo:

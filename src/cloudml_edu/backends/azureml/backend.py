@@ -62,10 +62,12 @@ STARTUP_MINUTES = _STARTUP["azureml"]
 
 
 class Submission:
-    """The inputs of one job: data asset id, code snapshot folder, compute name (None: serverless)."""
+    """The inputs of one job: data asset id, code snapshot folder, compute name (None: serverless)
+    and the environment's id."""
 
-    def __init__(self, data: str, code: Path, compute: str | None) -> None:
+    def __init__(self, data: str, code: Path, compute: str | None, environment: str) -> None:
         self.data, self.code, self.compute = data, code, compute
+        self.environment = environment
 
 
 class AzureMLBackend(TrainingBackend):
@@ -110,7 +112,10 @@ class AzureMLBackend(TrainingBackend):
         name, version = assets.data_asset_name(self.workspace, dataset)
         compute = None if self.settings.serverless else self.settings.compute
         return Submission(
-            f"azureml:{name}:{version}", assets.code_snapshot(self.workspace), compute
+            f"azureml:{name}:{version}",
+            assets.code_snapshot(self.workspace),
+            compute,
+            assets.job_environment(self.workspace),
         )
 
     def plan(self, dataset: Dataset) -> Plan:
@@ -150,6 +155,7 @@ class AzureMLBackend(TrainingBackend):
             assets.ensure_data(self.workspace, client, dataset, trust_known=trust_known),
             assets.code_snapshot(self.workspace),
             assets.ensure_compute(self.workspace, client, trust_known=trust_known),
+            assets.ensure_environment(self.workspace, client, trust_known=trust_known),
         )
         self.prepare(submission, trust_known=trust_known)
         job = self.build_job(submission, name=job_name)
@@ -214,7 +220,7 @@ class AzureMLBackend(TrainingBackend):
         # an attached job may have ended long before it was attached: its wall time is the job's
         run.ended = remote.ended if remote.attached else datetime.now(UTC)
         if run.status != "Completed":
-            run.error = service.error_of(details) or f"the job ended {remote.status}"
+            run.error = self.failure(run, details) or f"the job ended {remote.status}"
             return
         self.collect(run)
         try:
@@ -231,6 +237,10 @@ class AzureMLBackend(TrainingBackend):
         # a hand-built job's model is wherever its author put it: deploy it from the studio
         run.model = None if remote.attached else self.model_uri(run)
 
+    def failure(self, run: RunRecord, details: dict[str, Any]) -> str:
+        """The job's own error (run history); the designer reads its failed step's."""
+        return service.error_of(details)
+
     def cost_usd(self, node_hours: float, *, sku: str) -> float:
         """``node_hours`` of VM size ``sku`` at the recorded (or configured) price."""
         from cloudml_edu.pricing import estimate_cost
@@ -238,8 +248,8 @@ class AzureMLBackend(TrainingBackend):
         return estimate_cost(sku, node_hours, overrides=self.workspace.config.prices)
 
     def model_uri(self, run: RunRecord) -> str:
-        """Where the job's MLflow model is (the job's ``model`` artifact folder)."""
-        return f"azureml://jobs/{_remote(run).name}/outputs/artifacts/paths/model/"
+        """Where the job's MLflow model is: its ``model`` output (type ``mlflow_model``)."""
+        return f"azureml://jobs/{_remote(run).name}/outputs/model"
 
     def metrics_run(self, run: RunRecord) -> str:
         """The MLflow run holding the metrics: the job itself (the designer: its evaluate step)."""

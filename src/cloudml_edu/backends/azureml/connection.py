@@ -10,6 +10,7 @@ request's connect and read timeouts are the workspace's ``[timeouts]``.
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,13 +136,26 @@ def use_credential(ws: Workspace, credential: TokenCredential) -> None:
 
 
 def credential_for(ws: Workspace) -> TokenCredential:
-    """The attached credential, else ``DefaultAzureCredential`` (made once per workspace)."""
+    """The attached credential, else ``DefaultAzureCredential`` (made once per workspace);
+    with ``[azure_ml] tenant_id``, every token is asked for in that tenant."""
     found = _credentials.get(ws)
+    tenant = settings(ws).tenant_id
     if found is None:
         from azure.identity import DefaultAzureCredential
 
-        found = _credentials[ws] = DefaultAzureCredential()
-    return found
+        allowed = [tenant] if tenant else []
+        found = _credentials[ws] = DefaultAzureCredential(additionally_allowed_tenants=allowed)
+    return _InTenant(found, tenant) if tenant else found
+
+
+class _InTenant:
+    """A credential asking every token of ``tenant`` (a guest's home tenant is refused)."""
+
+    def __init__(self, inner: TokenCredential, tenant: str) -> None:
+        self.inner, self.tenant = inner, tenant
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return self.inner.get_token(*scopes, **{**kwargs, "tenant_id": self.tenant})
 
 
 def client_for(ws: Workspace) -> MLClient:
@@ -209,16 +223,54 @@ def translate(exc: BaseException, *, action: str, ws: Workspace | None = None) -
         return ServiceError(f"{action}: {where} failed: {type(exc).__name__}: {message}")
     detail = f"HTTP {status} {code}: {message}"
     kind = error_class(status, f"{code} {message}")
+    special = _refusal(code, message, detail)
+    if special is not None:
+        return AuthError(f"{action}: {where} {special}")
     return kind(
         f"{action}: {where} " + _NEXT_STEP.get(kind, _NEXT_STEP[ServiceError]).format(detail)
     )
 
 
+_TENANT = re.compile(r"must match the tenant 'https://sts\.windows\.net/([^/']+)/?'")
+_ACTION = re.compile(r"perform action '([^']+)'")
+
+
+def _refusal(code: str, message: str, detail: str) -> str | None:
+    """The next step for Azure's refusals that say exactly what is wrong (tenant, role)."""
+    if code == "InvalidAuthenticationTokenTenant":
+        found = _TENANT.search(message)
+        tenant = found.group(1) if found else "<the subscription's tenant id>"
+        return (
+            f'refused a token of another tenant ({detail}); set tenant_id = "{tenant}" in '
+            "[azure_ml] (the subscription's tenant: a guest account signs in to its home "
+            "tenant by default)"
+        )
+    if code == "AuthorizationFailed":
+        found = _ACTION.search(message)
+        action = found.group(1) if found else "this operation"
+        if "/computes/" in action:
+            return (
+                f"does not let your role do {action} ({detail}); the AzureML Data Scientist "
+                "role cannot create or delete compute: keep serverless = true in [azure_ml], "
+                "or ask your instructor for a cluster and set compute = its name"
+            )
+        return (
+            f"does not let your role do {action} ({detail}); ask the workspace's admin for a "
+            "role that allows it (AzureML Data Scientist covers jobs, models and endpoints)"
+        )
+    if code in ("AuthorizationPermissionMismatch", "AuthorizationFailure"):
+        return (
+            f"could not read the data with your identity ({detail}); ask the storage account's "
+            "admin for the Storage Blob Data Reader role on it"
+        )
+    return None
+
+
 #: Each error class's message on Azure ML; ``{}`` is the HTTP status, code and message.
 _NEXT_STEP: dict[type[CloudMLError], str] = {
-    AuthError: "refused the credentials ({}); run `az login` or set AZURE_CLIENT_ID/"
-    "AZURE_TENANT_ID/AZURE_CLIENT_SECRET, and check that the identity has the AzureML Data "
-    "Scientist role on the workspace",
+    AuthError: "refused the credentials ({}); run `az login` (or set AZURE_CLIENT_ID/"
+    "AZURE_TENANT_ID/AZURE_CLIENT_SECRET), with tenant_id in [azure_ml] if your account is a "
+    "guest in the subscription's tenant; `cloudml-edu doctor` checks sign-in, tenant and roles",
     QuotaError: "has no quota left ({}); use a smaller vm_size or instance_type, delete idle "
     "endpoints/clusters (`cloudml-edu cleanup`), or request more quota in the Azure portal",
     NotFoundError: "has no such resource ({}); check subscription_id, resource_group and "

@@ -13,14 +13,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cloudml_edu.backends.azureml import known
+from cloudml_edu.backends.azureml import known, service
 from cloudml_edu.backends.azureml.backend import STATUS, AzureMLBackend, Submission
 from cloudml_edu.backends.azureml.connection import client_for, scope_of, translate
 from cloudml_edu.records.plan import PlanStep
 from cloudml_edu.records.run import StepRecord
+from cloudml_edu.training.models import default_model
 
 if TYPE_CHECKING:
+    from cloudml_edu.backends.base import TrainOptions
     from cloudml_edu.records.run import RunRecord
+    from cloudml_edu.workspace import Workspace
 
 __all__ = ["COMPONENT_DIR", "STEPS", "AzureDesignerBackend", "component_version"]
 
@@ -28,11 +31,11 @@ COMPONENT_DIR = Path(__file__).with_name("components")
 STEPS = ("prepare", "split", "featurize", "train", "score", "evaluate")
 
 
-def component_version(code: Path) -> str:
-    """``<library version>-<hash of the YAML files and the code snapshot's name>``."""
+def component_version(code: Path, environment: str) -> str:
+    """``<library version>-<hash of the YAML files, the code snapshot's name, the environment>``."""
     from cloudml_edu._version import __version__
 
-    digest = hashlib.sha256(code.name.encode())
+    digest = hashlib.sha256(f"{code.name}\0{environment}".encode())
     for step in STEPS:
         digest.update((COMPONENT_DIR / f"{step}.yaml").read_bytes())
     return f"{__version__}-{digest.hexdigest()[:10]}"
@@ -44,27 +47,31 @@ class AzureDesignerBackend(AzureMLBackend):
     name: ClassVar[str] = "designer"
     job_type: ClassVar[str] = "Pipeline"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, workspace: Workspace, options: TrainOptions, *, progress: bool | None
+    ) -> None:
+        if "model" not in options.model_fields_set:  # the local designer's default too
+            options = options.model_copy(update={"model": default_model(self.name)})
+        super().__init__(workspace, options, progress=progress)
         self._registered: dict[str, Any] = {}
 
-    def components(self, code: Path) -> dict[str, Any]:
+    def components(self, code: Path, environment: str) -> dict[str, Any]:
         """The six components as loaded from YAML, with this version, environment and code."""
         from azure.ai.ml import load_component
 
-        version = component_version(code)
+        version = component_version(code, environment)
         loaded: dict[str, Any] = {}
         for step in STEPS:
             component: Any = load_component(source=COMPONENT_DIR / f"{step}.yaml")
             component.version = version
             component.code = str(code)
-            component.environment = self.settings.environment
+            component.environment = environment
             component.tags = self.tags()
             loaded[step] = component
         return loaded
 
     def job_steps(self, submission: Submission) -> list[PlanStep]:
-        version = component_version(submission.code)
+        version = component_version(submission.code, submission.environment)
         return [
             PlanStep(
                 name=f"component {step}",
@@ -96,7 +103,7 @@ class AzureDesignerBackend(AzureMLBackend):
         from azure.core.exceptions import ResourceNotFoundError
 
         client = client_for(self.workspace)
-        for step, component in self.components(submission.code).items():
+        for step, component in self.components(submission.code, submission.environment).items():
             key = f"{component.name}:{component.version}"
             if trust_known and known.is_known(self.workspace, "component", key):
                 # registered before: azure-ai-ml uses a component's id as is, without asking
@@ -125,8 +132,9 @@ class AzureDesignerBackend(AzureMLBackend):
         from azure.ai.ml import Input
         from azure.ai.ml.constants import AssetTypes
         from azure.ai.ml.dsl import pipeline
+        from azure.ai.ml.entities import UserIdentityConfiguration
 
-        c = self._registered or self.components(submission.code)
+        c = self._registered or self.components(submission.code, submission.environment)
         o = self.options
         features: dict[str, Any] = {"image_size": o.image_size, "color_mode": o.color_mode}
         if not o.gradients:
@@ -165,6 +173,7 @@ class AzureDesignerBackend(AzureMLBackend):
 
         job = cloudml_designer(dataset=Input(type=AssetTypes.URI_FOLDER, path=submission.data))
         job.name = name
+        job.identity = UserIdentityConfiguration()  # steps read data as the student
         for key, value in self.options.backend_options.items():
             setattr(job, key, value)
         return job
@@ -205,7 +214,22 @@ class AzureDesignerBackend(AzureMLBackend):
         return str(run.remote.details.get("evaluate_job", run.remote.name))
 
     def model_uri(self, run: RunRecord) -> str:
-        return f"azureml://jobs/{self.metrics_run(run)}/outputs/artifacts/paths/model/"
+        """The evaluate step's ``mlflow_model`` output."""
+        return f"azureml://jobs/{self.metrics_run(run)}/outputs/mlflow_model"
+
+    def failure(self, run: RunRecord, details: dict[str, Any]) -> str:
+        """The failed step's own error (with its traceback), else the pipeline's."""
+        assert run.remote is not None
+        try:
+            children = list(client_for(self.workspace).jobs.list(parent_job_name=run.remote.name))
+        except Exception:
+            return service.error_of(details)
+        for child in children:
+            if str(getattr(child.status, "value", child.status)) == "Failed":
+                found = service.error_of(service.job_details(self.workspace, str(child.name)))
+                if found:
+                    return f"step {child.display_name or child.name} failed: {found}"
+        return service.error_of(details)
 
 
 def _outputs(child: Any) -> list[str]:

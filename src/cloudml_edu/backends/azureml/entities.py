@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cloudml_edu.backends.azureml.connection import owned_name, owner_tags, settings
+from cloudml_edu.backends.azureml.connection import owned_name, owner_tags, scope_of, settings
 from cloudml_edu.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,10 +28,18 @@ DEPLOYMENT = "blue"
 
 
 def endpoint_name(ws: Workspace, name: str) -> str:
-    """``<owner>-<name>`` as Azure ML accepts it: 3-32 letters, digits, hyphens, a letter first."""
+    """``<owner>-<name>-<hash>`` as Azure ML accepts it: 3-32 letters, digits, hyphens, a letter
+    first.  Online endpoint names are unique per Azure region, so a class of students who all
+    deploy "digits" would collide; the 6-character hash of owner, subscription and workspace
+    keeps each student's name their own, and stable across runs."""
+    import hashlib
+
     if not name.strip():
         raise ConfigError("an endpoint needs a name; pass name='digits' (letters and digits)")
-    found = owned_name(ws, name, limit=32)
+    scope = scope_of(ws)
+    salt = f"{ws.owner}\0{scope.subscription_id}\0{scope.workspace_name}".lower()
+    suffix = hashlib.sha256(salt.encode()).hexdigest()[:6]
+    found = f"{owned_name(ws, name, limit=25)}-{suffix}"
     if not found[:1].isalpha():
         found = ("ep-" + found)[:32].rstrip("-")
     if len(found) < 3:

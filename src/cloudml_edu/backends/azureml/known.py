@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Kind", "forget", "is_known", "remember"]
 
-Kind = Literal["data", "component", "compute"]
+Kind = Literal["data", "component", "compute", "environment"]
 FILE = Path("azureml") / "known.json"
 
 

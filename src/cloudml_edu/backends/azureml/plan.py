@@ -15,6 +15,33 @@ if TYPE_CHECKING:
 
 __all__ = ["build_plan"]
 
+#: What Azure ML takes to build the job environment's image the first time (measured on
+#: similar conda + pip images; every later job reuses the image).
+FIRST_BUILD_MINUTES = 8
+
+
+def _environment_step(environment: str, code: str, *, own: bool) -> PlanStep:
+    from cloudml_edu.backends.azureml.environment import JOB_ENVIRONMENT
+
+    if own:
+        action = (
+            f"the library's job environment {environment} (Python {JOB_ENVIRONMENT.python}, "
+            f"{len(JOB_ENVIRONMENT.pins)} exact pins, the local lab's versions): registered when "
+            f"missing; Azure ML builds its image on first use (~{FIRST_BUILD_MINUTES} min, once per "
+            "version), later jobs reuse it"
+        )
+    else:
+        action = f"environment {environment} from [azure_ml] environment (yours: its Python must be 3.11+)"
+    return PlanStep(
+        name="environment",
+        action=action + "; the training code goes as the job's code snapshot (by content hash)",
+        detail={
+            "environment": environment,
+            "code": code,
+            "pins": list(JOB_ENVIRONMENT.pins) if own else [],
+        },
+    )
+
 
 def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
     """What ``fit`` would create and run on Azure ML, and what it would cost."""
@@ -41,12 +68,7 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
             f"scales to 0 after {cfg.idle_seconds} s idle; created when missing)",
             detail={"compute": submission.compute or "serverless", "vm_size": cfg.vm_size},
         ),
-        PlanStep(
-            name="environment",
-            action="curated environment, no image build; the training code goes as the job's "
-            "code snapshot (uploaded once per library version, by content hash)",
-            detail={"environment": cfg.environment, "code": str(submission.code)},
-        ),
+        _environment_step(submission.environment, str(submission.code), own=not cfg.environment),
         *backend.job_steps(submission),
         PlanStep(
             name="job",

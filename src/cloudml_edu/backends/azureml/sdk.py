@@ -1,10 +1,11 @@
 """The ``sdk`` backend on Azure ML: one command job running ``python -m cloudml_edu.training``.
 
 The same command the local sdk backend runs in a subprocess, with the dataset's
-data asset as ``inputs.data``, the code snapshot as the job's code, a curated
-scikit-learn environment (no image build) and MLflow logging inside the job
-(Azure ML points MLflow at the job's run), so the model is an MLflow model at
-``azureml://jobs/<name>/outputs/artifacts/paths/model/``.
+data asset as ``inputs.data``, the code snapshot as the job's code, the library's
+job environment (:mod:`.environment`: nothing installed at job start), metrics
+logged with MLflow inside the job (Azure ML points MLflow at the job's run), and
+the model saved to the job's output ``model`` (type ``mlflow_model``), registered
+from ``azureml://jobs/<name>/outputs/model``.
 """
 
 from __future__ import annotations
@@ -15,18 +16,12 @@ from typing import Any, ClassVar
 from cloudml_edu.backends._command import training_arguments
 from cloudml_edu.backends.azureml.backend import AzureMLBackend, Submission
 
-__all__ = ["JOB_PACKAGES", "AzureSdkBackend"]
-
-#: What the curated sklearn image lacks for the training code; pip installs it at job start
-#: (a few seconds; no image build).
-JOB_PACKAGES = ("pydantic>=2.7", "pillow>=10")
+__all__ = ["AzureSdkBackend", "job_command"]
 
 
 def job_command(module: str, arguments: list[str]) -> str:
-    """``pip install -q <packages> && python -m <module> <arguments>``, quoted for the job's shell."""
-    install = "pip install --quiet " + " ".join(shlex.quote(p) for p in JOB_PACKAGES)
-    run = " ".join(["python", "-m", module, *(_quote(a) for a in arguments)])
-    return f"{install} && {run}"
+    """``python -m <module> <arguments>``, quoted for the job's shell (references left as is)."""
+    return " ".join(["python", "-m", module, *(_quote(a) for a in arguments)])
 
 
 def _quote(argument: str) -> str:
@@ -40,10 +35,12 @@ class AzureSdkBackend(AzureMLBackend):
     job_type: ClassVar[str] = "Command"
 
     def build_job(self, submission: Submission, *, name: str) -> Any:
-        from azure.ai.ml import Input, command
+        from azure.ai.ml import Input, Output, command
         from azure.ai.ml.constants import AssetTypes
+        from azure.ai.ml.entities import UserIdentityConfiguration
 
         arguments = training_arguments(self.options, data="${{inputs.data}}", manifest=None)
+        arguments += ["--model-out", "${{outputs.model}}"]
         options: dict[str, Any] = {
             "name": name,
             "display_name": f"{self.workspace.owner} sdk {self.options.model}",
@@ -51,8 +48,11 @@ class AzureSdkBackend(AzureMLBackend):
             "command": job_command("cloudml_edu.training", arguments),
             "code": str(submission.code),
             "inputs": {"data": Input(type=AssetTypes.URI_FOLDER, path=submission.data)},
-            "environment": self.settings.environment,
+            "outputs": {"model": Output(type=AssetTypes.MLFLOW_MODEL)},
+            "environment": submission.environment,
             "environment_variables": {"CLOUDML_NO_PROGRESS": "1"},
+            # data is read with the student's identity (Storage Blob Data Reader on the account)
+            "identity": UserIdentityConfiguration(),
             "tags": self.tags(),
         }
         if submission.compute is not None:

@@ -100,6 +100,13 @@ def job_details(ws: Workspace, name: str) -> dict[str, Any]:
 
 
 def error_of(details: dict[str, Any]) -> str:
-    """The error message in run-history details ('' when there is none)."""
+    """The error message in run-history details ('' when there is none), with the next step
+    when Azure refused to read the data with the student's identity."""
     error = (details.get("error") or {}).get("error") or {}
-    return str(error.get("message", ""))
+    message = str(error.get("message", ""))
+    if "AuthorizationPermissionMismatch" in message:
+        message += (
+            " The job reads data with your identity: ask the storage account's admin for the "
+            "Storage Blob Data Reader role on it (`cloudml-edu doctor` checks it)."
+        )
+    return message

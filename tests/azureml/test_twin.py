@@ -1,0 +1,102 @@
+"""mock_azure_ml runs what Azure ML runs: the twin's real metrics, models and predictions.
+
+The job environment's twin is built once per machine (cached by digest under
+~/.cache/cloudml-edu/twins; xdist workers share it); each fit then runs the
+job's command in it, so these tests take seconds each, not milliseconds.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cloudml_edu import Dataset, Endpoint, Trainer
+from cloudml_edu.environments import EnvironmentSpec
+from cloudml_edu.errors import BackendError, ConfigError
+
+
+def _folder(root: Path, *, separable: bool, per_class: int = 12) -> Path:
+    """3 classes of 8x8 images: by brightness (separable) or noise with shuffled labels."""
+    rng = random.Random(7)
+    for label in ("cat", "dog", "fox"):
+        (root / label).mkdir(parents=True)
+    for c, label in enumerate(("cat", "dog", "fox")):
+        for i in range(per_class):
+            if separable:
+                image = Image.new("L", (8, 8), color=c * 100 + i)
+            else:
+                image = Image.new("L", (8, 8))
+                image.putdata([rng.randrange(256) for _ in range(64)])
+            target = rng.choice(("cat", "dog", "fox")) if not separable else label
+            image.save(root / target / f"{label}{i}.png")
+    return root
+
+
+@pytest.fixture
+def separable(tmp_path: Path) -> Dataset:
+    return Dataset.from_folder(_folder(tmp_path / "separable", separable=True), progress=False)
+
+
+@pytest.fixture
+def noise(tmp_path: Path) -> Dataset:
+    return Dataset.from_folder(_folder(tmp_path / "noise", separable=False), progress=False)
+
+
+@pytest.mark.parametrize("backend", ["sdk", "designer"])
+def test_metrics_are_what_the_job_computed(mock_azure_ml, separable, noise, backend):
+    ws = mock_azure_ml.workspace
+    good = Trainer(backend, workspace=ws, image_size=8).fit(separable)
+    bad = Trainer(backend, workspace=ws, image_size=8).fit(noise)
+    assert good.metrics.accuracy >= 0.9
+    assert bad.metrics.accuracy < 0.75  # chance is 1/3
+    logged_in = good.remote.details.get("evaluate_job", good.remote.name)
+    assert mock_azure_ml.tracking.metrics_of(logged_in)["accuracy"] == good.metrics.accuracy
+    if backend == "designer":
+        assert good.options.model == "Multiclass Decision Forest"  # the local designer's default
+        train = mock_azure_ml.jobs[good.remote.name]["properties"]["jobs"]["train"]
+        assert train["inputs"]["model_family"]["value"] == "Multiclass Decision Forest"
+    else:
+        body = mock_azure_ml.jobs[good.remote.name]["properties"]
+        assert "pip install" not in body["command"]
+        assert "/environments/cloudml-edu-job/versions/" in body["environmentId"]
+        assert body["outputs"]["model"]["jobOutputType"] == "mlflow_model"
+
+
+def test_deploy_and_predict_answer_with_the_models_labels(mock_azure_ml, separable, tmp_path):
+    ws = mock_azure_ml.workspace
+    run = Trainer("sdk", workspace=ws, image_size=8).fit(separable)
+    assert run.model == f"azureml://jobs/{run.remote.name}/outputs/model"
+    endpoint = Endpoint.deploy(run, workspace=ws, name="shapes")
+    model = next(v for k, v in mock_azure_ml.resources.items() if k.startswith("models/"))
+    assert "python_function" in model["properties"]["flavors"]  # read from the MLmodel
+    images = [p for p in sorted(separable.source.local_folder().rglob("*.png"))][::5]
+    predicted = endpoint.predict(images)
+    assert [p.label for p in predicted] == [p.parent.name for p in images]
+    bad = tmp_path / "not-an-image.png"
+    bad.write_text("hello")
+    # the same typed error as a local endpoint's (tests/test_endpoint.py)
+    with pytest.raises(
+        ConfigError,
+        match=r"rejected the request \(HTTP 400: ValueError: an input is not a readable image",
+    ):
+        endpoint.predict(bad)
+
+
+def test_a_model_without_mlmodel_is_refused(mock_azure_ml, separable):
+    from cloudml_edu.errors import CloudMLError
+
+    run = Trainer("sdk", workspace=mock_azure_ml.workspace, image_size=8).fit(separable)
+    run.model = f"azureml://jobs/{run.remote.name}/outputs/nothing"
+    with pytest.raises(CloudMLError, match="No MLmodel file"):
+        Endpoint.deploy(run, workspace=mock_azure_ml.workspace, name="shapes")
+
+
+def test_code_that_fails_on_the_environments_python_fails_the_fit(mock_azure_ml, separable):
+    py310 = EnvironmentSpec(name="py310", python="3.10", pins=("pydantic==2.14.4",))
+    mock_azure_ml.settings["environment"] = mock_azure_ml.add_environment("py310", "1", py310)
+    with pytest.raises(BackendError, match="Traceback") as caught:
+        Trainer("sdk", workspace=mock_azure_ml.workspace, image_size=8).fit(separable)
+    assert "ImportError" in str(caught.value) or "ModuleNotFoundError" in str(caught.value)
