@@ -61,18 +61,32 @@ def test_azure_ml_nan_metrics(
     assert stored.status == status
 
 
-@pytest.mark.parametrize("status", ["Completed", "Failed"])
-def test_databricks_nan_metrics(mock_databricks, images: Dataset, status: str) -> None:
-    mock_databricks.best_metrics["test_f1_score"] = NAN
-    if status == "Failed":
-        mock_databricks.best_metrics["test_accuracy_score"] = NAN
-        mock_databricks.best_metrics["val_accuracy_score"] = INF
-    trainer = Trainer("automl", workspace=mock_databricks.workspace, timeout_minutes=5)
-    if status == "Failed":
-        with pytest.raises(BackendError, match="accuracy"):
-            trainer.fit(images)
-    else:
-        run = trainer.fit(images)
-        assert run.metrics is not None and run.metrics.f1_weighted == 0.951  # the val twin
-    (stored,) = TrainingRun.list(mock_databricks.workspace)
-    assert stored.status == status
+def _logged(root: Path, run_id: str, metrics: dict[str, float]) -> None:
+    """A trial's metrics in the fake's MLflow file store, as the twin's MLflow writes them."""
+    folder = root / "mlruns" / "1" / run_id / "metrics"
+    folder.mkdir(parents=True)
+    for key, value in metrics.items():
+        (folder / key).write_text(f"0 {value} 0\n")
+
+
+def test_databricks_nan_metrics(mock_databricks, caplog: pytest.LogCaptureFixture) -> None:
+    """The best trial's metrics come back over the MLflow REST API as ``"NaN"``/``"Infinity"``."""
+    from cloudml_edu.backends import open_backend
+    from cloudml_edu.options import TrainOptions
+
+    ws = mock_databricks.workspace
+    backend = open_backend("automl", "databricks", ws, TrainOptions(), progress=False)
+    _logged(
+        mock_databricks.mlflow_root, "a" * 32, {"test_accuracy_score": 0.9, "test_f1_score": NAN}
+    )
+    with caplog.at_level(logging.WARNING):
+        metrics = backend._trial_metrics("a" * 32)  # type: ignore[attr-defined]
+    assert metrics.accuracy == 0.9 and metrics.f1_weighted is None
+    assert "nan" in caplog.text.lower()
+    _logged(
+        mock_databricks.mlflow_root,
+        "b" * 32,
+        {"test_accuracy_score": NAN, "val_accuracy_score": INF},
+    )
+    with pytest.raises(BackendError, match="accuracy"):
+        backend._trial_metrics("b" * 32)  # type: ignore[attr-defined]
