@@ -92,3 +92,23 @@ def test_train_plan_with_a_target_needs_no_config(
     plan = json.loads(done.stdout)
     assert plan["target"] == "azureml" and plan["estimated_cost_usd"] > 0
     assert "planned with placeholder settings (azure_ml.subscription_id" in done.stderr
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_doctor_after_init_names_each_placeholder_and_sends_nothing(
+    cloud: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--cloud", cloud]).exit_code == 0
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("doctor opened a connection while settings were placeholders")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    done = runner.invoke(app, ["doctor", "--json"])
+    assert done.exit_code == 1, done.output
+    checks = json.loads(done.stdout)["checks"]
+    assert checks and all(c["name"] == "settings" and c["status"] == "fail" for c in checks)
+    assert any("is still a placeholder" in c["detail"] for c in checks)

@@ -8,7 +8,7 @@ they read, list and ask, and never create or start anything billed.
 
 from __future__ import annotations
 
-import importlib
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -54,48 +54,50 @@ class Check:
         }
 
 
-#: Config section -> target name, for the targets a workspace configures.
-_TARGETS = {"azure_ml": "azureml", "databricks": "databricks"}
-
-
-def configured_targets(workspace: Workspace) -> list[str]:
-    """The cloud targets whose section the workspace's config has."""
-    return [t for section, t in _TARGETS.items() if getattr(workspace.config, section, None)]
-
-
 def run_checks(
     workspace: Workspace, *, targets: list[str] | None = None, cheap: bool = False
 ) -> list[Check]:
-    """Every configured target's checks (``cloudml_edu.backends.<target>.doctor:checks``).
+    """Every configured cloud target's checks (its ``Target.doctor``), or those of ``targets``.
 
     ``cheap`` runs only a target's ``cheap_checks`` (sign-in, tenant, roles: what
-    ``train`` asks before submitting), when it has them.  A target without a doctor
-    module is skipped; one whose checks raise gives a failed check naming the error,
-    so one broken target never hides another's lines.
+    ``train`` asks before submitting), when its doctor module has them.  Settings still
+    holding an ``init`` placeholder (``<...>``) are one failed line each, and that
+    target is not asked anything.  A target without a doctor is skipped; one whose
+    checks raise gives a failed check naming the error, so one broken target never
+    hides another's lines.
     """
+    from cloudml_edu._lazy import import_string
+    from cloudml_edu.config_templates import placeholders
+    from cloudml_edu.targets import configured_targets, get_target
+
+    chosen = (
+        [get_target(name) for name in targets]
+        if targets is not None
+        else [t for t in configured_targets(workspace.config) if t.section is not None]
+    )
+    left = placeholders(workspace.config)
     found: list[Check] = []
-    for target in targets if targets is not None else configured_targets(workspace):
-        try:
-            module = importlib.import_module(f"cloudml_edu.backends.{target}.doctor")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"cloudml_edu.backends.{target}.doctor":
-                continue
-            found.append(
+    for target in chosen:
+        unset = [name for name in left if target.section and name.startswith(f"{target.section}.")]
+        if unset:
+            found.extend(
                 Check(
-                    target,
-                    "install",
+                    target.name,
+                    "settings",
                     "fail",
-                    str(exc),
-                    f"pip install 'cloudml-edu[{_EXTRA.get(target, target)}]'",
+                    f"{name} is still a placeholder",
+                    "replace the <...> value in cloudml.toml (you)",
                 )
+                for name in unset
             )
             continue
-        run = getattr(module, "cheap_checks", None) if cheap else None
+        if target.doctor is None:
+            continue
         try:
-            found.extend((run or module.checks)(workspace))
+            doctor = import_string(target.doctor, extra=target.extra, what=f"{target.title} doctor")
+            if cheap:  # the doctor module's cheap_checks, when it has them
+                doctor = getattr(sys.modules[doctor.__module__], "cheap_checks", doctor)
+            found.extend(doctor(workspace))
         except Exception as exc:  # a check that breaks is a failed check, not a crash
-            found.append(Check(target, "doctor", "fail", f"{type(exc).__name__}: {exc}"))
+            found.append(Check(target.name, "doctor", "fail", f"{type(exc).__name__}: {exc}"))
     return found
-
-
-_EXTRA = {"azureml": "azure", "databricks": "databricks"}
