@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
@@ -81,7 +81,11 @@ _DEFAULT_CODES = {
 
 
 class HttpFake:
-    """The shared machinery of a fake: subclasses set :attr:`services` and :meth:`error_body`."""
+    """The shared machinery of a fake: subclasses set :attr:`services`, their service's error
+    codes by status (used when :meth:`fail` is given none) and :meth:`error_body`."""
+
+    error_codes: ClassVar[dict[int, str]] = _DEFAULT_CODES
+    fallback_error_code: ClassVar[str] = "ServiceError"
 
     def __init__(self) -> None:
         self.requests: list[SentRequest] = []
@@ -109,7 +113,7 @@ class HttpFake:
                 re.compile(path_pattern),
                 status,
                 times,
-                code or _DEFAULT_CODES.get(status, "ServiceError"),
+                code or self.error_codes.get(status, self.fallback_error_code),
                 message,
                 dict(headers or {}),
             )

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu.testing._http import HttpFake, Reply, SentRequest, json_reply
 from cloudml_edu.testing.azure_ml._credential import FAKE_TENANT, FakeCredential
@@ -70,6 +70,8 @@ class FakeAzureML(HttpFake):
     family; :attr:`region_endpoint_names` are endpoint names other users of the
     region hold; :attr:`tenant` is the subscription's tenant.
     """
+
+    error_codes: ClassVar[dict[int, str]] = _DEFAULT_CODES
 
     def __init__(
         self,
@@ -260,28 +262,6 @@ class FakeAzureML(HttpFake):
             for k, v in self.resources.items()
             if k.startswith("onlineEndpoints/") and k.count("/") == 1
         }
-
-    def fail(
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        *,
-        times: int = 1,
-        code: str = "",
-        message: str = "scripted failure",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``times`` requests whose path matches ``path_pattern`` with ``status``."""
-        super().fail(
-            method,
-            path_pattern,
-            status,
-            times=times,
-            code=code or _DEFAULT_CODES.get(status, "ServiceError"),
-            message=message,
-            headers=headers,
-        )
 
     def error_body(self, status: int, code: str, message: str) -> Any:
         return {"error": {"code": code, "message": message}}

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import SecretStr
 
@@ -107,6 +107,9 @@ class _Identity(Routes):
 class FakeDatabricks(HttpFake):
     """The fake workspace: its services, its state and the scripts of its outcomes."""
 
+    error_codes: ClassVar[dict[int, str]] = ERROR_CODES
+    fallback_error_code: ClassVar[str] = "INTERNAL_ERROR"
+
     host = FAKE_HOST
     token = FAKE_TOKEN
     warehouse_id = FAKE_WAREHOUSE
@@ -176,28 +179,6 @@ class FakeDatabricks(HttpFake):
     def fail_statement(self, match: str, message: str) -> None:
         """Statements whose text matches the regex ``match`` end FAILED with ``message``."""
         self.sql.failures.append((re.compile(match, re.IGNORECASE | re.DOTALL), message))
-
-    def fail(
-        self,
-        method: str,
-        path_pattern: str,
-        status: int,
-        *,
-        times: int = 1,
-        code: str = "",
-        message: str = "scripted failure",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``times`` matching requests with ``status`` and Databricks' ``code``."""
-        super().fail(
-            method,
-            path_pattern,
-            status,
-            times=times,
-            code=code or ERROR_CODES.get(status, "INTERNAL_ERROR"),
-            message=message,
-            headers=headers,
-        )
 
     def configure(self, **settings: Any) -> Workspace:
         """Change ``[databricks]`` settings of :attr:`workspace` (a new workspace object) and return it."""
