@@ -25,7 +25,7 @@ def cli(mock_azure_ml, monkeypatch):
 def leftovers(with_cluster, mock_azure_ml, images):
     """The owner's endpoint and idle cluster (made by a fit with serverless = false), a busy
     cluster, and another owner's endpoint."""
-    from cloudml_edu.backends.azureml.serving import endpoint_name
+    from cloudml_edu.backends.azureml.entities import endpoint_name
 
     ws = mock_azure_ml.workspace
     run = Trainer("sdk", workspace=ws).fit(Dataset.from_folder(images, progress=False))
