@@ -15,7 +15,7 @@ from PIL import Image
 
 from cloudml_edu import Dataset, Endpoint, Trainer
 from cloudml_edu.environments import EnvironmentSpec
-from cloudml_edu.errors import BackendError, ConfigError
+from cloudml_edu.errors import BackendError, ConfigError, DatasetError
 
 
 def _folder(root: Path, *, separable: bool, per_class: int = 12) -> Path:
@@ -75,14 +75,19 @@ def test_deploy_and_predict_answer_with_the_models_labels(mock_azure_ml, separab
     images = [p for p in sorted(separable.source.local_folder().rglob("*.png"))][::5]
     predicted = endpoint.predict(images)
     assert [p.label for p in predicted] == [p.parent.name for p in images]
-    bad = tmp_path / "not-an-image.png"
-    bad.write_text("hello")
-    # the same typed error as a local endpoint's (tests/test_endpoint.py)
+    # bytes go as given: the served model in its twin refuses them with the same typed error
+    # as a local endpoint's (tests/test_endpoint.py); a bad file is refused before sending
     with pytest.raises(
         ConfigError,
         match=r"rejected the request \(HTTP 400: ValueError: an input is not a readable image",
     ):
+        endpoint.predict(b"these bytes are not an image")
+    bad = tmp_path / "not-an-image.png"
+    bad.write_text("hello")
+    sent = len(mock_azure_ml.requests)
+    with pytest.raises(DatasetError, match=r"not-an-image\.png is not a usable image"):
         endpoint.predict(bad)
+    assert len(mock_azure_ml.requests) == sent
 
 
 def test_a_model_without_mlmodel_is_refused(mock_azure_ml, separable):
