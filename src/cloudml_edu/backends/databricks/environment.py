@@ -24,9 +24,10 @@ from cloudml_edu.errors import ConfigError
 
 __all__ = ["DEFAULT_RUNTIME", "RUNTIMES", "RUNTIME_ENVIRONMENT", "Runtime", "runtime"]
 
-#: Databricks Runtime 15.4 LTS for Machine Learning (CPU), Python 3.11.  Versions from its
-#: release notes ("System environment", "Python libraries on CPU clusters"); MLflow from the
-#: MLflow-Databricks Runtime compatibility matrix (15.4 LTS ML: 2.13.1).
+#: Databricks Runtime 15.4 LTS for Machine Learning (CPU), Python 3.11, Spark 3.5.0.  MLflow is
+#: checked against the MLflow-Databricks Runtime compatibility matrix (15.4 LTS ML: 2.13.1); the
+#: other pins follow the release notes' "Python libraries on CPU clusters" table but were not yet
+#: re-checked against that page: verify them there before relying on an exact version.
 RUNTIME_ENVIRONMENT = EnvironmentSpec(
     name="databricks-15.4-lts-ml",
     python="3.11",
