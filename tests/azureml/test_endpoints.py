@@ -148,7 +148,6 @@ def test_the_fake_outlives_no_background_poller_of_the_sdk(mock_azure_ml):
 def test_endpoint_names_do_not_collide_across_a_class(mock_azure_ml):
     """Names are unique per Azure region: each student's carries a hash of owner and workspace."""
     from cloudml_edu.backends.azureml.entities import endpoint_name
-
     from cloudml_edu.testing.azure_ml import FakeAzureML
 
     ours = endpoint_name(mock_azure_ml.workspace, "digits")
@@ -160,7 +159,6 @@ def test_endpoint_names_do_not_collide_across_a_class(mock_azure_ml):
 
 def test_a_name_taken_in_the_region_is_refused_like_azure(mock_azure_ml, run):
     from cloudml_edu.backends.azureml.entities import endpoint_name
-
     from cloudml_edu.errors import CloudMLError
 
     mock_azure_ml.region_endpoint_names.add(endpoint_name(mock_azure_ml.workspace, "digits"))
