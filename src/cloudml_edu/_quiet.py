@@ -11,9 +11,18 @@ program that imported MLflow before ``cloudml_edu``.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["QUIET_DEFAULTS", "SDK_LOGGERS", "quiet_sdk_chatter", "quiet_third_party"]
+__all__ = [
+    "QUIET_DEFAULTS",
+    "SDK_LOGGERS",
+    "quiet_sdk_chatter",
+    "quiet_third_party",
+    "silenced_info",
+]
 
 #: Environment variable -> level used unless the user set one.
 QUIET_DEFAULTS = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
@@ -43,7 +52,22 @@ SDK_LOGGERS = (
 
 def quiet_sdk_chatter(*, debug: bool) -> None:
     """The command line's default: the SDKs' chatter off (errors kept), all of it with ``debug``."""
-    import logging
-
     for name in SDK_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
+
+
+@contextmanager
+def silenced_info(*names: str) -> Iterator[None]:
+    """Loggers ``names`` at WARNING for a call the library makes on the user's behalf (an SDK's
+    "Downloading ... to /tmp/..." line names a folder the user never sees); a level the user
+    set on the logger is kept."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.level for logger in loggers]
+    for logger, level in zip(loggers, before, strict=True):
+        if level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, before, strict=True):
+            logger.setLevel(level)
