@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = [
+    "EXPERIMENTAL_LOGGER",
     "QUIET_DEFAULTS",
     "SDK_LOGGERS",
     "quiet_sdk_chatter",
@@ -27,16 +28,24 @@ __all__ = [
 #: Environment variable -> level used unless the user set one.
 QUIET_DEFAULTS = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
 
+#: azure-ai-ml warns "This is an experimental class" for each preview class it builds while
+#: the library submits a job: nothing the user chose or can act on.
+EXPERIMENTAL_LOGGER = "azure.ai.ml._utils._experimental"
+
 
 def quiet_third_party() -> None:
-    """Set the quiet defaults the user has not set (idempotent); and hide tqdm's
+    """Set the quiet defaults the user has not set (idempotent); hide tqdm's
     "IProgress not found" TqdmWarning, which MLflow's progress bars raise in every
-    notebook kernel without ipywidgets (our own progress does without them)."""
+    notebook kernel without ipywidgets (our own progress does without them); and
+    azure-ai-ml's experimental-class warnings (see :data:`EXPERIMENTAL_LOGGER`)."""
     import warnings
 
     for name, level in QUIET_DEFAULTS.items():
         os.environ.setdefault(name, level)
     warnings.filterwarnings("ignore", message="IProgress not found")
+    experimental = logging.getLogger(EXPERIMENTAL_LOGGER)
+    if experimental.level == logging.NOTSET:  # a level the user set is kept
+        experimental.setLevel(logging.ERROR)
 
 
 #: Cloud SDK loggers that talk while a command works: azure-identity lists every
@@ -44,7 +53,7 @@ def quiet_third_party() -> None:
 #: "This is an experimental class" for each preview class it builds.
 SDK_LOGGERS = (
     "azure.identity",
-    "azure.ai.ml._utils._experimental",
+    EXPERIMENTAL_LOGGER,
     "azure.core.pipeline.policies.http_logging_policy",
     "databricks.sdk",
 )
