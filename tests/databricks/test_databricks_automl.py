@@ -93,8 +93,13 @@ def test_fit_runs_automl_on_the_runtime_as_it_ships(
     # compared and reported like a local run
     comparison = compare([run], prices=ws.config.prices)
     assert comparison.rows[0].accuracy == pytest.approx(run.metrics.accuracy)
-    write_report([run], tmp_path / "report", comparison=comparison)
+    report = write_report([run], tmp_path / "report", comparison=comparison)
     assert any("trial" in p.name for p in (tmp_path / "report").glob("*.png"))
+    # the features stay in Databricks: the note says where, and not "retrain it"
+    assert report.notes and all("retrain" not in note for note in report.notes)
+    assert any(
+        "what the service kept of it is in the Databricks workspace" in n for n in report.notes
+    )
     # a second fit of the same data sends no features or code again
     uploads = len(mock_databricks.sent("POST", "/api/2.0/workspace/import"))
     Trainer("automl", workspace=ws, timeout_minutes=5).begin_fit(shapes)

@@ -83,11 +83,26 @@ class RunFiles:
         """The local copy of artifact ``name``; NotFoundError if the run did not log it."""
         found = self._root() / name
         if not found.exists():
-            raise NotFoundError(
-                f"run {self.run.id} ({self.run.backend}) logged no {name}; retrain it with this "
-                "version of cloudml-edu to get predictions, features and misclassified images"
-            )
+            raise NotFoundError(self._missing(name))
         return found
+
+    def _missing(self, name: str) -> str:
+        """Why ``name`` is not there, and what to do: a cloud run's service kept it (or not)."""
+        run = self.run
+        if run.target == "local":
+            return (
+                f"run {run.id} ({run.backend}) logged no {name}; retrain it with this version "
+                "of cloudml-edu to get predictions, features and misclassified images"
+            )
+        from cloudml_edu.targets import all_targets
+
+        known = all_targets().get(run.target)  # a plug-in target may not be installed here
+        title = known.title if known is not None else run.target
+        where = f" ({run.remote.url})" if run.remote is not None and run.remote.url else ""
+        return (
+            f"run {run.id} ({run.backend} on {title}) brought back no {name}; what the service "
+            f"kept of it is in the {title} workspace{where}"
+        )
 
     def predictions(self) -> pd.DataFrame:
         """``predictions.csv``: path, md5, label, predicted, score and ``p:<class>`` columns."""
