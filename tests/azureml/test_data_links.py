@@ -36,6 +36,16 @@ def _plant(folder: Path, passwd: Path, ssh: Path) -> None:
     (folder / "notes").symlink_to(passwd)
 
 
+def _stored(images: Path, tmp_path: Path, **upload: str) -> tuple[Dataset, Path]:
+    """The images uploaded to a local workspace's store, and that version's ``files`` folder."""
+    stored = Dataset.from_folder(images, progress=False).upload(
+        Workspace.local(tmp_path / "local"), progress=False, **upload
+    )
+    folder = stored.source.local_folder()
+    assert folder is not None
+    return stored, folder
+
+
 def _sent_anywhere(fake, needle: bytes) -> bool:
     return any(needle in blob for blob in fake.blobs.values()) or any(
         needle in r.data for r in fake.requests
@@ -72,11 +82,7 @@ def test_a_stored_version_with_a_link_beside_its_records_uploads_only_the_record
     mock_azure_ml, images, tmp_path
 ):
     passwd, ssh = _outside(tmp_path)
-    stored = Dataset.from_folder(images, progress=False).upload(
-        Workspace.local(tmp_path / "local"), progress=False
-    )
-    folder = stored.source.local_folder()
-    assert folder is not None
+    stored, folder = _stored(images, tmp_path)
     _plant(folder, passwd, ssh)
     ws = mock_azure_ml.workspace
 
@@ -92,11 +98,7 @@ def test_a_record_that_is_a_link_out_of_its_version_is_refused_before_sending(
     mock_azure_ml, images, tmp_path
 ):
     passwd, _ = _outside(tmp_path)
-    stored = Dataset.from_folder(images, progress=False).upload(
-        Workspace.local(tmp_path / "local"), progress=False
-    )
-    folder = stored.source.local_folder()
-    assert folder is not None
+    stored, folder = _stored(images, tmp_path)
     record = stored.manifest.records[0]
     (folder / record.path).unlink()
     (folder / record.path).symlink_to(passwd)
