@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from cloudml_edu._http import error_class
 from cloudml_edu.backends.databricks.connection import (
     client_for,
     sdk_arguments,
     translate_error,
 )
 from cloudml_edu.config import DatabricksConfig
-from cloudml_edu.errors import AuthError, ConfigError, NotFoundError, ThrottledError
+from cloudml_edu.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    QuotaError,
+    ThrottledError,
+)
 from cloudml_edu.testing.databricks import FakeDatabricks
 
 HOST = "https://adb-1.2.azuredatabricks.net"
@@ -67,6 +74,28 @@ def test_errors_are_translated(mock_databricks: FakeDatabricks) -> None:
         error = translate_error(caught.value, action="read run 1010", where="the workspace")
         assert isinstance(error, kind), (status, error)
         assert "read run 1010" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind", "step"),
+    [
+        (403, "PERMISSION_DENIED", AuthError, "ask the workspace admin for the permission"),
+        (403, "QUOTA_EXCEEDED", QuotaError, "waiting will not help"),
+        (400, "QUOTA_EXCEEDED", QuotaError, "waiting will not help"),
+        (409, "RESOURCE_CONFLICT", ConfigError, "check its state in the Databricks UI"),
+    ],
+)
+def test_the_class_comes_from_the_status_table_and_the_step_from_the_class(
+    mock_databricks: FakeDatabricks, status: int, code: str, kind: type, step: str
+) -> None:
+    client = client_for(mock_databricks.workspace)
+    message = "cluster quota exceeded" if "QUOTA" in code else "not for you"
+    mock_databricks.fail("GET", r"/api/2\.2/jobs/runs/get", status, code=code, message=message)
+    with pytest.raises(Exception) as caught:
+        client.jobs.get_run(1010)
+    error = translate_error(caught.value, action="read run 1010", where="the workspace")
+    assert type(error) is kind and type(error) is error_class(status, message)
+    assert step in str(error)
 
 
 def test_429_is_retried_within_the_bound(mock_databricks: FakeDatabricks) -> None:
