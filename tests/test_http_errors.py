@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 import responses
@@ -23,6 +24,9 @@ from cloudml_edu.errors import (
     ServiceError,
     ThrottledError,
 )
+
+if TYPE_CHECKING:
+    from cloudml_edu.storage.blob import BlobStore
 
 
 @pytest.mark.parametrize(
@@ -78,16 +82,20 @@ _GROUP = "f089354e-8366-4e18-aea3-4cb4a3a50b48"
 
 def _blob_answer(status: int, body: str) -> CloudMLError:
     """A blob listing answered ``status``/``body`` (the service's XML error shape)."""
+    xml = f"<?xml version='1.0'?><Error><Code>Refused</Code><Message>{body}</Message></Error>"
+    responses.get("https://acct.blob.core.windows.net/cloudml", status=status, body=xml)
+    with pytest.raises(CloudMLError) as caught:
+        list(_blob_store(attempts=1).list("o/digits/1/"))
+    return caught.value
+
+
+def _blob_store(*, attempts: int) -> BlobStore:
     from cloudml_edu.storage.blob import BlobStore
     from cloudml_edu.storage.retry import RetrySettings
 
-    xml = f"<?xml version='1.0'?><Error><Code>Refused</Code><Message>{body}</Message></Error>"
-    responses.get("https://acct.blob.core.windows.net/cloudml", status=status, body=xml)
     key = base64.b64encode(b"k" * 32).decode()
-    store = BlobStore(account_name="acct", account_key=key, retry=RetrySettings(attempts=1))
-    with pytest.raises(CloudMLError) as caught:
-        list(store.list("o/digits/1/"))
-    return caught.value
+    retry = RetrySettings(attempts=attempts, backoff=0.001, max_backoff=0.001)
+    return BlobStore(account_name="acct", account_key=key, retry=retry)
 
 
 def _scoring_answer(status: int, body: str) -> CloudMLError:
@@ -166,3 +174,19 @@ def test_a_quota_refusal_says_what_frees_it_not_to_wait(
 ) -> None:
     error = answer(429, _QUOTA_BODY)
     assert isinstance(error, QuotaError) and next_step in str(error)
+
+
+@responses.activate
+def test_blob_storage_does_not_retry_a_used_up_quota() -> None:
+    """A 429 that says quota fails at once; a plain 429 is retried (Retry-After honoured)."""
+    url = "https://acct.blob.core.windows.net/cloudml"
+    quota = responses.get(
+        url, status=429, headers={"x-ms-error-code": "QuotaExceeded", "Retry-After": "0"}
+    )
+    with pytest.raises(QuotaError):
+        list(_blob_store(attempts=3).list("o/"))
+    assert quota.call_count == 1
+    responses.replace(responses.GET, url, status=429, headers={"Retry-After": "0"})
+    with pytest.raises(ThrottledError):
+        list(_blob_store(attempts=3).list("o/"))
+    assert len(responses.calls) == 1 + 3
