@@ -2,14 +2,13 @@
 
 Local: a workspace in a folder, no fake (``plan`` is checked with sockets refused).
 Azure ML through ``mock_azure_ml``; Databricks through ``mock_databricks``.  Cases the
-fakes cannot pass until their twins run the jobs (issue 16) are strict xfails.
+fakes run every case: jobs run in twins, and their outputs are read back as Azure keeps them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -184,19 +183,10 @@ class TestLocal(TargetConformance):
         return LocalHarness(workspace, monkeypatch, tmp_path / "gate")
 
 
-SCALARS_ONLY = (
-    "the job's metrics come back through MLflow REST as scalars; labels, confusion matrix and "
-    "per-class report are in its metrics.json artifact, which the library does not read yet"
-)
-
-
 class TestAzureML(TargetConformance):
     backends = ("designer", "sdk")
     cancel_backends = ("sdk",)
     serving_backends = ("sdk",)
-    expected_failures: ClassVar[dict[str, str]] = {
-        "test_metrics_schema_is_complete": SCALARS_ONLY,
-    }
 
     @pytest.fixture
     def harness(self, mock_azure_ml: FakeAzureML) -> TargetHarness:

@@ -42,3 +42,31 @@ def test_mlflow_info_lines_are_quiet_unless_the_user_sets_a_level(
         assert "Creating initial MLflow database tables" in err  # the user's choice is kept
     else:
         assert "INFO" not in err, err
+
+
+AZURE_SCRIPT = """
+import cloudml_edu  # noqa: F401  (sets the quiet defaults)
+from azure.ai.ml import command
+command(command="echo", environment="azureml:env:1", code=".")._to_rest_object()
+"""
+
+
+@pytest.mark.parametrize("user_level", [None, "WARNING"])
+def test_azure_ml_experimental_class_warnings_are_quiet_unless_the_user_sets_a_level(
+    user_level: str | None,
+) -> None:
+    """Building a job prints "This is an experimental class" six times in a plain script;
+    not with cloudml_edu imported, unless the user gave that logger a level."""
+    setup = (
+        f"import logging; logging.getLogger('azure.ai.ml._utils._experimental').setLevel('{user_level}')\n"
+        if user_level
+        else ""
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", setup + AZURE_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert ("experimental class" in done.stderr) == bool(user_level), done.stderr

@@ -16,6 +16,7 @@ from PIL import Image
 from cloudml_edu import Dataset, Endpoint, Trainer
 from cloudml_edu.environments import EnvironmentSpec
 from cloudml_edu.errors import BackendError, ConfigError, DatasetError
+from cloudml_edu.metrics import Metrics
 
 
 def _folder(root: Path, *, separable: bool, per_class: int = 12) -> Path:
@@ -54,6 +55,18 @@ def test_metrics_are_what_the_job_computed(mock_azure_ml, separable, noise, back
     assert bad.metrics.accuracy < 0.75  # chance is 1/3
     logged_in = good.remote.details.get("evaluate_job", good.remote.name)
     assert mock_azure_ml.tracking.metrics_of(logged_in)["accuracy"] == good.metrics.accuracy
+    # the full schema is the metrics.json the job wrote to its output, read back as Azure
+    # keeps it (blobs at the output's default path) and found through run history
+    written = mock_azure_ml.blobs[f"azureml-blobstore/azureml/{logged_in}/metrics/metrics.json"]
+    assert good.metrics.labels == sorted(separable.classes)
+    assert good.metrics == Metrics.model_validate_json(written).model_copy(
+        update={"compute": good.metrics.compute, "cost_usd": good.metrics.cost_usd}
+    )
+    assert good.metrics.confusion_matrix and set(good.metrics.per_class) == set(separable.classes)
+    asked = mock_azure_ml.sent("POST", "/rundata")
+    assert {r.body["runId"] for r in asked} == {good.remote.name, bad.remote.name}
+    resolved = mock_azure_ml.sent("POST", "/dataversion/batchGetResolvedUris")
+    assert any(f"azureml_{good.remote.name}_output_data_metrics" in str(r.body) for r in resolved)
     if backend == "designer":
         assert good.options.model == "Multiclass Decision Forest"  # the local designer's default
         train = mock_azure_ml.jobs[good.remote.name]["properties"]["jobs"]["train"]
@@ -63,6 +76,8 @@ def test_metrics_are_what_the_job_computed(mock_azure_ml, separable, noise, back
         assert "pip install" not in body["command"]
         assert "/environments/cloudml-edu-job/versions/" in body["environmentId"]
         assert body["outputs"]["model"]["jobOutputType"] == "mlflow_model"
+        assert body["outputs"]["metrics"]["jobOutputType"] == "uri_folder"
+        assert "--metrics-out ${{outputs.metrics}}" in body["command"]
 
 
 def test_deploy_and_predict_answer_with_the_models_labels(mock_azure_ml, separable, tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cloudml_edu.errors import CloudMLError, DatasetError
 from cloudml_edu.manifest import MANIFEST_NAME, Manifest
+from cloudml_edu.records.metrics import ARTIFACT_NAME
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-model", action="store_true", help="skip logging the MLflow model")
     parser.add_argument(
         "--model-out", type=Path, help="save the MLflow model in this folder (a job output)"
+    )
+    parser.add_argument(
+        "--metrics-out", type=Path, help="write metrics.json in this folder (a job output)"
     )
     return parser
 
@@ -83,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             log_outcome(
                 outcome, test_set=test, log_model=not args.no_model, model_dir=args.model_out
             )
+        if args.metrics_out is not None:  # the full schema, read back by the library
+            args.metrics_out.mkdir(parents=True, exist_ok=True)
+            (args.metrics_out / ARTIFACT_NAME).write_text(outcome.metrics.artifact())
         say("done")
         return 0
     except (DatasetError, json.JSONDecodeError) as exc:

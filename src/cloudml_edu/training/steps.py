@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.errors import CloudMLError
+from cloudml_edu.records.metrics import ARTIFACT_NAME
 
 if TYPE_CHECKING:
     from cloudml_edu.datasets import Dataset
@@ -113,7 +114,7 @@ def run_step(step: str, a: argparse.Namespace) -> None:
         outcome.extra_params["pipeline.steps"] = len(STEPS)
         with mlflow.start_run():
             log_outcome(outcome, test_set=parts["test"], model_dir=a.model_out)
-        (out / "metrics.json").write_text(metrics.artifact())
+        (out / ARTIFACT_NAME).write_text(metrics.artifact())
 
 
 def _parser() -> argparse.ArgumentParser:

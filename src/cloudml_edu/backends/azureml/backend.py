@@ -3,8 +3,9 @@
 A subclass says which job it builds (:meth:`AzureMLBackend.build_job`) and what
 its plan lists; this class ensures the data asset, compute and code snapshot,
 submits the job, keeps the run's record in the workspace's run store, polls
-``jobs.get`` with backoff, and on the end reads metrics through MLflow, the
-real start/end times and the job's own error.
+``jobs.get`` with backoff, and on the end reads the real start/end times, the
+job's own error, and its full metrics (the ``metrics`` output's ``metrics.json``;
+the MLflow scalars for a job built by hand).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
 
     from cloudml_edu.backends.base import TrainOptions
     from cloudml_edu.datasets import Dataset
+    from cloudml_edu.records.metrics import Metrics
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["STATUS", "AzureMLBackend", "Submission"]
+__all__ = ["METRICS_OUTPUT", "STATUS", "AzureMLBackend", "Submission"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ STATUS: dict[str, RunStatus] = {
 TERMINAL = ("Completed", "Failed", "Canceled")
 #: Polling: first look after 2 s, then x1.5 up to one request every 10 s.
 POLL_INTERVAL, POLL_MAX_INTERVAL = 2.0, 10.0
+#: The job output (pipeline: the pipeline's output) holding ``metrics.json``, the full schema.
+METRICS_OUTPUT = "metrics"
 #: Expected queue + start-up of a job on a cluster that scaled to zero.
 STARTUP_MINUTES = _STARTUP["azureml"]
 
@@ -224,7 +228,7 @@ class AzureMLBackend(TrainingBackend):
             return
         self.collect(run)
         try:
-            metrics = service.read_metrics(self.workspace, self.metrics_run(run))
+            metrics = self.read_metrics(run)
         except BackendError as exc:  # no usable score: the run ends Failed, not Running
             run.status, run.error = "Failed", str(exc)
             return
@@ -236,6 +240,16 @@ class AzureMLBackend(TrainingBackend):
         )
         # a hand-built job's model is wherever its author put it: deploy it from the studio
         run.model = None if remote.attached else self.model_uri(run)
+
+    def read_metrics(self, run: RunRecord) -> Metrics:
+        """The job's full metrics from its ``metrics`` output; the MLflow scalars of its
+        metrics run when it has none (a job built by hand in the studio)."""
+        remote = _remote(run)
+        if not remote.attached:
+            found = service.read_metrics_output(self.workspace, remote.name, METRICS_OUTPUT)
+            if found is not None:
+                return found
+        return service.read_metrics(self.workspace, self.metrics_run(run))
 
     def failure(self, run: RunRecord, details: dict[str, Any]) -> str:
         """The job's own error (run history); the designer reads its failed step's."""

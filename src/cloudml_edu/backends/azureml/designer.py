@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu.backends.azureml import known, service
-from cloudml_edu.backends.azureml.backend import STATUS, AzureMLBackend, Submission
+from cloudml_edu.backends.azureml.backend import METRICS_OUTPUT, STATUS, AzureMLBackend, Submission
 from cloudml_edu.backends.azureml.connection import client_for, scope_of, translate
 from cloudml_edu.records.plan import PlanStep
 from cloudml_edu.records.run import StepRecord
@@ -169,7 +169,7 @@ class AzureDesignerBackend(AzureMLBackend):
                 **model,
                 **features,
             )
-            return {"metrics": evaluate.outputs.metrics}
+            return {METRICS_OUTPUT: evaluate.outputs.metrics}
 
         job = cloudml_designer(dataset=Input(type=AssetTypes.URI_FOLDER, path=submission.data))
         job.name = name

@@ -5,7 +5,8 @@ data asset as ``inputs.data``, the code snapshot as the job's code, the library'
 job environment (:mod:`.environment`: nothing installed at job start), metrics
 logged with MLflow inside the job (Azure ML points MLflow at the job's run), and
 the model saved to the job's output ``model`` (type ``mlflow_model``), registered
-from ``azureml://jobs/<name>/outputs/model``.
+from ``azureml://jobs/<name>/outputs/model``, and the full metrics (labels,
+confusion matrix, per-class report) written to its ``metrics`` output.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shlex
 from typing import Any, ClassVar
 
 from cloudml_edu.backends._command import training_arguments
-from cloudml_edu.backends.azureml.backend import AzureMLBackend, Submission
+from cloudml_edu.backends.azureml.backend import METRICS_OUTPUT, AzureMLBackend, Submission
 
 __all__ = ["AzureSdkBackend", "job_command"]
 
@@ -40,7 +41,7 @@ class AzureSdkBackend(AzureMLBackend):
         from azure.ai.ml.entities import UserIdentityConfiguration
 
         arguments = training_arguments(self.options, data="${{inputs.data}}", manifest=None)
-        arguments += ["--model-out", "${{outputs.model}}"]
+        arguments += ["--model-out", "${{outputs.model}}", "--metrics-out", "${{outputs.metrics}}"]
         options: dict[str, Any] = {
             "name": name,
             "display_name": f"{self.workspace.owner} sdk {self.options.model}",
@@ -48,7 +49,10 @@ class AzureSdkBackend(AzureMLBackend):
             "command": job_command("cloudml_edu.training", arguments),
             "code": str(submission.code),
             "inputs": {"data": Input(type=AssetTypes.URI_FOLDER, path=submission.data)},
-            "outputs": {"model": Output(type=AssetTypes.MLFLOW_MODEL)},
+            "outputs": {
+                "model": Output(type=AssetTypes.MLFLOW_MODEL),
+                METRICS_OUTPUT: Output(type=AssetTypes.URI_FOLDER),
+            },
             "environment": submission.environment,
             "environment_variables": {"CLOUDML_NO_PROGRESS": "1"},
             # data is read with the student's identity (Storage Blob Data Reader on the account)

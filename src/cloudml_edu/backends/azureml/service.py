@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._quiet import silenced_info
 from cloudml_edu.backends.azureml.connection import (
     client_for,
     credential_for,
@@ -24,9 +25,11 @@ if TYPE_CHECKING:
     from cloudml_edu.records.metrics import Metrics
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["error_of", "job_details", "read_metrics", "tracking_uri"]
+__all__ = ["error_of", "job_details", "read_metrics", "read_metrics_output", "tracking_uri"]
 
 _SCOPE = "https://management.azure.com/.default"
+#: azure-ai-ml's logger that says where ``jobs.download`` puts each output (at INFO).
+_DOWNLOAD_LOGGER = "azure.ai.ml.operations._job_operations"
 
 
 def tracking_uri(ws: Workspace) -> str:
@@ -75,6 +78,42 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
         return Metrics.from_native(dict(found.data.metrics))
     except ValueError as exc:  # BackendError (no usable accuracy) goes through as it is
         raise BackendError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
+
+
+def read_metrics_output(ws: Workspace, job: str, output: str) -> Metrics | None:
+    """The full metrics a job wrote to its ``output`` folder (``metrics.json``), or None when
+    the job has no such output (a job built by hand in the studio).
+
+    ``jobs.download`` resolves the output's datastore path through run history and
+    reads its blobs: labels, confusion matrix and per-class report, which MLflow's
+    scalar metrics do not carry.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from cloudml_edu.records.metrics import ARTIFACT_NAME, Metrics
+
+    with (
+        tempfile.TemporaryDirectory(prefix="cloudml-metrics-") as tmp,
+        silenced_info(_DOWNLOAD_LOGGER),
+    ):
+        try:
+            client_for(ws).jobs.download(job, download_path=tmp, output_name=output)
+        except Exception as exc:
+            raise translate(exc, action=f"download output {output} of job {job}", ws=ws) from exc
+        found = Path(tmp, "named-outputs", output, ARTIFACT_NAME)
+        if not found.is_file():
+            return None
+        text = found.read_text(encoding="utf-8")
+    try:
+        return Metrics.model_validate_json(text)
+    except ValidationError as exc:
+        raise BackendError(
+            f"job {job} wrote a {ARTIFACT_NAME} the library cannot read ({exc.error_count()} "
+            "errors); was it written by another cloudml-edu version? Open the job in the studio"
+        ) from exc
 
 
 def job_details(ws: Workspace, name: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 The real ``azure-ai-ml`` client runs; ``responses`` answers its HTTP requests
 from small per-service route handlers on the shared :class:`~cloudml_edu.testing._http.HttpFake`:
 ARM (:mod:`.arm`), blob storage (:mod:`.blob`), run history and MLflow
-(:mod:`.history`) and scoring (:mod:`.scoring`).  Jobs are not invented: each
+(:mod:`.history`), job outputs (:mod:`.outputs`) and scoring (:mod:`.scoring`).  Jobs are not invented: each
 command job and pipeline step runs its command in a twin of the job's registered
 environment (:mod:`.runner`), with the code snapshot the SDK uploaded and the data
 asset's files; metrics are what the job logged to a tracking server that behaves
@@ -36,6 +36,7 @@ from cloudml_edu.testing.azure_ml.arm import VM_SIZES, ArmService
 from cloudml_edu.testing.azure_ml.blob import BlobService
 from cloudml_edu.testing.azure_ml.history import RunHistoryService
 from cloudml_edu.testing.azure_ml.jobs import TERMINAL, JobScript
+from cloudml_edu.testing.azure_ml.outputs import OutputDataService
 from cloudml_edu.testing.azure_ml.runner import JobError, cancel, start
 from cloudml_edu.testing.azure_ml.scoring import ENDPOINT_KEY, ScoringService
 from cloudml_edu.testing.azure_ml.tracking import TrackingServer, TrackingStore
@@ -123,6 +124,7 @@ class FakeAzureML(HttpFake):
             self.arm,
             BlobService(self),
             ScoringService(self),
+            OutputDataService(self),  # before run history: both are on the region's host
             RunHistoryService(self),
         ]
 

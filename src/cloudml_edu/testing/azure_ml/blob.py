@@ -52,6 +52,18 @@ class BlobService:
             "ETag": '"1"',
             "Last-Modified": http_date(),
         }
+        wanted = _range(request.headers, len(blob)) if method == "GET" else None
+        if wanted is not None:  # a ranged read (downloads ask for the first chunk this way)
+            start, end = wanted
+            part = blob[start : end + 1]
+            headers.update(
+                {
+                    "Content-Length": str(len(part)),
+                    "Content-Range": f"bytes {start}-{end}/{len(blob)}",
+                }
+            )
+            del headers["Content-MD5"]
+            return 206, headers, part
         return 200, headers, b"" if method == "HEAD" else blob
 
     def _list(self, container_path: str, prefix: str) -> Reply:
@@ -74,6 +86,18 @@ class BlobService:
             "</EnumerationResults>"
         )
         return 200, {"Content-Type": "application/xml"}, xml
+
+
+def _range(headers: dict[str, str], size: int) -> tuple[int, int] | None:
+    """``(start, end)`` of an ``x-ms-range`` / ``Range: bytes=start-end`` header (clipped)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = lowered.get("x-ms-range") or lowered.get("range")
+    if not value or not value.startswith("bytes=") or size == 0:
+        return None
+    first, _, last = value.removeprefix("bytes=").partition("-")
+    start = int(first or 0)
+    end = min(int(last), size - 1) if last else size - 1
+    return start, end
 
 
 def http_date() -> str:

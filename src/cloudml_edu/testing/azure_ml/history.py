@@ -1,4 +1,4 @@
-"""``<region>.api.azureml.ms``: discovery, run history (details, children) and the MLflow REST API.
+"""``<region>.api.azureml.ms``: discovery, run history (details, children, run data) and MLflow REST.
 
 The MLflow routes answer from the same :class:`~.tracking.TrackingStore` the jobs
 logged to, so ``mlflow.get_run(job)`` returns what the job's code logged.
@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.testing._http import Reply, SentRequest, json_reply
+from cloudml_edu.testing.azure_ml.outputs import run_outputs
 
 if TYPE_CHECKING:
     from cloudml_edu.testing.azure_ml import FakeAzureML
@@ -41,6 +42,8 @@ class RunHistoryService:
             if payload is None:
                 return status, {}, b""
             return json_reply(status, payload)
+        if request.method == "POST" and path.endswith("/rundata"):
+            return self._run_data(str((request.body or {}).get("runId", "")))
         match = _RUN.search(path)
         if match is None:
             return fake.error(404, "NotFound", f"the fake does not serve {path}")
@@ -51,6 +54,15 @@ class RunHistoryService:
             children = [self._child(run_id, c) for c in fake.step_names(run_id)]
             return json_reply(200, {"value": children})
         return self._details(run_id)
+
+    def _run_data(self, run_id: str) -> Reply:
+        """``POST .../rundata``: the run's metadata with its outputs (what ``jobs.download`` asks)."""
+        fake = self.fake
+        found = fake.run_of(run_id)
+        if found is None:
+            return fake.error(404, "NotFound", f"run {run_id} was not found")
+        metadata = {"runId": run_id, "status": found[0], "outputs": run_outputs(fake, run_id)}
+        return json_reply(200, {"runMetadata": metadata})
 
     def _details(self, run_id: str) -> Reply:
         fake = self.fake

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.testing.azure_ml.commands import substitute
+from cloudml_edu.testing.azure_ml.outputs import publish
 
 if TYPE_CHECKING:
     from cloudml_edu.environments import EnvironmentSpec
@@ -216,6 +217,7 @@ def _run_command(
             f"check log file 'user_logs/std_log.txt' for error details. Error: {tail}",
         )
     else:
+        publish(fake, step)  # uploaded to the datastore before the step reports Completed
         _end(step, "Completed", "")
     state = "FINISHED" if step.status == "Completed" else "FAILED"
     fake.tracking.handle("POST", "/api/2.0/mlflow/runs/update", {}, _ended(step, state))
