@@ -12,6 +12,7 @@ import ast
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,24 +115,34 @@ def upload_folder(ws: Workspace, dataset: Dataset) -> Path:
     from cloudml_edu.manifest import MANIFEST_NAME
 
     name, version = data_asset_name(ws, dataset)
-    folder = ws.root / "azureml" / "data" / name / version
-    if folder.is_dir():
-        return folder
     source, records = dataset.source, dataset.manifest.records
-    for record in records:
-        source.local_file(record)  # refuses a link out before anything is written
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder.parent))
-    try:
+
+    def fill(staging: Path) -> None:
+        for record in records:
+            source.local_file(record)  # refuses a link out before any image is read
         for record, data in source.iter_bytes(records):
             target = staging / "files" / record.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         manifest = dataset.manifest.model_copy(update={"layout": "files", "shards": ()})
         (staging / MANIFEST_NAME).write_text(manifest.model_dump_json(), encoding="utf-8")
+
+    return _written_once(ws.root / "azureml" / "data" / name / version, fill)
+
+
+def _written_once(folder: Path, fill: Callable[[Path], None]) -> Path:
+    """``folder``, unless it exists already, filled by ``fill`` in a private temporary
+    folder beside it and renamed into place: no reader sees half of it, and of two
+    processes writing the same folder one wins and the other's copy is dropped."""
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        fill(staging)
         staging.rename(folder)
     except OSError:
-        if not folder.is_dir():  # not another process that staged the same version first
+        if not folder.is_dir():  # not another process that wrote the same folder first
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -261,16 +272,15 @@ def code_snapshot(ws: Workspace) -> Path:
     digest = hashlib.sha256()
     for rel in files:
         digest.update(rel.encode() + b"\0" + (_PACKAGE_ROOT / rel).read_bytes())
-    folder = ws.root / "azureml" / "code" / f"{__version__}-{digest.hexdigest()[:12]}"
-    if not folder.is_dir():
-        staging = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def fill(staging: Path) -> None:
         for rel in files:
             target = staging / "cloudml_edu" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(_PACKAGE_ROOT / rel, target)
-        staging.rename(folder)
-    return folder
+
+    folder = ws.root / "azureml" / "code" / f"{__version__}-{digest.hexdigest()[:12]}"
+    return _written_once(folder, fill)
 
 
 def _needed_files() -> set[str]:
