@@ -1,8 +1,9 @@
-"""A link planted in a local dataset folder is never uploaded with the data asset.
+"""A link planted in a local folder azure-ai-ml would upload is never followed out of it.
 
-azure-ai-ml uploads a local ``uri_folder`` path by walking it and following links;
-``ensure_data`` hands it a staged copy holding only the manifest's records, so the
-bytes a link leads to (``/etc/passwd``, ``~/.ssh``) are never sent.
+azure-ai-ml uploads a local ``uri_folder`` path (or a model folder) by walking it and
+following links; ``ensure_data`` hands it a staged copy holding only the manifest's
+records, and a model folder with a link out is refused, so the bytes a link leads to
+(``/etc/passwd``, ``~/.ssh``) are never sent.
 """
 
 from __future__ import annotations
@@ -127,3 +128,24 @@ def test_a_parquet_version_is_staged_as_the_files_the_job_reads(mock_azure_ml, i
         r: (images / r.path).read_bytes() for r in stored.manifest.records
     }
     assert assets.upload_folder(mock_azure_ml.workspace, stored) == folder  # staged once
+
+
+def test_a_model_folder_with_a_link_out_is_refused_before_anything_is_uploaded(
+    mock_azure_ml, tmp_path
+):
+    from cloudml_edu import Endpoint
+
+    passwd, ssh = _outside(tmp_path)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors: {}\n")
+    (model / "inside.txt").write_text("fine")
+    (model / "also-inside").symlink_to(model / "inside.txt")  # a link that stays inside is fine
+    (model / "artifacts").symlink_to(ssh, target_is_directory=True)
+    (model / "notes").symlink_to(passwd)
+
+    with pytest.raises(UnsafePathError, match=r"model folder .*(artifacts|notes)"):
+        Endpoint.deploy(model, workspace=mock_azure_ml.workspace, name="digits", target="azureml")
+
+    assert not _sent_anywhere(mock_azure_ml, KEY) and not _sent_anywhere(mock_azure_ml, SECRET)
+    assert [r for r in mock_azure_ml.requests if r.method in ("PUT", "POST")] == []
