@@ -32,6 +32,23 @@ def _record(run: TrainingRun, ws: Workspace) -> Path:
     return found
 
 
+def _model_files(ws: Workspace, run: TrainingRun) -> Path:
+    """The run's model folder, as deploy resolves ``runs:/<run>/model`` (through MLflow)."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(ws.tracking_uri)
+    try:
+        assert run.model is not None
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=run.model, dst_path=str(ws.root.parent / run.id)
+            )
+        )
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace folder with two finished runs and a registered dataset (copied per test)."""
@@ -94,6 +111,8 @@ def test_a_damaged_sqlite_store_names_the_file_and_repair_rebuilds_it(
     assert all(r.status == "Completed" and r.metrics for r in TrainingRun.list(repaired))
     assert len(Dataset.load(repaired, "tiny")) == 16
     assert list(ws.root.glob(f"{name}.damaged-*"))  # the damaged file is kept
+    for run in TrainingRun.list(repaired):  # MLflow 3's logged models are back: models resolve
+        assert (_model_files(repaired, run) / "MLmodel").is_file()
     again = repair_workspace(repaired)
     assert (again.catalog_versions, again.runs) == (None, None)  # both fine now: untouched
 

@@ -5,7 +5,10 @@ owner in the workspace's store is registered again) and ``mlflow.db`` from the r
 records (``artifacts/<experiment>/<run id>/artifacts/run.json``: each run gets back
 its id, experiment, tags, status and times, so ``runs``, ``compare``, ``report`` and
 ``deploy`` find it again).  A damaged file is kept next to the new one as
-``<name>.damaged-<time>``; a store that reads fine is left as it is.
+``<name>.damaged-<time>``; a store that reads fine is left as it is.  MLflow 3 keeps a
+run's model as a *logged model* (``artifacts/<experiment>/models/<model id>/``,
+found by its source run and name), so those rows are rebuilt too, from each model's
+``MLmodel`` file: ``runs:/<run>/model`` resolves again and the run can be deployed.
 
 >>> from cloudml_edu import Workspace                           # doctest: +SKIP
 >>> from cloudml_edu.repair import repair_workspace
@@ -127,13 +130,59 @@ def _rebuild_runs(ws: Workspace, kept: list[Path], skipped: list[str]) -> int:
             if found is not None
             else store.create_experiment(folder.name, artifact_location=folder.as_uri())  # type: ignore[no-untyped-call]
         )
+        names: dict[str, str] = {}  # run id -> its model's name (runs:/<run>/<name>)
         with closing(sqlite3.connect(path, timeout=30)) as db, db:
             for record in records:
                 row = _run_row(record, str(experiment), skipped)
                 if row is not None:
                     _insert(db, row)
+                    names[row["run"][0]] = row["model_name"]
                     count += 1
+            for model in _model_rows(folder, str(experiment), names, skipped):
+                db.execute(
+                    "INSERT OR REPLACE INTO logged_models (model_id, experiment_id, name, "
+                    "artifact_location, creation_timestamp_ms, last_updated_timestamp_ms, "
+                    "status, lifecycle_stage, model_type, source_run_id, status_message) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    model,
+                )
     return count
+
+
+#: MLflow's LoggedModelStatus.READY (a model whose files are all written).
+_MODEL_READY = 2
+
+
+def _model_rows(
+    folder: Path, experiment: str, names: dict[str, str], skipped: list[str]
+) -> list[tuple[Any, ...]]:
+    """The ``logged_models`` rows of an experiment folder's models whose run was restored."""
+    import yaml
+
+    rows: list[tuple[Any, ...]] = []
+    for mlmodel in sorted(folder.glob("models/*/artifacts/MLmodel")):
+        model_id = mlmodel.parent.parent.name
+        try:
+            data = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+            named = data.get("model_id") if isinstance(data, dict) else None
+            if not isinstance(data, dict) or named != model_id:
+                raise ValueError(f"it names model {named!r}")
+            created = _millis(str(data.get("utc_time_created", "")).replace(" ", "T"))
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            skipped.append(f"{mlmodel}: {exc}")
+            log.warning("skipping the unreadable model file %s: %s", mlmodel, exc)
+            continue
+        run_id = str(data.get("run_id", ""))
+        if run_id not in names:  # its run has no record: nothing would look the model up
+            continue
+        stamp = created or int(mlmodel.stat().st_mtime * 1000)
+        rows.append(
+            (
+                model_id, int(experiment), names[run_id], mlmodel.parent.as_uri(), stamp, stamp,
+                _MODEL_READY, "active", None, run_id, None,
+            )
+        )  # fmt: skip
+    return rows
 
 
 def _run_row(record: Path, experiment: str, skipped: list[str]) -> dict[str, Any] | None:
@@ -154,6 +203,7 @@ def _run_row(record: Path, experiment: str, skipped: list[str]) -> dict[str, Any
             _MLFLOW_STATUS.get(str(data.get("status")), "FAILED"), started,
             _millis(data.get("ended")), None, "", "active", record.parent.as_uri(), experiment,
         ),
+        "model_name": str(data.get("model") or "").rsplit("/", 1)[-1] or "model",
         "tags": {
             "cloudml.owner": str(data.get("owner", "")),
             "cloudml.backend": str(data.get("backend", "")),
@@ -165,9 +215,11 @@ def _run_row(record: Path, experiment: str, skipped: list[str]) -> dict[str, Any
 
 
 def _millis(value: object) -> int | None:
+    """Milliseconds since the epoch of an ISO time (a time without a zone is UTC)."""
     if not isinstance(value, str) or not value:
         return None
-    return int(datetime.fromisoformat(value).timestamp() * 1000)
+    parsed = datetime.fromisoformat(value)
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
 def _insert(db: sqlite3.Connection, row: dict[str, Any]) -> None:

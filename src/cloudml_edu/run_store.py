@@ -29,6 +29,7 @@ __all__ = [
     "RUN_RECORD",
     "create_record_run",
     "experiment_id",
+    "keep_files",
     "list_record_items",
     "list_records",
     "load_record",
@@ -98,6 +99,12 @@ def save_record(tracking_uri: str, run_id: str, record: str) -> None:
     """Write ``record`` (a run's JSON) as the ``run.json`` of MLflow run ``run_id``, with
     every known secret and credential pattern redacted: the run store never holds one."""
     _client(tracking_uri).log_text(run_id, redact(record), RUN_RECORD)
+
+
+def keep_files(ws: Workspace, run_id: str, folder: Path) -> None:
+    """Copy a cloud run's files (``metrics.json``, predictions, features, misclassified images,
+    as its job wrote them) beside its record, where the report reads a local run's."""
+    _client(ws.ensure_tracking_store()).log_artifacts(run_id, str(folder))
 
 
 def load_record(ws: Workspace, run_id: str) -> str:

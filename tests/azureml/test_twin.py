@@ -17,6 +17,7 @@ from cloudml_edu import Dataset, Endpoint, Trainer
 from cloudml_edu.environments import EnvironmentSpec
 from cloudml_edu.errors import BackendError, ConfigError, DatasetError
 from cloudml_edu.metrics import Metrics
+from cloudml_edu.report._artifacts import artifact_files
 
 
 def _folder(root: Path, *, separable: bool, per_class: int = 12) -> Path:
@@ -63,6 +64,12 @@ def test_metrics_are_what_the_job_computed(mock_azure_ml, separable, noise, back
         update={"compute": good.metrics.compute, "cost_usd": good.metrics.cost_usd}
     )
     assert good.metrics.confusion_matrix and set(good.metrics.per_class) == set(separable.classes)
+    # the job's other files are kept beside the run's record, where the report reads them
+    kept = artifact_files(good)
+    assert kept is not None
+    assert {"metrics.json", "predictions.csv", "features.npz", "misclassified/index.json"} <= set(
+        kept
+    )
     asked = mock_azure_ml.sent("POST", "/rundata")
     assert {r.body["runId"] for r in asked} == {good.remote.name, bad.remote.name}
     resolved = mock_azure_ml.sent("POST", "/dataversion/batchGetResolvedUris")

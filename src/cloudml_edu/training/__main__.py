@@ -18,7 +18,6 @@ from pathlib import Path
 
 from cloudml_edu.errors import CloudMLError, DatasetError
 from cloudml_edu.manifest import MANIFEST_NAME, Manifest
-from cloudml_edu.records.metrics import ARTIFACT_NAME
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
         "--model-out", type=Path, help="save the MLflow model in this folder (a job output)"
     )
     parser.add_argument(
-        "--metrics-out", type=Path, help="write metrics.json in this folder (a job output)"
+        "--metrics-out",
+        type=Path,
+        help="write metrics.json, predictions, test features and misclassified images here (a job"
+        " output)",
     )
     return parser
 
@@ -62,7 +64,12 @@ def _load(data: Path, manifest_file: Path | None):  # type: ignore[no-untyped-de
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from cloudml_edu.training.features import FeatureSpec
-    from cloudml_edu.training.fit import featurize_dataset, fit_model, log_outcome
+    from cloudml_edu.training.fit import (
+        featurize_dataset,
+        fit_model,
+        log_outcome,
+        write_run_files,
+    )
 
     def say(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -87,9 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             log_outcome(
                 outcome, test_set=test, log_model=not args.no_model, model_dir=args.model_out
             )
-        if args.metrics_out is not None:  # the full schema, read back by the library
-            args.metrics_out.mkdir(parents=True, exist_ok=True)
-            (args.metrics_out / ARTIFACT_NAME).write_text(outcome.metrics.artifact())
+        if args.metrics_out is not None:  # read back by the library: the report's files
+            write_run_files(outcome, args.metrics_out, test_set=test)
         say("done")
         return 0
     except (DatasetError, json.JSONDecodeError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Sequence
@@ -22,7 +21,15 @@ if TYPE_CHECKING:
     from cloudml_edu.datasets import Dataset
     from cloudml_edu.manifest import ImageRecord
 
-__all__ = ["Featurized", "Outcome", "featurize_dataset", "fit_model", "log_outcome", "train_model"]
+__all__ = [
+    "Featurized",
+    "Outcome",
+    "featurize_dataset",
+    "fit_model",
+    "log_outcome",
+    "train_model",
+    "write_run_files",
+]
 
 MAX_MISCLASSIFIED = 36
 
@@ -114,6 +121,26 @@ def _predictions_csv(outcome: Outcome) -> str:
     return str(frame.to_csv(index=False))
 
 
+def write_run_files(outcome: Outcome, folder: Path, *, test_set: Dataset | None = None) -> Path:
+    """Write the files every run keeps into ``folder``: ``metrics.json``, ``predictions.csv``,
+    ``features.npz`` (test features) and up to 36 misclassified test images with their
+    ``index.json``. Logged to MLflow by :func:`log_outcome`; a cloud job writes them to an
+    output the library reads back, so the report shows the same for every backend."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ARTIFACT_NAME).write_text(outcome.metrics.artifact())
+    (folder / "predictions.csv").write_text(_predictions_csv(outcome))
+    np.savez_compressed(
+        folder / "features.npz",
+        X=outcome.test.features,
+        y=np.array(outcome.test.labels),
+        predicted=np.array(outcome.scores.predicted),
+        paths=np.array([r.path for r in outcome.test.records]),
+    )
+    if test_set is not None:
+        _write_misclassified(outcome, test_set, folder / "misclassified")
+    return folder
+
+
 def log_outcome(
     outcome: Outcome,
     *,
@@ -121,12 +148,14 @@ def log_outcome(
     log_model: bool = True,
     model_dir: Path | None = None,
 ) -> str | None:
-    """Log params, metrics, ``metrics.json``, predictions, test features, misclassified images and
-    the pyfunc model to the active MLflow run; returns the model URI (or None).
+    """Log params, metrics and the run's files (:func:`write_run_files`) and the pyfunc model to
+    the active MLflow run; returns the model URI (or None).
 
     With ``model_dir`` the model is saved there instead (a job output on Azure ML) and
     its path returned.
     """
+    import tempfile
+
     import mlflow
 
     params = {
@@ -137,19 +166,8 @@ def log_outcome(
     params.update(outcome.extra_params)
     mlflow.log_params(params)
     mlflow.log_metrics(outcome.metrics.to_mlflow())
-    mlflow.log_text(outcome.metrics.artifact(), ARTIFACT_NAME)
-    mlflow.log_text(_predictions_csv(outcome), "predictions.csv")
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        X=outcome.test.features,
-        y=np.array(outcome.test.labels),
-        predicted=np.array(outcome.scores.predicted),
-        paths=np.array([r.path for r in outcome.test.records]),
-    )
-    _log_bytes(buffer.getvalue(), "features.npz")
-    if test_set is not None:
-        _log_misclassified(outcome, test_set)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_artifacts(str(write_run_files(outcome, Path(tmp), test_set=test_set)))
     if not log_model:
         return None
     from cloudml_edu.training.pyfunc import log_model as log_pyfunc
@@ -163,19 +181,7 @@ def log_outcome(
     return log_pyfunc(outcome.model, outcome.spec, example=example)
 
 
-def _log_bytes(data: bytes, artifact_path: str) -> None:
-    import tempfile
-
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp, Path(artifact_path).name)
-        target.write_bytes(data)
-        parent = str(Path(artifact_path).parent)
-        mlflow.log_artifact(str(target), artifact_path=None if parent == "." else parent)
-
-
-def _log_misclassified(outcome: Outcome, test_set: Dataset) -> None:
+def _write_misclassified(outcome: Outcome, test_set: Dataset, folder: Path) -> None:
     """Keep up to 36 misclassified test images (as files) so reports can show them."""
     wrong = {
         r.path: (truth, guess)
@@ -187,16 +193,11 @@ def _log_misclassified(outcome: Outcome, test_set: Dataset) -> None:
     chosen: Sequence[ImageRecord] = [r for r in test_set.records if r.path in wrong][
         :MAX_MISCLASSIFIED
     ]
-    import tempfile
-
-    import mlflow
-
     index = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, (record, data) in enumerate(test_set.source.iter_bytes(chosen)):
-            name = f"{i:02d}{Path(record.path).suffix or '.png'}"
-            truth, guess = wrong[record.path]
-            index.append({"file": name, "path": record.path, "label": truth, "predicted": guess})
-            Path(tmp, name).write_bytes(data)
-        Path(tmp, "index.json").write_text(json.dumps(index, indent=1))
-        mlflow.log_artifacts(tmp, "misclassified")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (record, data) in enumerate(test_set.source.iter_bytes(chosen)):
+        name = f"{i:02d}{Path(record.path).suffix or '.png'}"
+        truth, guess = wrong[record.path]
+        index.append({"file": name, "path": record.path, "label": truth, "predicted": guess})
+        (folder / name).write_bytes(data)
+    (folder / "index.json").write_text(json.dumps(index, indent=1))

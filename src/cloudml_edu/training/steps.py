@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudml_edu.errors import CloudMLError
-from cloudml_edu.records.metrics import ARTIFACT_NAME
 
 if TYPE_CHECKING:
     from cloudml_edu.datasets import Dataset
@@ -61,7 +60,13 @@ def run_step(step: str, a: argparse.Namespace) -> None:
 
     from cloudml_edu.training.evaluate import Scores, evaluate, score
     from cloudml_edu.training.features import FeatureSpec
-    from cloudml_edu.training.fit import Outcome, featurize_dataset, log_outcome, train_model
+    from cloudml_edu.training.fit import (
+        Outcome,
+        featurize_dataset,
+        log_outcome,
+        train_model,
+        write_run_files,
+    )
 
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
@@ -114,7 +119,7 @@ def run_step(step: str, a: argparse.Namespace) -> None:
         outcome.extra_params["pipeline.steps"] = len(STEPS)
         with mlflow.start_run():
             log_outcome(outcome, test_set=parts["test"], model_dir=a.model_out)
-        (out / ARTIFACT_NAME).write_text(metrics.artifact())
+        write_run_files(outcome, out, test_set=parts["test"])
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,8 +11,10 @@ the MLflow scalars for a job built by hand).
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cloudml_edu.backends.azureml import assets, known, service
@@ -28,10 +30,9 @@ from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
 from cloudml_edu.pricing import STARTUP_MINUTES as _STARTUP
 from cloudml_edu.records.plan import Plan, PlanStep
 from cloudml_edu.records.run import RemoteJob, RunRecord, RunStatus
+from cloudml_edu.run_store import keep_files
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from cloudml_edu.backends.base import TrainOptions
     from cloudml_edu.datasets import Dataset
     from cloudml_edu.records.metrics import Metrics
@@ -242,13 +243,19 @@ class AzureMLBackend(TrainingBackend):
         run.model = None if remote.attached else self.model_uri(run)
 
     def read_metrics(self, run: RunRecord) -> Metrics:
-        """The job's full metrics from its ``metrics`` output; the MLflow scalars of its
-        metrics run when it has none (a job built by hand in the studio)."""
+        """The job's full metrics from its ``metrics`` output, whose files (predictions,
+        features, misclassified images) are kept beside the run's record for the report; the
+        MLflow scalars of its metrics run when it has no such output (a job built by hand)."""
         remote = _remote(run)
         if not remote.attached:
-            found = service.read_metrics_output(self.workspace, remote.name, METRICS_OUTPUT)
-            if found is not None:
-                return found
+            with tempfile.TemporaryDirectory(prefix="cloudml-outputs-") as tmp:
+                folder = service.download_output(
+                    self.workspace, remote.name, METRICS_OUTPUT, Path(tmp)
+                )
+                if folder is not None:
+                    metrics = service.metrics_in(folder, job=remote.name)
+                    keep_files(self.workspace, run.id, folder)
+                    return metrics
         return service.read_metrics(self.workspace, self.metrics_run(run))
 
     def failure(self, run: RunRecord, details: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cloudml_edu._paths import resolve_under
 from cloudml_edu._quiet import silenced_info
 from cloudml_edu.backends.azureml.connection import (
     client_for,
@@ -22,10 +23,19 @@ from cloudml_edu.backends.azureml.connection import (
 from cloudml_edu.errors import BackendError, NotFoundError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cloudml_edu.records.metrics import Metrics
     from cloudml_edu.workspace import Workspace
 
-__all__ = ["error_of", "job_details", "read_metrics", "read_metrics_output", "tracking_uri"]
+__all__ = [
+    "download_output",
+    "error_of",
+    "job_details",
+    "metrics_in",
+    "read_metrics",
+    "tracking_uri",
+]
 
 _SCOPE = "https://management.azure.com/.default"
 #: azure-ai-ml's logger that says where ``jobs.download`` puts each output (at INFO).
@@ -80,39 +90,43 @@ def read_metrics(ws: Workspace, run_id: str) -> Metrics:
         raise BackendError(f"job {run_id} logged metrics the library cannot read: {exc}") from exc
 
 
-def read_metrics_output(ws: Workspace, job: str, output: str) -> Metrics | None:
-    """The full metrics a job wrote to its ``output`` folder (``metrics.json``), or None when
-    the job has no such output (a job built by hand in the studio).
+def download_output(ws: Workspace, job: str, output: str, dest: Path) -> Path | None:
+    """Download job ``job``'s ``output`` folder into ``dest``; None when the job has no such
+    output (a job built by hand in the studio).
 
     ``jobs.download`` resolves the output's datastore path through run history and
-    reads its blobs: labels, confusion matrix and per-class report, which MLflow's
-    scalar metrics do not carry.
+    reads its blobs.  Every file must lie inside the folder (no link, no ``..``).
     """
-    import tempfile
-    from pathlib import Path
+    with silenced_info(_DOWNLOAD_LOGGER):
+        try:
+            client_for(ws).jobs.download(job, download_path=str(dest), output_name=output)
+        except Exception as exc:
+            raise translate(exc, action=f"download output {output} of job {job}", ws=ws) from exc
+    folder = dest / "named-outputs" / output
+    files = [p for p in folder.rglob("*") if not p.is_dir()] if folder.is_dir() else []
+    for path in files:
+        resolve_under(folder, str(path.relative_to(folder)), source=f"output {output} of job {job}")
+    return folder if files else None
 
+
+def metrics_in(folder: Path, *, job: str) -> Metrics:
+    """The full metrics (labels, confusion matrix, per-class report) a job wrote to ``folder``."""
     from pydantic import ValidationError
 
     from cloudml_edu.records.metrics import ARTIFACT_NAME, Metrics
 
-    with (
-        tempfile.TemporaryDirectory(prefix="cloudml-metrics-") as tmp,
-        silenced_info(_DOWNLOAD_LOGGER),
-    ):
-        try:
-            client_for(ws).jobs.download(job, download_path=tmp, output_name=output)
-        except Exception as exc:
-            raise translate(exc, action=f"download output {output} of job {job}", ws=ws) from exc
-        found = Path(tmp, "named-outputs", output, ARTIFACT_NAME)
-        if not found.is_file():
-            return None
-        text = found.read_text(encoding="utf-8")
-    try:
-        return Metrics.model_validate_json(text)
-    except ValidationError as exc:
+    found = folder / ARTIFACT_NAME
+    if not found.is_file():
         raise BackendError(
-            f"job {job} wrote a {ARTIFACT_NAME} the library cannot read ({exc.error_count()} "
-            "errors); was it written by another cloudml-edu version? Open the job in the studio"
+            f"job {job} wrote no {ARTIFACT_NAME} to its output; open the job in the studio for "
+            "its logs"
+        )
+    try:
+        return Metrics.model_validate_json(found.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError) as exc:
+        raise BackendError(
+            f"job {job} wrote a {ARTIFACT_NAME} the library cannot read ({exc}); was it written "
+            "by another cloudml-edu version? Open the job in the studio"
         ) from exc
 
 
