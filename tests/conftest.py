@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from shape_images import write_shapes
+
 os.environ.setdefault("CLOUDML_NO_PROGRESS", "1")
 
 
@@ -29,23 +31,5 @@ def workspace(tmp_path: Path) -> Iterator[object]:
 
 @pytest.fixture
 def tiny_dir(tmp_path: Path) -> Path:
-    """Three classes of eight small, distinct PNGs each."""
-    from PIL import Image, ImageDraw
-
-    root = tmp_path / "tiny"
-    for c, label in enumerate(("circle", "square", "cross")):
-        folder = root / label
-        folder.mkdir(parents=True)
-        for i in range(8):
-            image = Image.new("L", (24, 24), 0)
-            draw = ImageDraw.Draw(image)
-            o = i % 4
-            if c == 0:
-                draw.ellipse((4 + o, 4, 18 + o, 18), outline=255, width=2)
-            elif c == 1:
-                draw.rectangle((4 + o, 4, 18 + o, 18), outline=255, width=2)
-            else:
-                draw.line((4 + o, 4, 18 + o, 18), fill=255, width=2)
-                draw.line((18 + o, 4, 4 + o, 18), fill=255, width=2)
-            image.save(folder / f"{i}.png")
-    return root
+    """Three classes of eight small, distinct PNGs each (circle, square, cross)."""
+    return write_shapes(tmp_path / "tiny")

@@ -50,3 +50,20 @@ def test_user_paths_names_the_file_the_os_named(tmp_path: Path) -> None:
     ):
         (tmp_path / "missing.png").read_bytes()
     assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
+def test_check_links_inside_refuses_only_a_link_out(tmp_path: Path) -> None:
+    from cloudml_edu._paths import check_links_inside
+    from cloudml_edu.errors import UnsafePathError
+
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "weights.bin").write_bytes(b"w")
+    (folder / "copy.bin").symlink_to(folder / "sub" / "weights.bin")
+    (folder / "again").symlink_to(folder / "sub", target_is_directory=True)
+    check_links_inside(folder, source="model folder m")  # links that stay inside are fine
+
+    (tmp_path / "outside").mkdir()
+    (folder / "sub" / "key").symlink_to(tmp_path / "outside")
+    with pytest.raises(UnsafePathError, match=r"model folder m: path 'sub/key' leads outside"):
+        check_links_inside(folder, source="model folder m")

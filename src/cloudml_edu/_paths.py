@@ -24,6 +24,7 @@ from pathlib import Path
 from cloudml_edu.errors import CloudMLError, ConfigError, NotFoundError, UnsafePathError
 
 __all__ = [
+    "check_links_inside",
     "ensure_dir",
     "path_error",
     "resolve_under",
@@ -87,6 +88,18 @@ def resolve_under(root: str | os.PathLike[str], relative: str, *, source: str) -
     if target != base and base not in target.parents:
         raise unsafe_relative(relative, source=source, root=base)
     return target
+
+
+def check_links_inside(root: str | os.PathLike[str], *, source: str) -> None:
+    """Refuse a folder about to be uploaded whole (an uploader that walks it follows links)
+    when a link in it leads outside it: an :class:`UnsafePathError` naming ``source`` and
+    the link.  Links that stay inside are fine; a linked folder is checked, not entered."""
+    base = Path(root).resolve()
+    for folder, dirs, files in os.walk(base):
+        for name in (*dirs, *files):
+            path = Path(folder, name)
+            if path.is_symlink():
+                resolve_under(base, path.relative_to(base).as_posix(), source=source)
 
 
 def path_error(exc: OSError, path: str | os.PathLike[str], *, what: str) -> CloudMLError:

@@ -27,8 +27,18 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
-from cloudml_edu._http import error_for_status
-from cloudml_edu.errors import DatasetError, ServiceError, TimeoutError
+from cloudml_edu._http import error_class
+from cloudml_edu.errors import (
+    AuthError,
+    CloudMLError,
+    ConfigError,
+    DatasetError,
+    NotFoundError,
+    QuotaError,
+    ServiceError,
+    ThrottledError,
+    TimeoutError,
+)
 from cloudml_edu.targets import LOCAL, get_target
 from cloudml_edu.training.columns import INPUT_COLUMN, PROBA_PREFIX
 
@@ -198,6 +208,22 @@ def error_message(status: int, text: str) -> str:
 # ---- HTTP ---------------------------------------------------------------------------------
 
 
+#: What a failed call to an endpoint means, keyed by the class the status table picks;
+#: ``{reason}`` is what the server said, ``{down}``/``{failed}`` the caller's next steps.
+_NEXT_STEP: dict[type[CloudMLError], str] = {
+    AuthError: "endpoint {name!r} refused the credentials ({reason}); check that you may call "
+    "it, and sign in again",
+    NotFoundError: "endpoint {name!r} has nothing at {url} ({reason}); {down}",
+    ThrottledError: "endpoint {name!r} is throttling requests ({reason}); send fewer or smaller "
+    "requests, or wait a minute",
+    QuotaError: "endpoint {name!r} refused: a quota is used up ({reason}); waiting will not "
+    "help: free capacity (`cloudml-edu cleanup`) or ask for more quota, then call it again",
+    ConfigError: "endpoint {name!r} rejected the request ({reason}); send PNG or JPEG files "
+    "like those the model was trained on",
+    ServiceError: "endpoint {name!r} failed ({reason}); {failed}",
+}
+
+
 def post_json(
     session: requests.Session,
     url: str,
@@ -211,9 +237,10 @@ def post_json(
 ) -> Any:
     """POST ``body`` to ``url`` (plus ``headers``, e.g. ``Authorization``); return the JSON answer.
 
-    A failed answer raises the error :func:`cloudml_edu._http.error_for_status`
-    picks (401/403 AuthError, 404 NotFoundError, 429 ThrottledError, other 4xx
-    ConfigError, 5xx ServiceError); no answer raises ServiceError, or TimeoutError
+    A failed answer raises the error class :func:`cloudml_edu._http.error_class`
+    picks (401/403 AuthError, 404 NotFoundError, 429 ThrottledError, a quota body
+    QuotaError, other 4xx ConfigError, 5xx ServiceError) with that class's next
+    step from ``_NEXT_STEP``; no answer raises ServiceError, or TimeoutError
     past ``timeout``.  ``when_down`` and ``when_failed`` say what to do when the
     endpoint is unreachable (or gone) or answers 5xx.  Header values never appear
     in errors.
@@ -236,27 +263,12 @@ def post_json(
         raise ServiceError(f"endpoint {name!r} at {url} is not answering; {when_down}") from exc
     status = response.status_code
     if status >= 400:
+        kind = error_class(status, response.text)
+        step = _NEXT_STEP.get(kind, _NEXT_STEP[ConfigError])
         reason = error_message(status, response.text)
-        if status >= 500:
-            message = f"endpoint {name!r} failed ({reason}); {when_failed}"
-        elif status in (401, 403):
-            message = (
-                f"endpoint {name!r} refused the credentials ({reason}); check that you may "
-                "call it, and sign in again"
-            )
-        elif status == 404:
-            message = f"endpoint {name!r} has nothing at {url} ({reason}); {when_down}"
-        elif status == 429:
-            message = (
-                f"endpoint {name!r} is throttling requests ({reason}); send fewer or smaller "
-                "requests, or wait a minute"
-            )
-        else:
-            message = (
-                f"endpoint {name!r} rejected the request ({reason}); "
-                "send PNG or JPEG files like those the model was trained on"
-            )
-        raise error_for_status(status, message, body=response.text)
+        raise kind(
+            step.format(name=name, reason=reason, url=url, down=when_down, failed=when_failed)
+        )
     try:
         return response.json()
     except ValueError as exc:

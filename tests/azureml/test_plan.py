@@ -62,7 +62,12 @@ def test_sdk_plan_writes_a_command_job_the_cli_can_load(with_cluster, mock_azure
     assert deployment.instance_type == "Standard_DS3_v2" and deployment.instance_count == 1
     assert str(deployment.model).startswith("student-images-5231ea@latest")
     data = load_data(tmp_path / "plan" / "data.yml")
-    assert data.type == "uri_folder" and str(data.path).endswith("images")
+    staged = Path(str(data.path))  # the copy holding only the manifest's records, not images/
+    assert data.type == "uri_folder" and staged.parent.parent.name == "data"
+    assert sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()) == [
+        "_manifest.json",
+        *sorted(f"files/{r.path}" for r in ds.manifest.records),
+    ]
     compute = load_compute(tmp_path / "plan" / "compute.yml")
     assert (compute.name, compute.min_instances) == ("cpu-cluster", 0)
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from cloudml_edu._http import error_class
 from cloudml_edu.backends.databricks.connection import (
     client_for,
     sdk_arguments,
     translate_error,
 )
 from cloudml_edu.config import DatabricksConfig
-from cloudml_edu.errors import AuthError, ConfigError, NotFoundError, ThrottledError
+from cloudml_edu.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    QuotaError,
+    ThrottledError,
+)
 from cloudml_edu.testing.databricks import FakeDatabricks
 
 HOST = "https://adb-1.2.azuredatabricks.net"
@@ -58,15 +65,28 @@ def test_one_client_per_workspace_and_the_well_known_probe(
     assert len(probes) == 1
 
 
-def test_errors_are_translated(mock_databricks: FakeDatabricks) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "kind", "step"),
+    [
+        (401, "UNAUTHENTICATED", AuthError, "check [databricks] token"),
+        (403, "PERMISSION_DENIED", AuthError, "ask the workspace admin for the permission"),
+        (404, "RESOURCE_DOES_NOT_EXIST", NotFoundError, "check its name"),
+        (403, "QUOTA_EXCEEDED", QuotaError, "waiting will not help"),
+        (400, "QUOTA_EXCEEDED", QuotaError, "waiting will not help"),
+        (409, "RESOURCE_CONFLICT", ConfigError, "check its state in the Databricks UI"),
+    ],
+)
+def test_errors_take_the_class_from_the_status_table_and_the_step_from_the_class(
+    mock_databricks: FakeDatabricks, status: int, code: str, kind: type, step: str
+) -> None:
     client = client_for(mock_databricks.workspace)
-    for status, kind in ((401, AuthError), (403, AuthError), (404, NotFoundError)):
-        mock_databricks.fail("GET", r"/api/2\.2/jobs/runs/get", status=status, message="nope")
-        with pytest.raises(Exception) as caught:
-            client.jobs.get_run(1010)
-        error = translate_error(caught.value, action="read run 1010", where="the workspace")
-        assert isinstance(error, kind), (status, error)
-        assert "read run 1010" in str(error)
+    message = "cluster quota exceeded" if "QUOTA" in code else "not for you"
+    mock_databricks.fail("GET", r"/api/2\.2/jobs/runs/get", status, code=code, message=message)
+    with pytest.raises(Exception) as caught:
+        client.jobs.get_run(1010)
+    error = translate_error(caught.value, action="read run 1010", where="the workspace")
+    assert type(error) is kind and type(error) is error_class(status, message)
+    assert str(error).startswith("read run 1010: ") and step in str(error)
 
 
 def test_429_is_retried_within_the_bound(mock_databricks: FakeDatabricks) -> None:

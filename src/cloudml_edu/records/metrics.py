@@ -26,8 +26,8 @@ ARTIFACT_NAME = "metrics.json"
 log = logging.getLogger(__name__)
 
 
-_SCALARS = (
-    "accuracy",
+#: Scalars that may be missing (None) when a service does not report them.
+_OPTIONAL = (
     "precision_macro",
     "recall_macro",
     "f1_macro",
@@ -35,11 +35,9 @@ _SCALARS = (
     "recall_weighted",
     "f1_weighted",
     "log_loss",
-    "n_train",
-    "n_test",
-    "train_seconds",
-    "cost_usd",
 )
+#: Every scalar of the schema: what `to_mlflow` logs and a service's native names map to.
+_SCALARS = ("accuracy", *_OPTIONAL, "n_train", "n_test", "train_seconds", "cost_usd")
 
 
 #: Metrics where a smaller value is the better one: losses, time and money.
@@ -214,20 +212,6 @@ class Metrics(BaseModel):
     def artifact(self) -> str:
         """The full metrics as JSON, logged as ``metrics.json`` next to the run's scalars."""
         return self.model_dump_json(indent=2)
-
-
-#: Scalars that may be missing (None) when a service does not report them.
-_OPTIONAL = frozenset(
-    {
-        "precision_macro",
-        "recall_macro",
-        "f1_macro",
-        "precision_weighted",
-        "recall_weighted",
-        "f1_weighted",
-        "log_loss",
-    }
-)
 
 
 def _finite(value: object) -> bool:

@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 from pydantic import SecretStr
 from requests.utils import get_environ_proxies
 
+from cloudml_edu._http import error_class
 from cloudml_edu._secrets import install_log_filter, redact, register_secret
 from cloudml_edu.config import _ACCOUNT_RE, _CONTAINER_RE, StorageConfig, Timeouts
 from cloudml_edu.errors import (
@@ -31,6 +32,7 @@ from cloudml_edu.errors import (
     CloudMLError,
     ConfigError,
     NotFoundError,
+    QuotaError,
     ServiceError,
     ThrottledError,
     TimeoutError,
@@ -73,6 +75,16 @@ def _timed_out(exc: BaseException) -> bool:
     return any("Timeout" in n for n in names) or "timed out" in str(exc).lower()
 
 
+def _body_of(response: Any) -> str:
+    """The text of a failed answer already read (the service's error XML), else ""."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        return str(response.text()) if response is not None else ""
+    except (AzureError, ValueError, AttributeError):  # not read, not text, or no body at all
+        return ""
+
+
 def translate_error(
     exc: BaseException,
     *,
@@ -83,14 +95,16 @@ def translate_error(
 ) -> CloudMLError:
     """Map an azure-core / azure-identity exception to a :class:`CloudMLError` (secrets redacted).
 
-    401/403 and credential failures -> AuthError naming the setting to check; 404 ->
-    NotFoundError; 429 -> ThrottledError; a service that stayed silent past the
-    ``timeouts`` -> TimeoutError; other HTTP errors and connection failures (after the
-    retries of :mod:`~cloudml_edu.storage.retry`) -> ServiceError.
+    An HTTP answer's class comes from the one status table
+    (:func:`cloudml_edu._http.error_class`: 401/403 AuthError naming the setting to
+    check, 404 NotFoundError, 429 ThrottledError, a quota body QuotaError, other 4xx
+    ConfigError, 5xx ServiceError); the message is keyed by that class.  A credential
+    that could not be obtained -> AuthError; a service that stayed silent past the
+    ``timeouts`` -> TimeoutError; connection failures (after the retries of
+    :mod:`~cloudml_edu.storage.retry`) -> ServiceError.
     """
     from azure.core.exceptions import (
         ClientAuthenticationError,
-        HttpResponseError,
         ResourceNotFoundError,
         ServiceRequestError,
         ServiceResponseError,
@@ -99,24 +113,29 @@ def translate_error(
     if isinstance(exc, CloudMLError):
         return exc
     status = getattr(exc, "status_code", None)
-    response = getattr(exc, "response", None)
-    code = getattr(exc, "error_code", None) or (
-        response.headers.get("x-ms-error-code", "") if response is not None else ""
-    )
-    code = getattr(code, "value", code)
-    detail = f"HTTP {status} {code}".strip() if status else type(exc).__name__
-    if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
+    if isinstance(status, int):
+        response = getattr(exc, "response", None)
+        code = getattr(exc, "error_code", None) or (
+            response.headers.get("x-ms-error-code", "") if response is not None else ""
+        )
+        code = str(getattr(code, "value", code))
+        detail = f"HTTP {status} {code}".strip()
+        said = f"{code} {getattr(exc, 'message', None) or exc} {_body_of(response)}"
+        kind = error_class(status, said)
+        again = " after retries" if status in RETRY_STATUSES else ""
+        step = _NEXT_STEP.get(kind, _NEXT_STEP[ServiceError])
+        return kind(
+            step.format(
+                action=action, where=where, detail=detail, again=again, hint=_AUTH_HINTS[auth]
+            )
+        )
+    if isinstance(exc, ClientAuthenticationError):
         return AuthError(
-            f"{action}: {where} refused the credentials ({detail}); {_AUTH_HINTS[auth]}"
+            f"{action}: {where} refused the credentials ({type(exc).__name__}); {_AUTH_HINTS[auth]}"
         )
-    if isinstance(exc, ResourceNotFoundError) or status == 404:
+    if isinstance(exc, ResourceNotFoundError):
         return NotFoundError(
-            f"{action}: not found in {where} ({detail}); check the name and version"
-        )
-    if status == 429:
-        return ThrottledError(
-            f"{action}: {where} kept throttling requests ({detail}) after retries; "
-            "lower [storage] max_concurrency or try again later"
+            f"{action}: not found in {where} ({type(exc).__name__}); check the name and version"
         )
     if isinstance(exc, ServiceRequestError | ServiceResponseError) and _timed_out(exc):
         return TimeoutError(
@@ -130,10 +149,22 @@ def translate_error(
             f"{action}: could not reach {where} after retries ({type(exc).__name__}); check the "
             "account URL, your network or proxy, and that the service is up, then run it again"
         )
-    if isinstance(exc, HttpResponseError):
-        again = " after retries" if status in RETRY_STATUSES else ""
-        return ServiceError(f"{action}: {where} answered {detail}{again}; run it again later")
     return ServiceError(redact(f"{action}: {where} failed: {type(exc).__name__}: {exc}"))
+
+
+#: Each error class's message for blob storage, keyed by the class the status table picks.
+_NEXT_STEP: dict[type[CloudMLError], str] = {
+    AuthError: "{action}: {where} refused the credentials ({detail}); {hint}",
+    NotFoundError: "{action}: not found in {where} ({detail}); check the name and version",
+    ThrottledError: "{action}: {where} kept throttling requests ({detail}) after retries; "
+    "lower [storage] max_concurrency or try again later",
+    QuotaError: "{action}: {where} refused: a limit of the storage account is reached "
+    "({detail}); delete dataset versions you no longer need or ask the account's admin to "
+    "raise the limit, then run it again",
+    ConfigError: "{action}: {where} refused the request ({detail}); check [storage] "
+    "container and the dataset name and version, then run it again",
+    ServiceError: "{action}: {where} answered {detail}{again}; run it again later",
+}
 
 
 def _account_from_url(url: str) -> str | None:

@@ -18,7 +18,9 @@ and timeouts with exponential backoff and full jitter, waits at least what
 ``attempts`` tries or once ``[timeouts] total`` seconds have passed: each try's
 connect and read timeouts are cut to what is left of that budget, so a server that
 accepts connections and never answers costs at most ``total`` seconds, not
-``attempts`` times the read timeout.
+``attempts`` times the read timeout.  A 429 whose ``x-ms-error-code`` says a quota
+is used up (the one status table's :class:`~cloudml_edu.errors.QuotaError`) is not
+retried: waiting does not bring a quota back.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cloudml_edu._http import RETRY_STATUSES, retry_after
+from cloudml_edu._http import RETRY_STATUSES, error_class, retry_after
 from cloudml_edu.config import Timeouts
+from cloudml_edu.errors import QuotaError
 
 if TYPE_CHECKING:
     from azure.core.pipeline import PipelineRequest, PipelineResponse
@@ -109,8 +112,11 @@ def make_retry_policy(
                         raise
                     continue
                 status = response.http_response.status_code
-                if status not in RETRY_STATUSES or not self._again(
-                    state, request, deadline, response=response
+                code = response.http_response.headers.get("x-ms-error-code", "")
+                if (
+                    status not in RETRY_STATUSES
+                    or error_class(status, code) is QuotaError  # waiting does not bring it back
+                    or not self._again(state, request, deadline, response=response)
                 ):
                     response.http_response.location_mode = state["mode"]  # the SDK reads it
                     return response

@@ -1,5 +1,6 @@
 """What every fake service shares: the ``responses`` hook, the record of what was sent,
-scripted faults and dispatch to small per-service route handlers.
+scripted faults and dispatch to small per-service route handlers; and :class:`Lifecycle`,
+the ``with`` statement over ``start()``/``stop()`` that Azurite and the fault servers use too.
 
 A fake (Azure ML, Databricks, Power BI) is an :class:`HttpFake` holding a list of
 :class:`Service` objects; each service answers the requests it claims (ARM, MLflow,
@@ -22,7 +23,16 @@ if TYPE_CHECKING:
     import responses
     from requests import PreparedRequest
 
-__all__ = ["Fault", "HttpFake", "Reply", "SentRequest", "Service", "json_reply", "proto_double"]
+__all__ = [
+    "Fault",
+    "HttpFake",
+    "Lifecycle",
+    "Reply",
+    "SentRequest",
+    "Service",
+    "json_reply",
+    "proto_double",
+]
 
 Reply = tuple[int, dict[str, str], str | bytes]
 
@@ -80,7 +90,32 @@ _DEFAULT_CODES = {
 }
 
 
-class HttpFake:
+class Lifecycle:
+    """Something a test starts and stops (a fake, an emulator, a server), usable as
+    ``with X() as x:``: ``start()`` on entry, ``stop()`` on exit, whatever happened inside.
+
+    ``start()`` returns the object; by default it does nothing (a server that listens
+    as soon as it is built)."""
+
+    def start(self) -> Self:
+        return self
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class HttpFake(Lifecycle):
     """The shared machinery of a fake: subclasses set :attr:`services`, their service's error
     codes by status (used when :meth:`fail` is given none) and :meth:`error_body`."""
 
@@ -153,17 +188,6 @@ class HttpFake:
             self._mock.stop()
             self._mock.reset()
             self._mock = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---- dispatch ----------------------------------------------------------
     def _handle(self, prepared: PreparedRequest) -> Reply:

@@ -17,9 +17,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 from cloudml_edu.errors import ConfigError, ServiceError, TimeoutError
+from cloudml_edu.testing._http import Lifecycle
 
 __all__ = ["ACCOUNT_KEY", "ACCOUNT_NAME", "Azurite", "dev_connection_string", "find_azurite"]
 
@@ -63,7 +64,7 @@ def dev_connection_string(account_url: str) -> str:
     )
 
 
-class Azurite:
+class Azurite(Lifecycle):
     """A running ``azurite-blob`` process; use as a context manager or call start/stop."""
 
     def __init__(self, *, port: int | None = None, startup_timeout: float = 30.0) -> None:
@@ -82,7 +83,7 @@ class Azurite:
         """A connection string for the development account."""
         return dev_connection_string(self.account_url)
 
-    def start(self) -> Azurite:
+    def start(self) -> Self:
         """Launch the emulator and wait until it accepts connections."""
         binary = find_azurite()
         self._location = Path(tempfile.mkdtemp(prefix="azurite-"))
@@ -132,14 +133,3 @@ class Azurite:
         if self._location is not None:
             shutil.rmtree(self._location, ignore_errors=True)
             self._location = None
-
-    def __enter__(self) -> Azurite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

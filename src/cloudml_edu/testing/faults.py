@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from cloudml_edu.testing._http import Lifecycle
 from cloudml_edu.testing.azurite import ACCOUNT_NAME, dev_connection_string
 
 __all__ = ["Fault", "FaultProxy", "Seen", "SilentServer"]
@@ -44,7 +44,7 @@ Fault = Callable[["Seen"], int | str | None]  # a status, "reset", "hang", or No
 
 
 @dataclass
-class FaultProxy:
+class FaultProxy(Lifecycle):
     """A threaded HTTP proxy in front of Azurite that records requests and injects faults."""
 
     upstream_port: int
@@ -161,24 +161,15 @@ class FaultProxy:
                 and s.path.removeprefix(start).split("/", 1)[1].startswith(prefix)
             ]  # fmt: skip
 
-    def close(self) -> None:
+    def stop(self) -> None:
         self._closing.set()
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> FaultProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    close = stop  # as socket servers name it
 
 
-class SilentServer:
+class SilentServer(Lifecycle):
     """A TCP server on 127.0.0.1 that accepts every connection, reads what is sent, never answers.
 
     What a client sees of a service that hangs after the handshake: only its read
@@ -226,20 +217,11 @@ class SilentServer:
             self.connections += 1
             self._open.append(accepted)
 
-    def close(self) -> None:
+    def stop(self) -> None:
         self._closing.set()
         self._thread.join(timeout=5)
         for conn in self._open:
             conn.close()
         self._sock.close()
 
-    def __enter__(self) -> SilentServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    close = stop  # as socket servers name it

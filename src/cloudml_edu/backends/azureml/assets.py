@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,7 @@ __all__ = [
     "ensure_data",
     "ensure_environment",
     "job_environment",
+    "upload_folder",
 ]
 
 #: The modules jobs run; the snapshot holds them and every cloudml_edu module they import.
@@ -50,7 +53,8 @@ def dataset_location(dataset: Dataset) -> tuple[str, bool]:
 
     A version in a blob container is used in place (``<account>/<container>/<prefix>``,
     holding ``_manifest.json`` and the files or Parquet shards); anything on this
-    machine is uploaded by azure-ai-ml to the workspace's default datastore.
+    machine is uploaded by azure-ai-ml to the workspace's default datastore, from the
+    staged :func:`upload_folder` (never from this folder itself).
     """
     source = dataset.source
     stored = source.stored_at()
@@ -72,12 +76,18 @@ def data_asset_name(ws: Workspace, dataset: Dataset) -> tuple[str, str]:
 
 
 def data_entity(ws: Workspace, dataset: Dataset) -> Any:
-    """The dataset's ``uri_folder`` data asset (not created: ``ensure_data`` does that)."""
+    """The dataset's ``uri_folder`` data asset (not created: ``ensure_data`` does that).
+
+    Its path is the blob URL of a version Azure ML reads in place, else the staged
+    :func:`upload_folder`: never a folder of the user's or the store's own.
+    """
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import Data
 
     name, version = data_asset_name(ws, dataset)
-    path, _ = dataset_location(dataset)
+    path, in_place = dataset_location(dataset)
+    if not in_place:
+        path = str(upload_folder(ws, dataset))
     return Data(
         name=name,
         version=version,
@@ -86,6 +96,57 @@ def data_entity(ws: Workspace, dataset: Dataset) -> Any:
         description=f"cloudml-edu dataset {dataset.name} ({len(dataset)} images)",
         tags=owner_tags(ws, **{"cloudml.dataset": dataset.name}),
     )
+
+
+def upload_folder(ws: Workspace, dataset: Dataset) -> Path:
+    """The folder azure-ai-ml uploads for a dataset on this machine: the manifest's records only.
+
+    azure-ai-ml uploads a local ``uri_folder`` by walking it and following links, so
+    a dataset's own folder is never handed over: a link planted beside the images
+    (to ``~/.ssh`` or ``/etc/passwd``) would be sent with them.  Every record is first
+    resolved inside its folder (the source's ``local_file``: in a stored version a
+    link out raises :class:`~cloudml_edu.errors.UnsafePathError` naming the dataset,
+    version and record, before anything is written or sent); then each record's
+    bytes, checked against the manifest's MD5, are written as
+    ``<workspace>/azureml/data/<name>/<version>/files/<label>/<file>`` beside
+    ``_manifest.json`` (the layout the training job reads).  Written once per asset
+    version (a hash of the manifest), so a second fit copies nothing.
+    """
+    from cloudml_edu.manifest import MANIFEST_NAME
+
+    name, version = data_asset_name(ws, dataset)
+    source, records = dataset.source, dataset.manifest.records
+
+    def fill(staging: Path) -> None:
+        for record in records:
+            source.local_file(record)  # refuses a link out before any image is read
+        for record, data in source.iter_bytes(records):
+            target = staging / "files" / record.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        manifest = dataset.manifest.model_copy(update={"layout": "files", "shards": ()})
+        (staging / MANIFEST_NAME).write_text(manifest.model_dump_json(), encoding="utf-8")
+
+    return _written_once(ws.root / "azureml" / "data" / name / version, fill)
+
+
+def _written_once(folder: Path, fill: Callable[[Path], None]) -> Path:
+    """``folder``, unless it exists already, filled by ``fill`` in a private temporary
+    folder beside it and renamed into place: no reader sees half of it, and of two
+    processes writing the same folder one wins and the other's copy is dropped."""
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        fill(staging)
+        staging.rename(folder)
+    except OSError:
+        if not folder.is_dir():  # not another process that wrote the same folder first
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
 
 
 def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset, *, trust_known: bool) -> str:
@@ -211,16 +272,15 @@ def code_snapshot(ws: Workspace) -> Path:
     digest = hashlib.sha256()
     for rel in files:
         digest.update(rel.encode() + b"\0" + (_PACKAGE_ROOT / rel).read_bytes())
-    folder = ws.root / "azureml" / "code" / f"{__version__}-{digest.hexdigest()[:12]}"
-    if not folder.is_dir():
-        staging = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def fill(staging: Path) -> None:
         for rel in files:
             target = staging / "cloudml_edu" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(_PACKAGE_ROOT / rel, target)
-        staging.rename(folder)
-    return folder
+
+    folder = ws.root / "azureml" / "code" / f"{__version__}-{digest.hexdigest()[:12]}"
+    return _written_once(folder, fill)
 
 
 def _needed_files() -> set[str]:

@@ -13,8 +13,10 @@ and kept only in memory, never in the record.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cloudml_edu._paths import check_links_inside
 from cloudml_edu._polling import Following, Poller
 from cloudml_edu.backends.azureml import entities
 from cloudml_edu.backends.azureml.connection import client_for, settings, translate
@@ -62,6 +64,8 @@ class AzureMLEndpointProvider(Following[EndpointRecord]):
         from cloudml_edu.pricing import endpoint_hourly
 
         ws, cfg = self.workspace, settings(self.workspace)
+        if ":/" not in model_uri and Path(model_uri).is_dir():  # azure-ai-ml uploads it whole
+            check_links_inside(model_uri, source=f"model folder {model_uri}")
         azure_name = entities.endpoint_name(ws, name)
         hourly = endpoint_hourly("azureml", serving=cfg.instance_type, overrides=ws.config.prices)
         client = client_for(ws)

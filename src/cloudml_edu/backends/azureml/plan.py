@@ -56,8 +56,8 @@ def build_plan(backend: AzureMLBackend, dataset: Dataset) -> Plan:
             name="data",
             action="uri_folder data asset over the uploaded dataset (reused when it exists)"
             if in_place
-            else "uri_folder data asset: azure-ai-ml uploads the local folder to the workspace "
-            "datastore once",
+            else "uri_folder data asset: azure-ai-ml uploads a copy holding only the manifest's "
+            "images (no link is followed) to the workspace datastore once",
             detail={"asset": submission.data, "path": path},
         ),
         PlanStep(

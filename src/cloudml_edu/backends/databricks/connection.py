@@ -19,7 +19,15 @@ from cloudml_edu._http import error_class
 from cloudml_edu._lazy import require
 from cloudml_edu._secrets import redact
 from cloudml_edu.config import setting_name
-from cloudml_edu.errors import AuthError, CloudMLError, ConfigError, ServiceError, ThrottledError
+from cloudml_edu.errors import (
+    AuthError,
+    CloudMLError,
+    ConfigError,
+    NotFoundError,
+    QuotaError,
+    ServiceError,
+    ThrottledError,
+)
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -215,14 +223,18 @@ def _status_of(exc: BaseException) -> int:
     return 500
 
 
-_NEXT_STEP = {
-    401: "check [databricks] token (or sign in again with az login)",
-    403: "ask the workspace admin for the permission it names",
-    404: "check its name",
-    409: "it exists already or is busy: check its state in the Databricks UI",
-    429: "run it again later",
-    400: "fix what it names",
+#: Each error class's next step on Databricks; the class comes from the one status table.
+_NEXT_STEP: dict[type[CloudMLError], str] = {
+    AuthError: "check [databricks] token (or sign in again with az login)",
+    NotFoundError: "check its name",
+    ThrottledError: "run it again later",
+    QuotaError: "a quota is used up, so waiting will not help: stop what you no longer need "
+    "(`cloudml-edu cleanup`) or ask the workspace admin for more",
+    ConfigError: "fix what it names (a conflict: check its state in the Databricks UI)",
+    ServiceError: "run it again later",
 }
+#: An AuthError for a 403: signed in, but without the permission the answer names.
+_FORBIDDEN_STEP = "ask the workspace admin for the permission it names"
 
 
 def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLError:
@@ -239,9 +251,12 @@ def translate_error(exc: BaseException, *, action: str, where: str) -> CloudMLEr
     detail = redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, DatabricksError):
         status = _status_of(exc)
-        step = _NEXT_STEP.get(status, "run it again later")
+        kind = error_class(status, detail)
+        step = _NEXT_STEP.get(kind, _NEXT_STEP[ServiceError])
+        if kind is AuthError and status == 403:
+            step = _FORBIDDEN_STEP
         verb = "rejected the credentials" if status == 401 else "answered"
-        return error_class(status, detail)(f"{action}: {where} {verb} ({detail}); {step}")
+        return kind(f"{action}: {where} {verb} ({detail}); {step}")
     if isinstance(exc, TimeoutError) and "Timed out after" in str(exc):
         cause = exc.__cause__
         if isinstance(cause, errors.TooManyRequests | errors.TemporarilyUnavailable):

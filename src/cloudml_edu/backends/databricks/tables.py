@@ -25,7 +25,7 @@ from cloudml_edu.backends.databricks.connection import (
     translate_error,
 )
 from cloudml_edu.catalog import CATALOG, CatalogEntry, table_name
-from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
+from cloudml_edu.errors import AuthError, BackendError, ConfigError, NotFoundError
 
 if TYPE_CHECKING:
     from cloudml_edu.manifest import Manifest
@@ -211,11 +211,12 @@ def ensure_warehouse(ws: Workspace, *, timeout: float = WAREHOUSE_START_TIMEOUT)
         try:
             client_for(ws).warehouses.start(cfg.warehouse_id or "")
         except Exception as exc:
-            if _status_code(exc) == 403:
-                raise ConfigError(
+            error = translate_error(exc, action=f"start {where}", where=where)
+            if isinstance(error, AuthError) and _status_code(exc) == 403:  # the one status table's
+                error = AuthError(
                     f"you may not start {where}: ask a workspace admin for CAN USE on it, or to start it"
-                ) from exc
-            raise translate_error(exc, action=f"start {where}", where=where) from exc
+                )
+            raise error from exc
 
     def running(elapsed: float) -> bool:
         nonlocal state

@@ -35,6 +35,7 @@ from cloudml_edu._secrets import install_log_filter, redact, register_secret
 from cloudml_edu.config import Timeouts
 from cloudml_edu.errors import (
     AuthError,
+    CloudMLError,
     ConfigError,
     NotFoundError,
     QuotaError,
@@ -175,6 +176,20 @@ def _json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return list(out.to_dict(orient="records"))  # type: ignore[arg-type]
 
 
+#: What a refused call means on Power BI, keyed by the class the status table picks
+#: (:func:`cloudml_edu._http.error_class`): ``{call}`` is the method and path,
+#: ``{status}`` and ``{said}`` the answer.
+_NEXT_STEP: dict[type[CloudMLError], str] = {
+    AuthError: "Power BI refused {call} (HTTP {status}): check that your account or service "
+    "principal is a member of the Power BI workspace (Contributor or above) and that the tenant "
+    "setting 'Allow service principals to use Power BI APIs' is on",
+    QuotaError: "Power BI {call} refused: a quota is used up (HTTP {status}: {said}); delete "
+    "push datasets you no longer need in the Power BI workspace, or use the Parquet export "
+    "(`cloudml-edu powerbi export`)",
+    ServiceError: "Power BI {call} failed with HTTP {status}: {said}",
+}
+
+
 class PowerBIClient:
     """A small client for Power BI push datasets in one workspace (``group_id``).
 
@@ -303,35 +318,21 @@ class PowerBIClient:
                 status,
                 f"Power BI {method} {path} still failed with HTTP {status} after "
                 f"{self._max_attempts} attempts; wait a minute and push again",
+                body=exc.response.text,
             ) from exc
         return self._check(response, method, path)
 
     @staticmethod
     def _check(response: requests.Response, method: str, path: str) -> requests.Response:
+        """``response`` if it succeeded; else the error the status table picks, with the
+        next step for that class on Power BI."""
         status = response.status_code
-        if status in (401, 403):
-            raise AuthError(
-                f"Power BI refused {method} {path} (HTTP {status}): check that your account or "
-                "service principal is a member of the Power BI workspace (Contributor or above) "
-                "and that the tenant setting 'Allow service principals to use Power BI APIs' is on"
-            )
-        if status >= 400 and error_class(status, response.text) is QuotaError:
-            raise QuotaError(
-                redact(
-                    f"Power BI {method} {path} refused: a quota is used up (HTTP {status}: "
-                    f"{response.text[:300]}); delete push datasets you no longer need in the "
-                    "Power BI workspace, or use the Parquet export (`cloudml-edu powerbi export`)"
-                )
-            )
-        if status >= 400:
-            raise error_for_status(
-                status,
-                redact(
-                    f"Power BI {method} {path} failed with HTTP {status}: {response.text[:300]}"
-                ),
-                body=response.text,
-            )
-        return response
+        if status < 400:
+            return response
+        kind = error_class(status, response.text)
+        step = _NEXT_STEP.get(kind, _NEXT_STEP[ServiceError])
+        said = redact(response.text[:300])
+        raise kind(step.format(call=f"{method} {path}", status=status, said=said))
 
     def find_dataset(self, name: str) -> str | None:
         """The id of the dataset called ``name`` in the workspace, or None."""
