@@ -53,11 +53,32 @@ def test_ctrl_c_while_waiting_on_an_sdk_job_stops_it(
     assert [r.status for r in TrainingRun.list(workspace)] == ["Canceled"]
 
 
+#: A ``sitecustomize`` that holds the training job (only it) until ``$CLOUDML_TEST_GATE`` exists.
+HOLD_THE_JOB = """
+import os, sys, time
+if "cloudml_edu.training" in getattr(sys, "orig_argv", []):
+    while not os.path.exists(os.environ["CLOUDML_TEST_GATE"]):
+        time.sleep(0.05)
+"""
+
+
 @pytest.mark.slow
 def test_cli_ctrl_c_prints_interrupted_exits_130_and_the_run_is_listed(
     tmp_path: Path, tiny_dir: Path
 ) -> None:
-    env = {**os.environ, "CLOUDML_NO_PROGRESS": "1", "CLOUDML_ROOT": str(tmp_path / "ws")}
+    # the job (``python -m cloudml_edu.training``) waits for a gate the test never opens, so
+    # Ctrl-C always lands while it runs, however fast this machine trains the tiny dataset
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    (hold / "sitecustomize.py").write_text(HOLD_THE_JOB)
+    path = os.pathsep.join(p for p in (str(hold), os.environ.get("PYTHONPATH", "")) if p)
+    env = {
+        **os.environ,
+        "CLOUDML_NO_PROGRESS": "1",
+        "CLOUDML_ROOT": str(tmp_path / "ws"),
+        "PYTHONPATH": path,
+        "CLOUDML_TEST_GATE": str(tmp_path / "gate"),
+    }
     env.pop("CLOUDML_CONFIG", None)
     exe = str(Path(sys.executable).with_name("cloudml-edu"))
     train = subprocess.Popen(
