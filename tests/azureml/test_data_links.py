@@ -77,6 +77,8 @@ def test_links_in_an_image_folder_are_never_uploaded(mock_azure_ml, images, tmp_
     assert {k: v for k, v in uploaded.items() if k != MANIFEST_NAME} == records
     sent_manifest = Manifest.model_validate_json(uploaded[MANIFEST_NAME])
     assert sent_manifest.records == ds.manifest.records
+    # uploaded: the staged copy is not kept (one per dataset version would pile up)
+    assert not any((ws.root / "azureml" / "data").rglob("*.png"))
 
 
 def test_a_stored_version_with_a_link_beside_its_records_uploads_only_the_records(

@@ -127,7 +127,12 @@ def upload_folder(ws: Workspace, dataset: Dataset) -> Path:
         manifest = dataset.manifest.model_copy(update={"layout": "files", "shards": ()})
         (staging / MANIFEST_NAME).write_text(manifest.model_dump_json(), encoding="utf-8")
 
-    return _written_once(ws.root / "azureml" / "data" / name / version, fill)
+    return _written_once(_staged_folder(ws, name, version), fill)
+
+
+def _staged_folder(ws: Workspace, name: str, version: str) -> Path:
+    """Where :func:`upload_folder` stages a data asset version's files."""
+    return ws.root / "azureml" / "data" / name / version
 
 
 def _written_once(folder: Path, fill: Callable[[Path], None]) -> Path:
@@ -167,6 +172,8 @@ def ensure_data(ws: Workspace, client: MLClient, dataset: Dataset, *, trust_know
             client.data.create_or_update(data_entity(ws, dataset))
         except Exception as exc:
             raise translate(exc, action=f"create data asset {name}", ws=ws) from exc
+        # uploaded: the staged copy served its purpose (the asset is the copy now)
+        shutil.rmtree(_staged_folder(ws, name, version), ignore_errors=True)
     except Exception as exc:
         raise translate(exc, action=f"look up data asset {name}", ws=ws) from exc
     known.remember(ws, "data", asset_id)
