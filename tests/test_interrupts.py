@@ -88,6 +88,9 @@ def test_cli_ctrl_c_prints_interrupted_exits_130_and_the_run_is_listed(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as at a terminal: a test run started in the background (``cmd &``) ignores SIGINT,
+        # and a child would inherit that, so Ctrl-C would never reach the command
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     ws = Workspace.local(tmp_path / "ws")
 
