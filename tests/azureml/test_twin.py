@@ -18,6 +18,7 @@ from cloudml_edu.environments import EnvironmentSpec
 from cloudml_edu.errors import BackendError, ConfigError, DatasetError
 from cloudml_edu.metrics import Metrics
 from cloudml_edu.report._artifacts import artifact_files
+from cloudml_edu.testing.azure_ml.outputs import run_outputs
 
 
 def _folder(root: Path, *, separable: bool, per_class: int = 12) -> Path:
@@ -77,6 +78,12 @@ def test_metrics_are_what_the_job_computed(mock_azure_ml, separable, noise, back
     if backend == "designer":
         assert good.options.model == "Multiclass Decision Forest"  # the local designer's default
         train = mock_azure_ml.jobs[good.remote.name]["properties"]["jobs"]["train"]
+        # run history types a step's outputs by its component: the model is an MLflow model
+        step_outputs = run_outputs(mock_azure_ml, logged_in)
+        assert {k: v["type"] for k, v in step_outputs.items()} == {
+            "metrics": "uri_folder",
+            "mlflow_model": "MLFlowModel",
+        }
         assert train["inputs"]["model_family"]["value"] == "Multiclass Decision Forest"
     else:
         body = mock_azure_ml.jobs[good.remote.name]["properties"]

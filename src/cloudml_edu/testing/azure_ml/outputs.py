@@ -91,10 +91,16 @@ def _declared(fake: FakeAzureML, run_id: str) -> dict[str, _Output]:
                     step = script.step(f"{run_id}_{node}")
                     bound[parent.group(1)] = _Output(step, node_output, kinds[parent.group(1)])
         return bound
-    for script in fake.scripts.values():
+    for job, script in fake.scripts.items():
         step = script.step(run_id)
-        if step is not None:
-            return {k: _Output(step, k, "uri_folder") for k in step.outputs}
+        if step is not None:  # a pipeline's step: its outputs' types are its component's
+            node = (fake.jobs[job].get("properties", {}).get("jobs") or {}).get(step.node, {})
+            spec = fake.component_spec(str(node.get("componentId", "")))
+            declared = spec.get("outputs") or {}
+            return {
+                k: _Output(step, k, str((declared.get(k) or {}).get("type", "uri_folder")))
+                for k in step.outputs
+            }
     return {}
 
 
