@@ -119,25 +119,21 @@ def test_a_cluster_without_storage_access_is_refused_before_submitting(
 
 
 @pytest.mark.azurite
-def test_hive_metastore_disabled_names_the_account_admin(
-    mock_databricks: FakeDatabricks, shapes: Dataset
+@pytest.mark.parametrize(
+    ("switch", "says", "who"),
+    [
+        ("hive_metastore", "hive_metastore (legacy access) disabled", "account admin"),
+        ("any_file", "GRANT SELECT, MODIFY ON ANY FILE TO", "workspace admin"),
+    ],
+)
+def test_a_refused_table_registration_names_who_fixes_it(
+    mock_databricks: FakeDatabricks, shapes: Dataset, switch: str, says: str, who: str
 ) -> None:
-    mock_databricks.hive_metastore = False
+    setattr(mock_databricks, switch, False)
     with pytest.raises(ConfigError) as caught:
         shapes.register(mock_databricks.workspace)
     text = _one_line(caught)
-    assert "hive_metastore (legacy access) disabled" in text and "account admin" in text
-
-
-@pytest.mark.azurite
-def test_missing_any_file_grant_names_the_workspace_admin(
-    mock_databricks: FakeDatabricks, shapes: Dataset
-) -> None:
-    mock_databricks.any_file = False
-    with pytest.raises(ConfigError) as caught:
-        shapes.register(mock_databricks.workspace)
-    text = _one_line(caught)
-    assert "GRANT SELECT, MODIFY ON ANY FILE TO" in text and "workspace admin" in text
+    assert says in text and who in text
 
 
 @pytest.mark.azurite

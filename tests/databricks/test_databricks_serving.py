@@ -11,10 +11,18 @@ import pytest
 from cloudml_edu.backends.databricks import cleanup
 from cloudml_edu.backends.databricks.endpoint import DatabricksEndpointProvider
 from cloudml_edu.errors import BackendError, ConfigError, NotFoundError
+from cloudml_edu.records.endpoint import EndpointRecord
 from cloudml_edu.testing.databricks import FakeDatabricks
 
 #: A deploy that reaches READY builds the model's twin once per machine (about a minute cold).
 BUILD = 900
+
+
+def _deploy(provider: DatabricksEndpointProvider, model_uri: str) -> EndpointRecord:
+    """Deploy ``model_uri`` as endpoint ``shapes`` and wait (the served model's twin may build)."""
+    return provider.begin_deploy(
+        name="shapes", model_uri=model_uri, run=None, progress=False
+    ).result(timeout=BUILD)
 
 
 def test_deploy_creates_a_scale_to_zero_endpoint_and_waits_until_ready(
@@ -22,9 +30,7 @@ def test_deploy_creates_a_scale_to_zero_endpoint_and_waits_until_ready(
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
     mock_databricks.script_endpoint(not_ready_polls=2)
-    record = provider.begin_deploy(
-        name="shapes", model_uri=registered, run=None, progress=False
-    ).result(timeout=BUILD)
+    record = _deploy(provider, registered)
     assert record.details["state"] == "live" and record.target == "databricks"
     (create,) = mock_databricks.sent("POST", "/api/2.0/serving-endpoints")
     assert create.body == {
@@ -62,12 +68,8 @@ def test_deploy_updates_the_config_when_the_endpoint_exists(
     mock_databricks: FakeDatabricks, registered: str
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    provider.begin_deploy(name="shapes", model_uri=registered, run=None, progress=False).result(
-        timeout=BUILD
-    )
-    record = provider.begin_deploy(
-        name="shapes", model_uri=registered, run=None, progress=False
-    ).result(timeout=BUILD)
+    _deploy(provider, registered)
+    record = _deploy(provider, registered)
     assert record.details["updated"] is True
     assert len(mock_databricks.sent("POST", "/api/2.0/serving-endpoints")) == 1
     (put,) = mock_databricks.sent("PUT", "/api/2.0/serving-endpoints/shapes/config")
@@ -78,9 +80,7 @@ def test_the_served_model_answers_with_its_own_predictions(
     mock_databricks: FakeDatabricks, registered: str, tiny_dir: Path
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    record = provider.begin_deploy(
-        name="shapes", model_uri=registered, run=None, progress=False
-    ).result(timeout=BUILD)
+    record = _deploy(provider, registered)
     files = [tiny_dir / label / "1.png" for label in ("circle", "square", "cross")]
     images = [base64.b64encode(p.read_bytes()).decode() for p in files]
     answer = provider.invoke(record, images, timeout=120)
@@ -101,9 +101,7 @@ def test_the_model_loads_without_cloudml_edu(
     mock_databricks: FakeDatabricks, registered: str
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    provider.begin_deploy(name="shapes", model_uri=registered, run=None, progress=False).result(
-        timeout=BUILD
-    )
+    _deploy(provider, registered)
     twin, model_dir = mock_databricks.serving.twins["shapes"]
     done = twin.run(["python", "-I", "-c", "import cloudml_edu"], cwd=model_dir)
     assert done.returncode != 0 and "No module named 'cloudml_edu'" in done.stderr
@@ -116,9 +114,7 @@ def test_delete_succeeds_when_already_gone(
     mock_databricks: FakeDatabricks, registered: str
 ) -> None:
     provider = DatabricksEndpointProvider(mock_databricks.workspace)
-    record = provider.begin_deploy(
-        name="shapes", model_uri=registered, run=None, progress=False
-    ).result(timeout=BUILD)
+    record = _deploy(provider, registered)
     provider.delete(record, timeout=5)
     provider.delete(record, timeout=5)
     assert len(mock_databricks.sent("DELETE", "/api/2.0/serving-endpoints/shapes")) == 2
